@@ -1,0 +1,101 @@
+// Package download is the fetcher: one shared HTTP client per process, a
+// per-host token bucket shared by all jobs, a sliding window of pages in
+// flight per job, retries that honour Retry-After, cancellation through
+// context, and bodies streamed to disk (temp name, renamed when complete).
+//
+// It knows nothing of Discord or PDFs.
+package download
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/mangabot/mangabot/sites"
+)
+
+// Options configure a Fetcher. The zero value works (defaults below).
+type Options struct {
+	UserAgent      string        // default "mangabot/dev"
+	Rate           float64       // requests/s per host; default 4
+	Burst          int           // default 4
+	Concurrency    int           // pages in flight per job; default 8
+	MaxInFlight    int           // requests in flight across all jobs; default 64
+	Retries        int           // default 3; negative: none
+	ConnectTimeout time.Duration // default 10s
+	HeaderTimeout  time.Duration // response headers; default 30s
+	RequestTimeout time.Duration // one whole request incl. body; default 2m
+	MaxImageBytes  int64         // per page; default 50 MiB
+	MaxPages       int           // per job; default 2000
+	AllowNetworks  []netip.Prefix
+	BackoffBase    time.Duration // first retry delay; default 500ms (tests set it small)
+	BackoffMax     time.Duration // default 30s
+	HostLimits     []sites.HostLimit
+}
+
+// Job is one chapter's pages to fetch into Dir.
+type Job struct {
+	Pages []sites.Page
+	// Dir receives page files named PageFile(i); it must exist. Files
+	// already complete there are kept and not fetched again (resume).
+	Dir string
+	// Progress is called after every page (done or failed) and at the
+	// start; calls are serialised. May be nil.
+	Progress func(Progress)
+	// Refresh and Report: see sites.Chapter.
+	Refresh func(ctx context.Context) ([]sites.Page, error)
+	Report  func(sites.FetchReport)
+}
+
+// Progress is a snapshot of a job.
+type Progress struct {
+	Total  int
+	Done   int // pages complete on disk
+	Failed int
+	Bytes  int64 // bytes written so far
+	// Last is the page event that caused this call (nil at start).
+	Last *PageResult
+}
+
+// PageResult is the outcome of one page.
+type PageResult struct {
+	Index int    // 0-based page index
+	Path  string // final file when OK
+	Bytes int64
+	Type  string // sniffed: "jpeg", "png", "gif", "webp", "avif", ...
+	Err   error  // nil when OK; a *PageError otherwise
+}
+
+// PageError says why a page failed, in words a user understands.
+type PageError struct {
+	URL    string
+	Reason string // "HTTP 404", "timeout", "not an image (text/html)", "too large (> 50 MiB)", "blocked address 10.0.0.1", ...
+	Status int    // HTTP status, 0 when none
+	Err    error
+}
+
+func (e *PageError) Error() string { return e.Reason }
+func (e *PageError) Unwrap() error { return e.Err }
+
+// Result of a job: one PageResult per page, in order.
+type Result struct {
+	Pages  []PageResult
+	Bytes  int64
+	Failed int
+}
+
+// Stats are process-wide counters (for metrics).
+type Stats struct {
+	Requests, Retries, Pages, Bytes int64
+	RateLimited                     map[string]int64 // 429s per host
+}
+
+// The rest of the API (implemented in the other files):
+//
+//	func New(opts Options) *Fetcher
+//	func (f *Fetcher) Client() *http.Client // for site handlers' API calls: same guard, limits, retries
+//	func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error)
+//	func (f *Fetcher) Stats() Stats
+//	func PageFile(dir string, i int) string // "page-0001" style final name, no extension
+var _ = http.MethodGet

@@ -1,0 +1,55 @@
+// Package pdf writes image pages into a PDF, streaming: each page's image
+// goes straight to the file and the cross-reference table is written at the
+// end, so memory does not grow with the number of pages. JPEG bytes are
+// copied untouched; PNG without alpha or interlace passes its compressed
+// data through; everything else is decoded and stored losslessly.
+package pdf
+
+// Info is the document information dictionary.
+type Info struct {
+	Title    string // "Series — Ch. 12: Title"
+	Author   string // credits (scanlation group, site)
+	Subject  string // source URL
+	Keywords string
+	Creator  string // "mangabot"
+	Producer string // "mangabot VERSION"
+}
+
+// Options configure the writer. The zero value works.
+type Options struct {
+	DPI          float64 // image pixels per inch for page size; default 96
+	MaxSide      float64 // max page side in PDF units; default 14400 (Acrobat's limit)
+	MaxPixels    int64   // refuse a page above this many pixels without decoding; default 150e6
+	Placeholders bool    // add a page saying which page is missing and why
+	MaxFileBytes int64   // split into parts each under this size; 0 = one file
+}
+
+// Page is one input page.
+type Page struct {
+	Path string // image file on disk; empty when the page failed
+	Err  error  // why it failed (for the placeholder); nil when Path is set
+}
+
+// The rest of the API (implemented in the other files):
+//
+//	// Write writes one PDF of all pages to w (no splitting).
+//	func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error)
+//	// WriteFiles writes the PDF to path (split into path-partN.pdf files beside
+//	// it when MaxFileBytes is set and needed), each through a temp file renamed
+//	// when complete. Returns the written paths in order.
+//	func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error)
+//
+// A page that cannot be used (corrupt, too many pixels) is skipped (or gets a
+// placeholder) and reported in Stats.Skipped; only "no usable page at all"
+// is an error (ErrNoPages).
+type Stats struct {
+	Pages   int       // pages written (placeholders included)
+	Bytes   int64     // total output bytes
+	Skipped []Skipped // input pages left out or replaced
+}
+
+// Skipped is an input page that did not make it into the document.
+type Skipped struct {
+	Index  int
+	Reason string
+}

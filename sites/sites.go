@@ -1,0 +1,120 @@
+// Package sites turns links into chapters and pages. Each handler lives in
+// its own file, registers itself with Register, and declares its
+// [sites.NAME] options so config validation and config.example.toml agree.
+//
+// sites knows nothing of downloading or PDFs: handlers get an *http.Client
+// (the caller's shared, rate-limited, address-guarded client) and return
+// data.
+package sites
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Page is one image of a chapter.
+type Page struct {
+	URL    string
+	Header http.Header // per-page headers (Referer, ...); may be nil
+}
+
+// Chapter is what a handler resolves a link into.
+type Chapter struct {
+	Site      string // handler name
+	ID        string // stable id within the site (cache key, file names)
+	Series    string
+	Number    string // chapter number as the site writes it ("12", "12.5"); may be empty
+	Volume    string
+	Title     string // chapter title
+	Language  string
+	Credits   []string // scanlation group(s), site credit
+	SourceURL string
+	Pages     []Page
+
+	// Refresh, when set, re-resolves the page list (MangaDex asks
+	// /at-home/server again for a new image node). The fetcher calls it when
+	// pages failed, then retries only the failed ones.
+	Refresh func(ctx context.Context) ([]Page, error) `json:"-"`
+	// RefreshAfter: pages older than this should be refreshed before use
+	// (MangaDex baseUrl: refresh after 5 minutes). Zero: never.
+	RefreshAfter time.Duration `json:"-"`
+	// Report, when set, is told of every image fetch (MangaDex@Home report).
+	// The fetcher calls it from its own goroutine; it must not block long.
+	Report func(r FetchReport) `json:"-"`
+}
+
+// FetchReport describes one finished image request.
+type FetchReport struct {
+	URL      string
+	Success  bool
+	Cached   bool // X-Cache header starts with HIT
+	Bytes    int64
+	Duration time.Duration
+}
+
+// Request is what a user asked for.
+type Request struct {
+	URL      *url.URL
+	Chapters string // selection ("12", "1-5", "1,4,7-9", "last", "all"); empty: the site's default
+	Language string // e.g. "en"; empty: the site's default
+	Quality  string // "original" or "data-saver"; empty: the site's default
+}
+
+// Env is what a handler may use to do its work.
+type Env struct {
+	// Client is shared by the whole process: rate limits, retries on 429/5xx
+	// and the address guard are applied by its transport.
+	Client *http.Client
+	// UserAgent is the honest User-Agent the process sends.
+	UserAgent string
+	// MaxChapters bounds a selection ([sites] max_chapters).
+	MaxChapters int
+}
+
+// Handler resolves links of one site.
+type Handler interface {
+	// Match reports whether this handler takes the link.
+	Match(u *url.URL) bool
+	// Resolve turns a link into chapters (one for a chapter link; the
+	// selected ones, in reading order, for a series link).
+	Resolve(ctx context.Context, env Env, req Request) ([]*Chapter, error)
+}
+
+// SearchResult is one answer of a Searcher, for Discord autocomplete.
+type SearchResult struct {
+	Title string
+	URL   string
+}
+
+// Searcher is implemented by handlers that can search titles.
+type Searcher interface {
+	Search(ctx context.Context, env Env, query string) ([]SearchResult, error)
+}
+
+// HostLimit is a per-host rate limit a handler asks for.
+type HostLimit struct {
+	Host  string  // exact host name, e.g. "api.mangadex.org"
+	Rate  float64 // requests per second
+	Burst int
+	// Path, when set, limits only requests whose path starts with it
+	// (MangaDex /at-home/server: 40/minute), in addition to the host limit.
+	Path string
+}
+
+// Limiter is implemented by handlers that want per-host rate limits.
+type Limiter interface {
+	Limits() []HostLimit
+}
+
+// Errors that the user sees; wrap them with detail.
+var (
+	ErrUnsupported  = errors.New("unsupported site")
+	ErrNotFound     = errors.New("not found")
+	ErrLayout       = errors.New("site layout not recognised")
+	ErrNoPages      = errors.New("nothing downloadable")
+	ErrExternal     = errors.New("chapter is hosted elsewhere")
+	ErrBadSelection = errors.New("bad chapter selection")
+)
