@@ -1,0 +1,66 @@
+package sites
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func chapters(nums ...string) []*Chapter {
+	var out []*Chapter
+	for _, n := range nums {
+		out = append(out, &Chapter{Number: n})
+	}
+	return out
+}
+
+func numbers(chs []*Chapter) string {
+	var s []string
+	for _, c := range chs {
+		s = append(s, c.Number)
+	}
+	return strings.Join(s, " ")
+}
+
+func TestSelection(t *testing.T) {
+	chs := chapters("1", "2", "3", "3.5", "4", "5", "7", "8", "9", "12", "extra")
+	for _, tc := range []struct{ sel, want string }{
+		{"12", "12"},
+		{"1-5", "1 2 3 3.5 4 5"},
+		{"1,4,7-9", "1 4 7 8 9"},
+		{" 9 , 1 ", "1 9"}, // reading order kept, not selection order
+		{"last", "extra"},
+		{"all", "1 2 3 3.5 4 5 7 8 9 12 extra"},
+		{"", "1 2 3 3.5 4 5 7 8 9 12 extra"},
+		{"3.5", "3.5"},
+	} {
+		sel, err := ParseSelection(tc.sel)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.sel, err)
+		}
+		got, err := sel.Apply(chs, 0)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.sel, err)
+		}
+		if numbers(got) != tc.want {
+			t.Errorf("%q: got %q want %q", tc.sel, numbers(got), tc.want)
+		}
+	}
+}
+
+func TestSelectionErrors(t *testing.T) {
+	for _, bad := range []string{"abc", "5-1", "1-", "-3", ",", "1-x"} {
+		if _, err := ParseSelection(bad); !errors.Is(err, ErrBadSelection) {
+			t.Errorf("%q: want ErrBadSelection, got %v", bad, err)
+		}
+	}
+	chs := chapters("1", "2", "3", "4")
+	sel, _ := ParseSelection("1-4")
+	if _, err := sel.Apply(chs, 3); !errors.Is(err, ErrBadSelection) || !strings.Contains(err.Error(), "limit of 3") {
+		t.Errorf("max: got %v", err)
+	}
+	sel, _ = ParseSelection("99")
+	if _, err := sel.Apply(chs, 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("no match: got %v", err)
+	}
+}
