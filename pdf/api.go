@@ -5,6 +5,15 @@
 // data through; everything else is decoded and stored losslessly.
 package pdf
 
+import (
+	"errors"
+	"time"
+)
+
+// ErrNoPages is returned when not a single page could be used; nothing is
+// written then (no empty or placeholder-only document).
+var ErrNoPages = errors.New("pdf: no usable pages")
+
 // Info is the document information dictionary.
 type Info struct {
 	Title    string // "Series — Ch. 12: Title"
@@ -13,6 +22,8 @@ type Info struct {
 	Keywords string
 	Creator  string // "mangabot"
 	Producer string // "mangabot VERSION"
+	// CreationDate is written as /CreationDate; zero means time.Now().
+	CreationDate time.Time
 }
 
 // Options configure the writer. The zero value works.

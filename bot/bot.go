@@ -1,0 +1,248 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"golang.org/x/time/rate"
+
+	"github.com/mangabot/mangabot/pipeline"
+)
+
+// Bot is a running Discord bot. Build it with New and start it with Run.
+type Bot struct {
+	cfg    Config
+	env    *pipeline.Env
+	log    *slog.Logger
+	s      *discordgo.Session
+	tr     http.RoundTripper
+	edits  *rate.Limiter
+	links  *links
+	appID  string
+	jobDir string
+
+	mu      sync.Mutex
+	jobs    map[string]*job // unfinished jobs by id
+	byKey   map[string]*job // unfinished jobs by request key
+	queue   []*job          // waiting, in order
+	running int
+	closing bool
+	wg      sync.WaitGroup // job goroutines (incl. delivery)
+
+	// hardStop ends retries of final edits when shutdown runs out of time.
+	hardStop   context.Context
+	hardCancel context.CancelFunc
+}
+
+// New builds a bot; it does not connect (Run does).
+func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Token == "" {
+		return nil, errors.New("bot: no token")
+	}
+	if env == nil {
+		return nil, errors.New("bot: no pipeline env")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	tok := cfg.Token
+	if !strings.HasPrefix(tok, "Bot ") {
+		tok = "Bot " + tok
+	}
+	s, err := discordgo.New(tok)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := newTransport(cfg.APIURL)
+	if err != nil {
+		return nil, fmt.Errorf("bot: api url: %w", err)
+	}
+	s.Client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	s.Identify.Intents = discordgo.IntentsGuilds
+	s.StateEnabled = true
+	s.LogLevel = discordgo.LogError
+	b := &Bot{
+		cfg:    cfg,
+		env:    env,
+		log:    logger,
+		s:      s,
+		tr:     tr,
+		edits:  rate.NewLimiter(rate.Limit(cfg.EditsPerSecond), 1),
+		jobs:   map[string]*job{},
+		byKey:  map[string]*job{},
+		jobDir: filepath.Join(cfg.OutputDir, "jobs"),
+	}
+	b.hardStop, b.hardCancel = context.WithCancel(context.Background())
+	if cfg.PublicURL != "" && cfg.Listen != "" {
+		b.links, err = newLinks(filepath.Join(cfg.OutputDir, "links"), cfg.PublicURL, cfg.LinkSecret, cfg.LinkTTL)
+		if err != nil {
+			return nil, fmt.Errorf("bot: links: %w", err)
+		}
+	}
+	s.AddHandler(b.onEvent)
+	return b, nil
+}
+
+// Run connects, registers the commands and serves until ctx ends, then
+// shuts down: no new jobs, running ones finish (or are cancelled with
+// CancelOnShutdown, or when ShutdownGrace runs out), and Run returns.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := os.MkdirAll(b.jobDir, 0o755); err != nil {
+		return err
+	}
+	var srv *http.Server
+	if b.links != nil {
+		ln, err := net.Listen("tcp", b.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("bot: listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/dl/", b.links)
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		go func() {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					b.links.sweep()
+				}
+			}
+		}()
+	}
+	if err := b.s.Open(); err != nil {
+		return fmt.Errorf("bot: connect: %w", err)
+	}
+	defer b.s.Close()
+	if err := b.register(); err != nil {
+		return err
+	}
+	b.log.Info("bot ready", "app", b.appID, "guilds", len(b.cfg.GuildIDs))
+	<-ctx.Done()
+	b.shutdown()
+	return nil
+}
+
+// Addr-less helper for tests and logs: the application id in use.
+func (b *Bot) AppID() string { return b.appID }
+
+func (b *Bot) register() error {
+	b.appID = b.cfg.AppID
+	if b.appID == "" && b.s.State != nil && b.s.State.Application != nil {
+		b.appID = b.s.State.Application.ID
+	}
+	if b.appID == "" {
+		app, err := b.s.Application("@me")
+		if err != nil {
+			return fmt.Errorf("bot: application id: %w", err)
+		}
+		b.appID = app.ID
+	}
+	cmds := commands()
+	if len(b.cfg.GuildIDs) == 0 {
+		if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, "", cmds); err != nil {
+			return fmt.Errorf("bot: register commands: %w", err)
+		}
+		return nil
+	}
+	for _, g := range b.cfg.GuildIDs {
+		if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, g, cmds); err != nil {
+			return fmt.Errorf("bot: register commands in guild %s: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// rawInteraction holds what discordgo's Interaction lacks.
+type rawInteraction struct {
+	AttachmentSizeLimit int64 `json:"attachment_size_limit"`
+}
+
+// onEvent receives every gateway event; interactions are taken from here so
+// the raw payload (attachment_size_limit) is at hand.
+func (b *Bot) onEvent(_ *discordgo.Session, e *discordgo.Event) {
+	if e.Type != "INTERACTION_CREATE" {
+		return
+	}
+	ic, ok := e.Struct.(*discordgo.InteractionCreate)
+	if !ok || ic.Interaction == nil {
+		return
+	}
+	var raw rawInteraction
+	_ = json.Unmarshal(e.RawData, &raw)
+	limit := raw.AttachmentSizeLimit
+	if limit <= 0 {
+		limit = b.cfg.DefaultAttachmentLimit
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error("interaction handler panic", "panic", r)
+		}
+	}()
+	b.handle(ic.Interaction, limit, time.Now())
+}
+
+// shutdown stops taking jobs and ends the running ones in bounded time.
+func (b *Bot) shutdown() {
+	b.log.Info("shutting down")
+	b.mu.Lock()
+	b.closing = true
+	var all []*job
+	for _, j := range b.jobs {
+		all = append(all, j)
+	}
+	queued := append([]*job(nil), b.queue...)
+	b.mu.Unlock()
+	for _, j := range queued {
+		j.stop(errShutdown)
+	}
+	for _, j := range all {
+		if b.cfg.CancelOnShutdown {
+			j.stop(errShutdown)
+		} else {
+			j.setNote("⚠️ The bot is shutting down; this job may be cancelled if it does not finish in time.")
+		}
+	}
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(b.cfg.ShutdownGrace):
+	}
+	b.mu.Lock()
+	for _, j := range b.jobs {
+		all = append(all, j)
+	}
+	b.mu.Unlock()
+	for _, j := range all {
+		j.stop(errShutdown)
+	}
+	// Cancelled jobs need a moment for their final edit; bound it.
+	select {
+	case <-done:
+	case <-time.After(b.cfg.ShutdownGrace/2 + time.Second):
+		b.hardCancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			b.log.Warn("jobs did not end in time")
+		}
+	}
+}

@@ -1,0 +1,392 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/mangabot/mangabot/pipeline"
+	"github.com/mangabot/mangabot/sites"
+)
+
+// commands is the /manga command tree.
+func commands() []*discordgo.ApplicationCommand {
+	return []*discordgo.ApplicationCommand{{
+		Name:        "manga",
+		Description: "Turn a manga chapter link into a PDF",
+		Options: []*discordgo.ApplicationCommandOption{
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "download",
+				Description: "Download a chapter (or chapters of a series) as PDF",
+				Options: []*discordgo.ApplicationCommandOption{
+					{Type: discordgo.ApplicationCommandOptionString, Name: "url", Description: "Chapter or series link (or a title to search)", Required: true, Autocomplete: true},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "quality", Description: "Image quality",
+						Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "original", Value: "original"}, {Name: "data-saver", Value: "data-saver"}}},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "language", Description: "Translation language, e.g. en"},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "chapters", Description: "Chapters of a series link: 1-5, 12, last, all"},
+				},
+			},
+			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "sites", Description: "List the supported sites"},
+			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "jobs", Description: "Your jobs and their queue positions"},
+		},
+	}}
+}
+
+func userOf(i *discordgo.Interaction) string {
+	if i.Member != nil && i.Member.User != nil {
+		return i.Member.User.ID
+	}
+	if i.User != nil {
+		return i.User.ID
+	}
+	return ""
+}
+
+// handle routes one interaction.
+func (b *Bot) handle(i *discordgo.Interaction, limit int64, at time.Time) {
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		d := i.ApplicationCommandData()
+		if d.Name != "manga" || len(d.Options) == 0 {
+			b.ephemeral(i, "Unknown command.")
+			return
+		}
+		sub := d.Options[0]
+		switch sub.Name {
+		case "download":
+			b.cmdDownload(i, sub.Options, limit, at)
+		case "sites":
+			b.cmdSites(i)
+		case "jobs":
+			b.cmdJobs(i)
+		default:
+			b.ephemeral(i, "Unknown command.")
+		}
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		b.autocomplete(i)
+	case discordgo.InteractionMessageComponent:
+		id := i.MessageComponentData().CustomID
+		if jobID, ok := strings.CutPrefix(id, "cancel:"); ok {
+			b.cancelButton(i, jobID)
+		}
+	}
+}
+
+func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse) {
+	if err := b.s.InteractionRespond(i, r); err != nil {
+		b.log.Warn("interaction response failed", "err", err)
+	}
+}
+
+// ephemeral answers with a one-line message only the user sees.
+func (b *Bot) ephemeral(i *discordgo.Interaction, msg string) {
+	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: trunc(msg, 2000), Flags: discordgo.MessageFlagsEphemeral}})
+}
+
+func optString(opts []*discordgo.ApplicationCommandInteractionDataOption, name string) string {
+	for _, o := range opts {
+		if o.Name == name && o.Type == discordgo.ApplicationCommandOptionString {
+			return strings.TrimSpace(o.StringValue())
+		}
+	}
+	return ""
+}
+
+func (b *Bot) isClosing() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closing
+}
+
+func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.ApplicationCommandInteractionDataOption, limit int64, at time.Time) {
+	if b.isClosing() {
+		b.ephemeral(i, "⚠️ The bot is shutting down; try again in a moment.")
+		return
+	}
+	req := pipeline.Request{
+		URL:      optString(opts, "url"),
+		Quality:  optString(opts, "quality"),
+		Language: optString(opts, "language"),
+		Chapters: optString(opts, "chapters"),
+	}
+	// Cheap checks first, so bad input never becomes a job.
+	u, err := sites.ParseURL(req.URL)
+	if err != nil {
+		b.ephemeral(i, "❌ "+err.Error())
+		return
+	}
+	if _, _, err := b.env.Sites.Match(u); err != nil {
+		b.ephemeral(i, "❌ "+err.Error())
+		return
+	}
+	userID := userOf(i)
+	w := &watcher{userID: userID, i: i, at: at, limit: limit}
+	key := req.Key()
+
+	// An identical request in flight: share it.
+	b.mu.Lock()
+	shared := b.byKey[key]
+	if shared == nil {
+		if err := b.limitErrLocked(userID, i.GuildID); err != nil {
+			b.mu.Unlock()
+			b.ephemeral(i, "❌ "+err.Error())
+			return
+		}
+	}
+	b.mu.Unlock()
+	if shared != nil {
+		b.attach(i, w, shared.plan, key, true)
+		return
+	}
+
+	// Resolve; answer within the 3 s window either way.
+	type res struct {
+		p   *pipeline.Plan
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ResolveTimeout)
+		defer cancel()
+		p, err := b.env.Resolve(ctx, req)
+		ch <- res{p, err}
+	}()
+	t := time.NewTimer(b.cfg.ResolveWait)
+	defer t.Stop()
+	deferred := false
+	var r res
+	select {
+	case r = <-ch:
+	case <-t.C:
+		deferred = true
+		b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+		r = <-ch
+	}
+	if r.err != nil {
+		if !deferred {
+			b.ephemeral(i, "❌ "+oneLine(r.err.Error()))
+			return
+		}
+		msg := "❌ " + oneLine(r.err.Error())
+		b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &msg})
+		return
+	}
+	b.attach(i, w, r.p, key, !deferred)
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return trunc(s, 300)
+}
+
+// attach enqueues (or joins) a job and shows its status message. respond
+// says the interaction is not yet acknowledged.
+func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, key string, respond bool) {
+	var j *job
+	extra := ""
+	w.st = b.newStatus(w, func() view { return j.view(extra) })
+	j, shared, err := b.enqueue(plan, key, w)
+	if err != nil {
+		msg := "❌ " + err.Error()
+		if respond {
+			b.ephemeral(i, msg)
+		} else {
+			b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &msg})
+		}
+		return
+	}
+	if shared {
+		extra = "🔗 The same request is already in progress; you will get its result here too."
+	}
+	v := j.view(extra)
+	if respond {
+		err = b.s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: v.Content, Embeds: v.Embeds, Components: v.Components}})
+	} else {
+		var m *discordgo.Message
+		m, err = b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &v.Content, Embeds: &v.Embeds, Components: &v.Components})
+		if err == nil {
+			w.st.learn(m, v)
+		}
+	}
+	if err != nil {
+		b.log.Warn("status message failed", "job", j.id, "err", err)
+	} else if respond {
+		// Learn the message id, so the status can still be edited with
+		// the bot token once the interaction token is gone.
+		if m, err := b.s.InteractionResponse(i); err == nil {
+			w.st.learn(m, v)
+		}
+	}
+	w.st.start(v)
+	if !shared {
+		b.schedule()
+	}
+}
+
+func (b *Bot) cmdSites(i *discordgo.Interaction) {
+	var sb strings.Builder
+	for _, info := range sites.All() {
+		if _, ok := b.env.Sites.Get(info.Name); !ok {
+			continue
+		}
+		fmt.Fprintf(&sb, "**%s** — %s\n", info.Name, info.Description)
+		for _, p := range info.Patterns {
+			fmt.Fprintf(&sb, "• `%s`\n", p)
+		}
+	}
+	if sb.Len() == 0 {
+		sb.WriteString("No sites are enabled.")
+	}
+	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral,
+			Embeds: []*discordgo.MessageEmbed{{Title: "Supported sites", Description: trunc(sb.String(), 4096)}}}})
+}
+
+func (b *Bot) cmdJobs(i *discordgo.Interaction) {
+	userID := userOf(i)
+	b.mu.Lock()
+	var mine []*job
+	for _, j := range b.jobs {
+		j.mu.Lock()
+		for _, w := range j.watchers {
+			if w.userID == userID && !w.left {
+				mine = append(mine, j)
+				break
+			}
+		}
+		j.mu.Unlock()
+	}
+	b.mu.Unlock()
+	var sb strings.Builder
+	for _, j := range mine {
+		pos := b.position(j)
+		j.mu.Lock()
+		state := "running"
+		switch {
+		case pos > 0:
+			state = fmt.Sprintf("queued, position %d", pos)
+		case j.state == stateRunning:
+			state = fmt.Sprintf("running, %d/%d pages", j.prog.PagesDone, j.plan.Pages)
+		case j.state != stateQueued:
+			state = "finishing"
+		}
+		fmt.Fprintf(&sb, "`%s` %s — %s\n", j.id, trunc(j.plan.Title, 80), state)
+		j.mu.Unlock()
+	}
+	if sb.Len() == 0 {
+		sb.WriteString("You have no jobs queued or running.")
+	}
+	b.ephemeral(i, sb.String())
+}
+
+// autocomplete offers search results of sites that can search.
+func (b *Bot) autocomplete(i *discordgo.Interaction) {
+	var q string
+	d := i.ApplicationCommandData()
+	for _, o := range d.Options {
+		for _, so := range o.Options {
+			if so.Focused && so.Name == "url" {
+				q = strings.TrimSpace(so.StringValue())
+			}
+		}
+	}
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	if len(q) >= 2 && !strings.Contains(q, "://") {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, info := range sites.All() {
+			h, ok := b.env.Sites.Get(info.Name)
+			s, isSearcher := h.(sites.Searcher)
+			if !ok || !isSearcher {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.Search(ctx, b.env.SiteEnv, q)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, r := range res {
+					if len(r.URL) > 100 || r.URL == "" {
+						continue
+					}
+					choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: trunc(r.Title+" ("+info.Name+")", 100), Value: r.URL})
+				}
+			}()
+		}
+		wg.Wait()
+		cancel()
+	}
+	if len(choices) > 25 {
+		choices = choices[:25]
+	}
+	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &discordgo.InteractionResponseData{Choices: choices}})
+}
+
+// cancelButton handles "cancel:<job>": the requester or a member with
+// Manage Messages may cancel; others are refused and the job goes on.
+func (b *Bot) cancelButton(i *discordgo.Interaction, jobID string) {
+	b.mu.Lock()
+	j := b.jobs[jobID]
+	b.mu.Unlock()
+	if j == nil {
+		b.ephemeral(i, "That job has already finished.")
+		return
+	}
+	userID := userOf(i)
+	mod := i.Member != nil && i.Member.Permissions&(discordgo.PermissionManageMessages|discordgo.PermissionAdministrator) != 0
+	j.mu.Lock()
+	if j.state != stateQueued && j.state != stateRunning {
+		j.mu.Unlock()
+		b.ephemeral(i, "That job has already finished.")
+		return
+	}
+	var mine *watcher
+	active := 0
+	for _, w := range j.watchers {
+		if w.left {
+			continue
+		}
+		active++
+		if w.userID == userID && mine == nil {
+			mine = w
+		}
+	}
+	if mine == nil && !mod {
+		j.mu.Unlock()
+		b.ephemeral(i, "🚫 Only the person who asked for this download, or a member with Manage Messages, can cancel it.")
+		return
+	}
+	whole := mod || active <= 1
+	if whole {
+		j.canceler = userID
+	} else {
+		mine.left = true
+	}
+	j.mu.Unlock()
+	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
+	if whole {
+		b.log.Info("job cancelled", "job", j.id, "by", userID)
+		j.stop(errCanceled)
+		return
+	}
+	// Only this requester leaves a shared job.
+	go func() {
+		mine.st.close()
+		v := view{Content: "🛑 You left this shared download; it goes on for the others.", Embeds: []*discordgo.MessageEmbed{}, Components: []discordgo.MessageComponent{}}
+		b.finalEdit(mine, v)
+	}()
+}

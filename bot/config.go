@@ -1,0 +1,127 @@
+// Package bot is the Discord side of mangabot: slash commands, a job queue
+// over the pipeline, status messages that follow progress within Discord's
+// rate limits, cancel buttons, and delivery of the PDFs (attachments, parts
+// or signed links).
+package bot
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config configures the bot. Zero values mean the defaults given per field.
+type Config struct {
+	Token    string   // bot token, with or without the "Bot " prefix
+	AppID    string   // application id; empty: taken from READY
+	GuildIDs []string // register commands in these guilds; empty: globally
+	// APIURL is where requests for https://discord.com go (same paths);
+	// default https://discord.com. The gateway URL is asked from it.
+	APIURL string
+
+	MaxJobs           int // jobs running at once; default 2
+	MaxQueuedPerUser  int // unfinished jobs per user; default 3, <0 unlimited
+	MaxQueuedPerGuild int // unfinished jobs per guild; default 10, <0 unlimited
+
+	// EditInterval is the least time between two edits of one status
+	// message; default 1.5s.
+	EditInterval time.Duration
+	// EditsPerSecond bounds progress edits of all messages together (they
+	// share one rate-limit bucket in discordgo); default 4. Final edits are
+	// not dropped, only delayed.
+	EditsPerSecond float64
+
+	OutputDir string // job files; default $TMPDIR/mangabot
+	MaxParts  int    // most files one result may be split into; default 10
+
+	// PublicURL and Listen enable links for results too big to attach: the
+	// bot serves them on Listen under PublicURL with signed, expiring URLs.
+	PublicURL  string
+	Listen     string
+	LinkTTL    time.Duration // default 24h
+	LinkSecret string        // HMAC key; empty: random per process
+
+	ShutdownGrace    time.Duration // time running jobs get on shutdown; default 30s
+	CancelOnShutdown bool          // cancel running jobs at once on shutdown
+
+	// TokenTTL is how long an interaction token is used; after it, status
+	// edits and delivery go through the bot token. Default 14m (Discord's
+	// tokens live 15m).
+	TokenTTL time.Duration
+	// ResolveWait is how long a command waits for the link to resolve
+	// before acknowledging with a deferred response; default 2s.
+	ResolveWait time.Duration
+	// ResolveTimeout bounds resolving a link; default 2m.
+	ResolveTimeout time.Duration
+
+	// Uploads time out after UploadTimeout + size/UploadMinRate; defaults
+	// 30s and 128 KiB/s.
+	UploadTimeout time.Duration
+	UploadMinRate int64
+	// DefaultAttachmentLimit is used when an interaction carries no
+	// attachment_size_limit; default 10 MiB.
+	DefaultAttachmentLimit int64
+
+	// Retries and RetryDelay govern final edits and deliveries (doubling
+	// delay); defaults 5 and 1s.
+	Retries    int
+	RetryDelay time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.APIURL == "" {
+		c.APIURL = "https://discord.com"
+	}
+	if c.MaxJobs <= 0 {
+		c.MaxJobs = 2
+	}
+	if c.MaxQueuedPerUser == 0 {
+		c.MaxQueuedPerUser = 3
+	}
+	if c.MaxQueuedPerGuild == 0 {
+		c.MaxQueuedPerGuild = 10
+	}
+	if c.EditInterval <= 0 {
+		c.EditInterval = 1500 * time.Millisecond
+	}
+	if c.EditsPerSecond <= 0 {
+		c.EditsPerSecond = 4
+	}
+	if c.OutputDir == "" {
+		c.OutputDir = filepath.Join(os.TempDir(), "mangabot")
+	}
+	if c.MaxParts <= 0 {
+		c.MaxParts = 10
+	}
+	if c.LinkTTL <= 0 {
+		c.LinkTTL = 24 * time.Hour
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = 14 * time.Minute
+	}
+	if c.ResolveWait <= 0 {
+		c.ResolveWait = 2 * time.Second
+	}
+	if c.ResolveTimeout <= 0 {
+		c.ResolveTimeout = 2 * time.Minute
+	}
+	if c.UploadTimeout <= 0 {
+		c.UploadTimeout = 30 * time.Second
+	}
+	if c.UploadMinRate <= 0 {
+		c.UploadMinRate = 128 << 10
+	}
+	if c.DefaultAttachmentLimit <= 0 {
+		c.DefaultAttachmentLimit = 10 << 20
+	}
+	if c.Retries <= 0 {
+		c.Retries = 5
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = time.Second
+	}
+	return c
+}

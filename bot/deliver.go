@@ -1,0 +1,312 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/mangabot/mangabot/pipeline"
+)
+
+// delivery hands a finished job's result to its watchers.
+type delivery struct {
+	b   *Bot
+	j   *job
+	out *pipeline.Output
+
+	mu    sync.Mutex
+	urls  map[string]string // published links by file
+	links []string          // hard links made for publishing
+}
+
+func newDelivery(b *Bot, j *job, out *pipeline.Output) *delivery {
+	return &delivery{b: b, j: j, out: out, urls: map[string]string{}}
+}
+
+type outFile struct {
+	path string
+	name string
+	size int64
+}
+
+func (d *delivery) files() ([]outFile, error) {
+	var fs []outFile
+	for _, p := range d.out.Files {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, outFile{path: p, name: filepath.Base(p), size: st.Size()})
+	}
+	return fs, nil
+}
+
+func (d *delivery) cleanup() {}
+
+// to delivers the result (or the failure) to one watcher.
+func (d *delivery) to(w *watcher) {
+	if w.st != nil {
+		w.st.close()
+	}
+	j := d.j
+	j.mu.Lock()
+	state := j.state
+	j.mu.Unlock()
+	if state != stateDone || d.out == nil {
+		d.b.finalEdit(w, j.view(""))
+		return
+	}
+	files, err := d.files()
+	if err != nil {
+		d.fail(w, "the result went missing: "+err.Error())
+		return
+	}
+	budget := uploadBudget(w.limit)
+	fits := len(files) <= d.b.cfg.MaxParts
+	var largest int64
+	for _, f := range files {
+		largest = max(largest, f.size)
+		if f.size > budget {
+			fits = false
+		}
+	}
+	if fits {
+		err := d.upload(w, files)
+		if err == nil {
+			return
+		}
+		d.b.log.Warn("upload failed", "job", j.id, "err", err)
+		if !isTooLarge(err) || d.b.links == nil {
+			if isTooLarge(err) {
+				d.fail(w, "Discord refused the file as too large.")
+			} else {
+				d.fail(w, "upload to Discord failed: "+oneLine(err.Error()))
+			}
+			return
+		}
+	}
+	if d.b.links != nil {
+		var lines []string
+		for _, f := range files {
+			u, err := d.publish(f)
+			if err != nil {
+				d.fail(w, "could not publish the file: "+err.Error())
+				return
+			}
+			lines = append(lines, fmt.Sprintf("📥 [%s](%s) (%s)", f.name, u, human(f.size)))
+		}
+		exp := time.Now().Add(d.b.cfg.LinkTTL).Unix()
+		lines = append(lines, fmt.Sprintf("Too big to attach here (limit %s); links expire <t:%d:R>.", human(w.limit), exp))
+		d.b.finalEdit(w, d.doneView(w, strings.Join(lines, "\n")))
+		return
+	}
+	d.fail(w, fmt.Sprintf("the result is too large to attach: %d file(s), largest %s, limit %s per file and %d parts.",
+		len(files), human(largest), human(w.limit), d.b.cfg.MaxParts))
+}
+
+func (d *delivery) doneView(w *watcher, extra string) view {
+	v := d.j.view(extra)
+	if st := w.st; st != nil && st.tokenDead() {
+		v.Content = "<@" + w.userID + ">"
+	}
+	return v
+}
+
+// fail shows a delivery failure on the status message.
+func (d *delivery) fail(w *watcher, msg string) {
+	v := d.j.view("❌ " + msg)
+	v.Embeds[0].Color = colorFail
+	d.b.finalEdit(w, v)
+}
+
+// publish hard-links (or copies) a file into the links dir once.
+func (d *delivery) publish(f outFile) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u, ok := d.urls[f.path]; ok {
+		return u, nil
+	}
+	tmp := filepath.Join(filepath.Dir(f.path), ".pub-"+newID())
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	dst := filepath.Join(tmp, f.name)
+	if err := os.Link(f.path, dst); err != nil {
+		if err := copyFile(f.path, dst); err != nil {
+			return "", err
+		}
+	}
+	u, err := d.b.links.publish(dst)
+	if err != nil {
+		return "", err
+	}
+	d.urls[f.path] = u
+	return u, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// uploadClient has a timeout sized to the upload.
+func (b *Bot) uploadClient(size int64) *http.Client {
+	t := b.cfg.UploadTimeout + time.Duration(size*int64(time.Second)/b.cfg.UploadMinRate)
+	return &http.Client{Transport: b.tr, Timeout: t}
+}
+
+func openFiles(files []outFile) ([]*discordgo.File, func(), error) {
+	var out []*discordgo.File
+	var closers []io.Closer
+	done := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	for _, f := range files {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			done()
+			return nil, nil, err
+		}
+		closers = append(closers, fh)
+		out = append(out, &discordgo.File{Name: f.name, ContentType: "application/pdf", Reader: fh})
+	}
+	return out, done, nil
+}
+
+// upload attaches the files: one file to the final status edit; several
+// as one message each after it. When the interaction token is (or goes)
+// dead, messages go to the channel with the bot token.
+func (d *delivery) upload(w *watcher, files []outFile) error {
+	b := d.b
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = fmt.Sprintf("📄 %s (%s)", f.name, human(f.size))
+	}
+	v := d.doneView(w, strings.Join(names, "\n"))
+	if len(files) == 1 && !w.st.tokenDead() {
+		f := files[0]
+		err := b.retry(func(ctx context.Context) error {
+			fs, done, err := openFiles(files)
+			if err != nil {
+				return err
+			}
+			defer done()
+			att := []*discordgo.MessageAttachment{}
+			_, err = b.s.InteractionResponseEdit(w.i, &discordgo.WebhookEdit{Content: &v.Content, Embeds: &v.Embeds,
+				Components: &v.Components, Files: fs, Attachments: &att},
+				discordgo.WithClient(b.uploadClient(f.size)), discordgo.WithContext(ctx))
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if !isTokenErr(err) {
+			return err
+		}
+		w.st.markDead()
+		v = d.doneView(w, strings.Join(names, "\n"))
+	}
+	// Final status first (without files), then one message per file.
+	b.finalEdit(w, v)
+	for i, f := range files {
+		label := fmt.Sprintf("📄 **%s**", trunc(d.j.plan.Title, 200))
+		if len(files) > 1 {
+			label += fmt.Sprintf(" — part %d of %d", i+1, len(files))
+		}
+		one := files[i : i+1]
+		err := b.retry(func(ctx context.Context) error {
+			opts := []discordgo.RequestOption{discordgo.WithClient(b.uploadClient(f.size)), discordgo.WithContext(ctx)}
+			if !w.st.tokenDead() {
+				fs, done, err := openFiles(one)
+				if err != nil {
+					return err
+				}
+				_, err = b.s.FollowupMessageCreate(w.i, true, &discordgo.WebhookParams{Content: label, Files: fs}, opts...)
+				done()
+				if err == nil || !isTokenErr(err) {
+					return err
+				}
+				w.st.markDead()
+			}
+			fs, done, err := openFiles(one)
+			if err != nil {
+				return err
+			}
+			defer done()
+			_, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
+				Content: "<@" + w.userID + "> " + label, Files: fs,
+				AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{w.userID}},
+			}, opts...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retry runs f until it succeeds, fails for good, or attempts run out.
+func (b *Bot) retry(f func(ctx context.Context) error) error {
+	delay := b.cfg.RetryDelay
+	var err error
+	for attempt := 0; attempt < b.cfg.Retries; attempt++ {
+		err = f(b.hardStop)
+		if err == nil || !retryable(err) || isTokenErr(err) || isTooLarge(err) {
+			return err
+		}
+		select {
+		case <-time.After(delay):
+		case <-b.hardStop.Done():
+			return err
+		}
+		delay *= 2
+	}
+	return err
+}
+
+// finalEdit makes the last state of a status message land: retried, and
+// through the bot token when the interaction token is gone (as a new
+// channel message when the status message's id is unknown).
+func (b *Bot) finalEdit(w *watcher, v view) {
+	st := w.st
+	if st == nil {
+		return
+	}
+	err := b.retry(func(ctx context.Context) error {
+		err := st.edit(ctx, v, true)
+		if err == errNoMessage {
+			_, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
+				Content: "<@" + w.userID + "> " + v.Content, Embeds: v.Embeds,
+				AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{w.userID}},
+			}, discordgo.WithContext(ctx))
+		}
+		return err
+	})
+	if err != nil {
+		b.log.Warn("final status edit failed", "err", err)
+	}
+}

@@ -1,0 +1,366 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/pipeline"
+	"github.com/mangabot/mangabot/sites"
+)
+
+// mangaSite is a loopback manga site: /chapter/<name>?n=<pages> is a
+// gallery page, /img/<name>/<i>.jpg its images. With a gate, every image
+// request waits for a token (or its client going away: aborted counts
+// those).
+type mangaSite struct {
+	*httptest.Server
+	side     int
+	imgReqs  atomic.Int64
+	aborted  atomic.Int64
+	gate     chan struct{}
+	mu       sync.Mutex
+	cache    map[string][]byte
+	noImages bool
+}
+
+func newSite(t *testing.T, side int, gated bool) *mangaSite {
+	s := &mangaSite{side: side, cache: map[string][]byte{}}
+	if gated {
+		s.gate = make(chan struct{}, 1000)
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *mangaSite) release(n int) {
+	for range n {
+		s.gate <- struct{}{}
+	}
+}
+
+func (s *mangaSite) jpeg(key string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.cache[key]; ok {
+		return b
+	}
+	seed := int64(len(s.cache) + 1)
+	r := rand.New(rand.NewSource(seed))
+	img := image.NewRGBA(image.Rect(0, 0, s.side, s.side*3/2))
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			img.Set(x, y, color.RGBA{uint8(r.Intn(256)), uint8(x), uint8(y), 255})
+		}
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
+	s.cache[key] = buf.Bytes()
+	return buf.Bytes()
+}
+
+func (s *mangaSite) serve(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/chapter/"):
+		name := strings.TrimPrefix(r.URL.Path, "/chapter/")
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><html><head><title>Test Manga Chapter %s</title></head><body><h1>Test Manga Chapter %s</h1><div id=\"reader\">\n", name, name)
+		if r.URL.Query().Get("empty") == "" {
+			for i := 1; i <= n; i++ {
+				fmt.Fprintf(w, "<img src=\"/img/%s/%d.jpg\" alt=\"page %d\">\n", name, i, i)
+			}
+		}
+		fmt.Fprint(w, "</div></body></html>")
+	case strings.HasPrefix(r.URL.Path, "/img/"):
+		s.imgReqs.Add(1)
+		if s.gate != nil {
+			select {
+			case <-s.gate:
+			case <-r.Context().Done():
+				s.aborted.Add(1)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(s.jpeg(r.URL.Path))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+type harness struct {
+	t      *testing.T
+	fd     *fakediscord.Server
+	bot    *Bot
+	cfg    Config
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+func newEnv(t *testing.T) *pipeline.Env {
+	f := download.New(download.Options{
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		BackoffBase:   10 * time.Millisecond,
+		BackoffMax:    50 * time.Millisecond,
+		Retries:       1,
+		Concurrency:   4,
+		Rate:          1000,
+		Burst:         100,
+	})
+	set, err := sites.NewSet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline.Env{Fetcher: f, Sites: set, SiteEnv: sites.Env{Client: f.Client(), UserAgent: "mangabot-test", MaxChapters: 10}, Producer: "mangabot test"}
+}
+
+// start runs a bot against a fresh fake Discord. mod adjusts the config.
+func start(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	cfg := Config{
+		Token:        "test-token",
+		APIURL:       fd.URL,
+		GuildIDs:     []string{"g1", "g2"},
+		EditInterval: 10 * time.Millisecond,
+		OutputDir:    t.TempDir(),
+		RetryDelay:   10 * time.Millisecond,
+		ResolveWait:  2 * time.Second,
+		MaxJobs:      2,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b, err := New(cfg, newEnv(t), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, fd: fd, bot: b, cfg: cfg, cancel: cancel, errc: make(chan error, 1)}
+	go func() { h.errc <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.errc:
+		case <-time.After(30 * time.Second):
+			t.Error("Run did not return")
+		}
+	})
+	h.waitFor("commands registered", func() bool { return fd.Commands(cfg.GuildIDs[len(cfg.GuildIDs)-1]) != nil || (len(cfg.GuildIDs) == 0 && fd.Commands("global") != nil) })
+	return h
+}
+
+// waitFor waits (bounded, as a failure guard only) until cond holds.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := h.fd.Wait(ctx, cond); err != nil {
+		h.t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+type dl struct {
+	user  string
+	perms int64
+	limit int64
+	opts  map[string]string
+}
+
+// command dispatches /manga <sub> and returns the interaction token.
+func (h *harness) command(sub string, d dl) string {
+	h.t.Helper()
+	var opts []map[string]any
+	for k, v := range d.opts {
+		opts = append(opts, map[string]any{"name": k, "type": 3, "value": v})
+	}
+	_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 2, GuildID: "g1", ChannelID: "c1", UserID: d.user,
+		Permissions: d.perms, AttachmentSizeLimit: d.limit,
+		Data: map[string]any{"id": "cmd1", "name": "manga", "type": 1,
+			"options": []map[string]any{{"name": sub, "type": 1, "options": opts}}}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+func (h *harness) download(user, url string, limit int64) string {
+	return h.command("download", dl{user: user, limit: limit, opts: map[string]string{"url": url}})
+}
+
+// click presses a button as user and returns the interaction token.
+func (h *harness) click(user string, perms int64, customID string) string {
+	h.t.Helper()
+	_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 3, GuildID: "g1", ChannelID: "c1", UserID: user, Permissions: perms,
+		Data: map[string]any{"custom_id": customID, "component_type": 2}, MessageID: "1"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+// callback returns the decoded interaction callback of a token, if any.
+func (h *harness) callback(tok string) (map[string]any, bool) {
+	for _, r := range h.fd.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/"+tok+"/callback") {
+			var m map[string]any
+			json.Unmarshal(r.Body, &m)
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+func (h *harness) waitCallback(tok string) map[string]any {
+	h.t.Helper()
+	var cb map[string]any
+	h.waitFor("callback", func() bool {
+		var ok bool
+		cb, ok = h.callback(tok)
+		return ok
+	})
+	return cb
+}
+
+type embed struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Fields      []struct {
+		Name, Value string
+	} `json:"fields"`
+	Footer struct {
+		Text string `json:"text"`
+	} `json:"footer"`
+}
+
+func embeds(m *fakediscord.Message) []embed {
+	var out []embed
+	if m == nil {
+		return nil
+	}
+	for _, raw := range m.Embeds {
+		var e embed
+		json.Unmarshal(raw, &e)
+		out = append(out, e)
+	}
+	return out
+}
+
+// statusText is the original's embed text (description and fields).
+func statusText(m *fakediscord.Message) string {
+	var sb strings.Builder
+	if m != nil {
+		sb.WriteString(m.Content + "\n")
+	}
+	for _, e := range embeds(m) {
+		sb.WriteString(e.Title + "\n" + e.Description + "\n")
+		for _, f := range e.Fields {
+			sb.WriteString(f.Name + ": " + f.Value + "\n")
+		}
+		sb.WriteString(e.Footer.Text + "\n")
+	}
+	return sb.String()
+}
+
+var jobIDRe = regexp.MustCompile(`job ([0-9a-f]{10})`)
+
+func (h *harness) jobID(tok string) string {
+	h.t.Helper()
+	var id string
+	h.waitFor("job id", func() bool {
+		m := jobIDRe.FindStringSubmatch(statusText(h.fd.Original(tok)))
+		if m != nil {
+			id = m[1]
+		}
+		return m != nil
+	})
+	return id
+}
+
+func (h *harness) originalHas(tok, s string) func() bool {
+	return func() bool { return strings.Contains(statusText(h.fd.Original(tok)), s) }
+}
+
+// checkPDF runs qpdf --check and pdfinfo on data and returns the page count.
+func checkPDF(t *testing.T, data []byte) int {
+	t.Helper()
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("qpdf not installed")
+		}
+		t.Fatal("qpdf not installed (CI)")
+	}
+	p := filepath.Join(t.TempDir(), "out.pdf")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("qpdf", "--check", p).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
+	out, err := exec.Command("pdfinfo", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pdfinfo: no page count\n%s", out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// filesIn lists regular files under dir.
+func filesIn(t *testing.T, dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+func (h *harness) patches(tok string) []fakediscord.Request {
+	var out []fakediscord.Request
+	for _, r := range h.fd.Requests() {
+		if r.Method == "PATCH" && strings.Contains(r.Path, "/"+tok+"/messages/@original") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func fakeFault(method, path string, n, status int) fakediscord.Fault {
+	return fakediscord.Fault{Method: method, PathContains: path, Count: n, Status: status, Body: `{"message":"boom","code":0}`}
+}

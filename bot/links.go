@@ -1,0 +1,148 @@
+package bot
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// links publishes files under HMAC-SHA256-signed, expiring URLs:
+//
+//	PUBLIC/dl/<id>/<name>?e=<unix expiry>&s=<hex hmac(id "/" name "\n" e)>
+//
+// Files live in dir/<id>/<name>; the handler opens them through an
+// os.Root on dir, so nothing outside it is reachable, and serves only
+// exact, signed, unexpired paths (no listings).
+type links struct {
+	dir    string
+	public string
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+func newLinks(dir, public, secret string, ttl time.Duration) (*links, error) {
+	key := []byte(secret)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &links{dir: dir, public: strings.TrimSuffix(public, "/"), secret: key, ttl: ttl, now: time.Now}, nil
+}
+
+func (l *links) sign(id, name string, exp int64) string {
+	m := hmac.New(sha256.New, l.secret)
+	fmt.Fprintf(m, "%s/%s\n%d", id, name, exp)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// publish moves src under the links dir and returns its signed URL.
+func (l *links) publish(src string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(b)
+	name := filepath.Base(src)
+	if err := os.Mkdir(filepath.Join(l.dir, id), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Rename(src, filepath.Join(l.dir, id, name)); err != nil {
+		os.Remove(filepath.Join(l.dir, id))
+		return "", err
+	}
+	exp := l.now().Add(l.ttl).Unix()
+	return fmt.Sprintf("%s/dl/%s/%s?e=%d&s=%s", l.public, id, url.PathEscape(name), exp, l.sign(id, name, exp)), nil
+}
+
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+func (l *links) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/dl/")
+	id, name, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 || !validID(id) || name == "" || name == "." || name == ".." ||
+		strings.ContainsAny(name, "/\\\x00") {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	exp, err := strconv.ParseInt(q.Get("e"), 10, 64)
+	sig, err2 := hex.DecodeString(q.Get("s"))
+	want, _ := hex.DecodeString(l.sign(id, name, exp))
+	if err != nil || err2 != nil || !hmac.Equal(sig, want) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if l.now().Unix() > exp {
+		http.Error(w, "link expired", http.StatusForbidden)
+		return
+	}
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(id + "/" + name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, max-age=0")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	http.ServeContent(w, r, name, st.ModTime(), f)
+}
+
+// sweep removes published files older than the TTL.
+func (l *links) sweep() {
+	ents, err := os.ReadDir(l.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if l.now().Sub(info.ModTime()) > l.ttl+time.Minute {
+			if err := os.RemoveAll(filepath.Join(l.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/mangabot/mangabot/pipeline"
+)
+
+func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
+	out := fs.String("o", ".", "output directory, or a file name ending in .pdf")
+	chapters := fs.String("chapters", "", "chapters of a series: 12, 1-5, 1,4,7-9, last or all")
+	lang := fs.String("lang", "", "language code for series links (e.g. en)")
+	quality := fs.String("quality", "", "original or data-saver (sites that offer both)")
+	merge := fs.Bool("merge", false, "one file per volume (or one file) instead of one per chapter")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL")
+		fs.PrintDefaults()
+	}
+	// Flags may follow the URL too (bot fetch URL -o x.pdf).
+	args = flagsFirst(args)
+	cfg, fs, code := loadConfig(fs, args, stderr)
+	if cfg == nil {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	env, err := pipeline.NewEnv(cfg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge}
+
+	dir, file := *out, ""
+	if strings.EqualFold(filepath.Ext(*out), ".pdf") {
+		dir, file = filepath.Dir(*out), *out
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fail(stderr, fmt.Errorf("output directory %s does not exist", dir))
+	}
+
+	fmt.Fprintf(stderr, "resolving %s\n", req.URL)
+	plan, err := env.Resolve(ctx, req)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stderr, "%s: %s, %d pages\n", plan.Site, plan.Title, plan.Pages)
+	if len(plan.Credits) > 0 {
+		fmt.Fprintf(stderr, "credits: %s\n", strings.Join(plan.Credits, ", "))
+	}
+
+	rep := newReporter(stderr, plan.Pages)
+	res, err := env.RunTo(ctx, plan, dir, file, rep.update)
+	rep.finish()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	for _, f := range res.Failed {
+		fmt.Fprintf(stderr, "page %d failed: %v\n", f.Index+1, f.Err)
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(stderr, "bot: %v\n", e)
+	}
+	for _, f := range res.Files {
+		fmt.Fprintln(stdout, f)
+	}
+	fmt.Fprintf(stderr, "%d pages, %d failed, %s\n", res.Pages, len(res.Failed), humanBytes(res.Bytes))
+	return 0
+}
+
+// flagsFirst moves flags that follow positional arguments to the front, so
+// both `fetch -o x URL` and `fetch URL -o x` work.
+func flagsFirst(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && name != "merge" && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
+
+// reporter shows progress: a bar on a terminal, plain lines otherwise.
+type reporter struct {
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	lastLine time.Time
+	failed   int
+	stage    string
+}
+
+func newReporter(w io.Writer, total int) *reporter {
+	r := &reporter{w: w}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		r.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("pages"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowBytes(false),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+		)
+	}
+	return r
+}
+
+func (r *reporter) update(p pipeline.Progress) {
+	if p.Last != nil && p.Last.Err != nil {
+		// Failures are listed at the end with reasons; here just count.
+		r.failed++
+	}
+	if r.bar != nil {
+		_ = r.bar.Set(p.PagesDone + p.PagesFailed)
+		if p.Stage != r.stage {
+			r.bar.Describe(p.Stage)
+		}
+		r.stage = p.Stage
+		return
+	}
+	// Plain lines: at most one a second, plus every stage change.
+	if p.Stage != r.stage || time.Since(r.lastLine) >= time.Second || p.PagesDone+p.PagesFailed == p.PagesTotal {
+		if p.Stage == r.stage && p.Last == nil {
+			return
+		}
+		r.lastLine = time.Now()
+		r.stage = p.Stage
+		fmt.Fprintf(r.w, "%s: %d/%d pages, %d failed, %s\n", p.Stage, p.PagesDone, p.PagesTotal, p.PagesFailed, humanBytes(p.Bytes))
+	}
+}
+
+func (r *reporter) finish() {
+	if r.bar != nil {
+		_ = r.bar.Finish()
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

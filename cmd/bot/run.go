@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/mangabot/mangabot/bot"
+	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/pipeline"
+)
+
+func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfg, fs, code := loadConfig(fs, args, stderr)
+	if cfg == nil {
+		return code
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: bot run [-config F]")
+		return 2
+	}
+	if cfg.Discord.Token == "" {
+		return fail(stderr, errors.New("no Discord token: set DISCORD_TOKEN or [discord] token"))
+	}
+	logger := newLogger(cfg.Log, stderr)
+	env, err := pipeline.NewEnv(cfg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	b, err := bot.New(botConfig(cfg), env, logger)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir)
+	if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// botConfig maps the file's keys onto the bot's options.
+func botConfig(c *config.Config) bot.Config {
+	return bot.Config{
+		Token:             c.Discord.Token,
+		GuildIDs:          c.Discord.GuildIDs,
+		APIURL:            c.Discord.APIURL,
+		MaxJobs:           c.Bot.MaxJobs,
+		MaxQueuedPerUser:  c.Bot.MaxQueuedPerUser,
+		MaxQueuedPerGuild: c.Bot.MaxQueuedPerGuild,
+		EditInterval:      c.Bot.EditInterval.Duration,
+		OutputDir:         c.Output.Dir,
+		MaxParts:          c.Output.MaxParts,
+		PublicURL:         c.Output.PublicURL,
+		Listen:            c.Output.Listen,
+		LinkTTL:           c.Output.LinkTTL.Duration,
+		LinkSecret:        c.Output.LinkSecret,
+		ShutdownGrace:     c.Bot.ShutdownGrace.Duration,
+		CancelOnShutdown:  c.Bot.CancelOnShutdown,
+	}
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,340 @@
+// Package config reads mangabot's TOML configuration. Every key has a
+// default (Default), a `help` tag, and is validated; unknown keys are errors
+// that name the key. Site options live under [sites.NAME] and are declared
+// by the site handlers themselves (sites.Info.Options).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/mangabot/mangabot/sites"
+)
+
+// Config is the whole file.
+type Config struct {
+	Discord  Discord  `toml:"discord" help:"Discord connection."`
+	Bot      Bot      `toml:"bot" help:"Jobs and queue of the Discord bot."`
+	Download Download `toml:"download" help:"The fetcher shared by every job."`
+	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
+	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
+	Log      Log      `toml:"log" help:"Logging."`
+}
+
+// Discord holds the connection settings.
+type Discord struct {
+	Token    string   `toml:"token" help:"Bot token. The DISCORD_TOKEN environment variable overrides it; keep it out of files you share."`
+	GuildIDs []string `toml:"guild_ids" help:"Register commands in these guilds only (instant); empty: register globally (can take up to an hour to appear)."`
+	APIURL   string   `toml:"api_url" help:"Base URL that replaces https://discord.com for REST and gateway discovery (REST proxies such as nirn-proxy, tests)."`
+}
+
+// Bot holds the queue settings.
+type Bot struct {
+	MaxJobs           int      `toml:"max_jobs" help:"Jobs downloading at once; more wait in the queue."`
+	MaxQueuedPerUser  int      `toml:"max_queued_per_user" help:"Jobs one member may have queued or running."`
+	MaxQueuedPerGuild int      `toml:"max_queued_per_guild" help:"Jobs one server may have queued or running."`
+	EditInterval      Duration `toml:"edit_interval" help:"Minimum time between two edits of one status message (Discord rate limits webhook edits)."`
+	CancelOnShutdown  bool     `toml:"cancel_on_shutdown" help:"On SIGINT/SIGTERM cancel running jobs (true) or let them finish within shutdown_grace (false)."`
+	ShutdownGrace     Duration `toml:"shutdown_grace" help:"How long shutdown waits for running jobs before cancelling them."`
+}
+
+// Download configures the fetcher.
+type Download struct {
+	UserAgent      string   `toml:"user_agent" help:"User-Agent sent to sites; empty: mangabot/VERSION (+contact)."`
+	Contact        string   `toml:"contact" help:"A URL or e-mail where site operators can reach you; goes into the User-Agent."`
+	Rate           float64  `toml:"rate" help:"Requests per second per host, shared by all jobs (site handlers may set their own)."`
+	Burst          int      `toml:"burst" help:"Requests a host may get at once before the rate applies."`
+	Concurrency    int      `toml:"concurrency" help:"Pages in flight per job (a sliding window)."`
+	MaxInFlight    int      `toml:"max_in_flight" help:"Requests in flight across all jobs."`
+	Retries        int      `toml:"retries" help:"Retries on network errors, 5xx and 429 (with backoff, honouring Retry-After)."`
+	ConnectTimeout Duration `toml:"connect_timeout" help:"Time to establish a connection."`
+	HeaderTimeout  Duration `toml:"header_timeout" help:"Time to wait for response headers."`
+	RequestTimeout Duration `toml:"request_timeout" help:"Time for one whole request, body included."`
+	MaxImageBytes  int64    `toml:"max_image_bytes" help:"Largest image accepted per page, in bytes."`
+	MaxPages       int      `toml:"max_pages" help:"Most pages accepted per chapter."`
+	AllowNetworks  []string `toml:"allow_networks" help:"CIDRs the fetcher may reach although they are loopback, private, link-local or metadata addresses (refused by default)."`
+}
+
+// Output configures files and delivery.
+type Output struct {
+	Dir          string   `toml:"dir" help:"Where the bot keeps finished files and their temp files (same file system, so renames are atomic)."`
+	MaxFileBytes int64    `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: one file (the bot uses the upload limit of the server)."`
+	MaxParts     int      `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
+	Placeholders bool     `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
+	DPI          float64  `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
+	PublicURL    string   `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked."`
+	Listen       string   `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
+	LinkTTL      Duration `toml:"link_ttl" help:"How long a signed download link stays valid."`
+	LinkSecret   string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
+}
+
+// Sites holds global site settings and each handler's options.
+type Sites struct {
+	MaxChapters int `toml:"max_chapters" help:"Most chapters one request may select from a series."`
+	// Options maps a site name to its decoded options struct (pointer),
+	// filled from [sites.NAME] over the handler's defaults.
+	Options map[string]any `toml:"-"`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `toml:"format" help:"text or json."`
+	Level  string `toml:"level" help:"debug, info, warn or error."`
+}
+
+// Duration is a time.Duration written as "1.5s", "2m" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (want e.g. 1.5s, 2m, 24h): %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Default returns the defaults of every key.
+func Default() *Config {
+	c := &Config{
+		Discord: Discord{APIURL: "https://discord.com", GuildIDs: []string{}},
+		Bot: Bot{
+			MaxJobs: 2, MaxQueuedPerUser: 3, MaxQueuedPerGuild: 10,
+			EditInterval:  Duration{1500 * time.Millisecond},
+			ShutdownGrace: Duration{30 * time.Second},
+		},
+		Download: Download{
+			Rate: 4, Burst: 4, Concurrency: 8, MaxInFlight: 64, Retries: 3,
+			ConnectTimeout: Duration{10 * time.Second}, HeaderTimeout: Duration{30 * time.Second},
+			RequestTimeout: Duration{2 * time.Minute}, MaxImageBytes: 50 << 20, MaxPages: 2000,
+			AllowNetworks: []string{},
+		},
+		Output: Output{
+			Dir: "data", MaxParts: 10, Placeholders: true, DPI: 96,
+			LinkTTL: Duration{24 * time.Hour},
+		},
+		Sites: Sites{MaxChapters: 50, Options: map[string]any{}},
+		Log:   Log{Format: "text", Level: "info"},
+	}
+	for _, info := range sites.All() {
+		if info.Options != nil {
+			c.Sites.Options[info.Name] = info.Options()
+		}
+	}
+	return c
+}
+
+// file mirrors Config for decoding; [sites] is decoded by hand because its
+// sub-tables belong to the handlers.
+type file struct {
+	Discord  *Discord                  `toml:"discord"`
+	Bot      *Bot                      `toml:"bot"`
+	Download *Download                 `toml:"download"`
+	Output   *Output                   `toml:"output"`
+	Sites    map[string]toml.Primitive `toml:"sites"`
+	Log      *Log                      `toml:"log"`
+}
+
+// Load reads path; an empty path means "./config.toml if present, else
+// defaults". The environment (DISCORD_TOKEN, MANGABOT_LINK_SECRET) overrides
+// the file. Errors name the key.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path == "" {
+		if _, err := os.Stat("config.toml"); err == nil {
+			path = "config.toml"
+		}
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := c.parse(string(b)); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if tok := os.Getenv("DISCORD_TOKEN"); tok != "" {
+		c.Discord.Token = tok
+	}
+	if s := os.Getenv("MANGABOT_LINK_SECRET"); s != "" {
+		c.Output.LinkSecret = s
+	}
+	if err := c.Validate(); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// Parse decodes TOML text over the defaults (for tests and Load).
+func Parse(text string) (*Config, error) {
+	c := Default()
+	if err := c.parse(text); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) parse(text string) error {
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Output: &c.Output, Log: &c.Log}
+	md, err := toml.Decode(text, &f)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			if pe.LastKey != "" {
+				return fmt.Errorf("%s (line %d): %s", pe.LastKey, pe.Position.Line, pe.Message)
+			}
+			return fmt.Errorf("line %d: %s", pe.Position.Line, pe.Message)
+		}
+		return err
+	}
+	for name, prim := range f.Sites {
+		if name == "max_chapters" {
+			if err := md.PrimitiveDecode(prim, &c.Sites.MaxChapters); err != nil {
+				return fmt.Errorf("sites.max_chapters: %w", err)
+			}
+			continue
+		}
+		info, ok := sites.Lookup(name)
+		if !ok {
+			continue // reported below as an unknown key
+		}
+		if info.Options == nil {
+			return fmt.Errorf("sites.%s: this site has no options", name)
+		}
+		opts := c.Sites.Options[name]
+		if err := md.PrimitiveDecode(prim, opts); err != nil {
+			return fmt.Errorf("sites.%s: %w", name, err)
+		}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// Validate checks values; errors name the key.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(key, format string, a ...any) { errs = append(errs, key+": "+fmt.Sprintf(format, a...)) }
+	positive := func(key string, v int) {
+		if v <= 0 {
+			bad(key, "must be at least 1, got %d", v)
+		}
+	}
+	positive("bot.max_jobs", c.Bot.MaxJobs)
+	positive("bot.max_queued_per_user", c.Bot.MaxQueuedPerUser)
+	positive("bot.max_queued_per_guild", c.Bot.MaxQueuedPerGuild)
+	positive("download.burst", c.Download.Burst)
+	positive("download.concurrency", c.Download.Concurrency)
+	positive("download.max_in_flight", c.Download.MaxInFlight)
+	positive("download.max_pages", c.Download.MaxPages)
+	positive("output.max_parts", c.Output.MaxParts)
+	positive("sites.max_chapters", c.Sites.MaxChapters)
+	if c.Download.Rate <= 0 {
+		bad("download.rate", "must be above 0, got %v", c.Download.Rate)
+	}
+	if c.Download.Retries < 0 {
+		bad("download.retries", "must be 0 or more, got %d", c.Download.Retries)
+	}
+	if c.Download.MaxImageBytes <= 0 {
+		bad("download.max_image_bytes", "must be above 0")
+	}
+	if c.Output.MaxFileBytes < 0 {
+		bad("output.max_file_bytes", "must be 0 (one file) or a size in bytes")
+	}
+	if c.Output.DPI < 9 || c.Output.DPI > 2400 {
+		bad("output.dpi", "must be between 9 and 2400, got %v", c.Output.DPI)
+	}
+	for key, d := range map[string]Duration{
+		"bot.edit_interval": c.Bot.EditInterval, "bot.shutdown_grace": c.Bot.ShutdownGrace,
+		"download.connect_timeout": c.Download.ConnectTimeout, "download.header_timeout": c.Download.HeaderTimeout,
+		"download.request_timeout": c.Download.RequestTimeout, "output.link_ttl": c.Output.LinkTTL,
+	} {
+		if d.Duration <= 0 {
+			bad(key, "must be a positive duration, got %s", d.Duration)
+		}
+	}
+	if _, err := c.AllowNetworks(); err != nil {
+		bad("download.allow_networks", "%v", err)
+	}
+	if c.Output.Dir == "" {
+		bad("output.dir", "must not be empty")
+	}
+	if c.Output.PublicURL != "" {
+		if !strings.HasPrefix(c.Output.PublicURL, "http://") && !strings.HasPrefix(c.Output.PublicURL, "https://") {
+			bad("output.public_url", "must start with http:// or https://")
+		}
+		if c.Output.Listen == "" {
+			bad("output.listen", "must be set when output.public_url is set (the bot serves the links)")
+		}
+	}
+	if c.Discord.APIURL != "" && !strings.HasPrefix(c.Discord.APIURL, "http://") && !strings.HasPrefix(c.Discord.APIURL, "https://") {
+		bad("discord.api_url", "must start with http:// or https://")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// AllowNetworks parses download.allow_networks (a bare address is a /32 or /128).
+func (c *Config) AllowNetworks() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.Download.AllowNetworks {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err2 := netip.ParseAddr(s)
+			if err2 != nil {
+				return nil, fmt.Errorf("not a CIDR: %q", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// fieldByKey is used by the example generator and tests.
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if f := t.Field(i); strings.Split(f.Tag.Get("toml"), ",")[0] == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}

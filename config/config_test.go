@@ -1,0 +1,98 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseOverrides(t *testing.T) {
+	c, err := Parse(`
+[bot]
+max_jobs = 5
+edit_interval = "2s"
+[download]
+rate = 1.5
+allow_networks = ["127.0.0.0/8", "::1"]
+[sites]
+max_chapters = 7
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bot.MaxJobs != 5 || c.Bot.EditInterval.Duration != 2*time.Second || c.Download.Rate != 1.5 || c.Sites.MaxChapters != 7 {
+		t.Fatalf("not applied: %+v %+v %+v", c.Bot, c.Download, c.Sites)
+	}
+	if c.Bot.MaxQueuedPerUser != Default().Bot.MaxQueuedPerUser {
+		t.Fatal("unset key lost its default")
+	}
+	nets, err := c.AllowNetworks()
+	if err != nil || len(nets) != 2 || nets[1].String() != "::1/128" {
+		t.Fatalf("allow_networks: %v %v", nets, err)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"[bot]\nmax_jobz = 1\n", "bot.max_jobz"},
+		{"[nope]\nx = 1\n", "nope"},
+		{"[sites.nosuchsite]\nx = 1\n", "sites.nosuchsite"},
+		{"[bot]\nmax_jobs = 0\n", "bot.max_jobs"},
+		{"[bot]\nedit_interval = \"soon\"\n", "edit_interval"},
+		{"[download]\nrate = -1.0\n", "download.rate"},
+		{"[download]\nallow_networks = [\"not-a-net\"]\n", "download.allow_networks"},
+		{"[log]\nformat = \"xml\"\n", "log.format"},
+		{"[output]\npublic_url = \"https://x.example\"\n", "output.listen"},
+		{"[bot\n", "line "},
+	} {
+		_, err := Parse(tc.text)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v should name %q", tc.text, err, tc.want)
+		}
+	}
+}
+
+func TestLoadEnvOverridesToken(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(p, []byte("[discord]\ntoken = \"from-file\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DISCORD_TOKEN", "")
+	c, err := Load(p)
+	if err != nil || c.Discord.Token != "from-file" {
+		t.Fatalf("file token: %v %q", err, c.Discord.Token)
+	}
+	t.Setenv("DISCORD_TOKEN", "from-env")
+	c, err = Load(p)
+	if err != nil || c.Discord.Token != "from-env" {
+		t.Fatalf("env token: %v %q", err, c.Discord.Token)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.toml")); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+// The committed example must be what the declarations generate, and it must
+// load as the defaults.
+func TestExampleUpToDate(t *testing.T) {
+	want := Example()
+	got, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatal("config.example.toml is stale: run `go run ./cmd/bot config-example > config.example.toml`")
+	}
+	if _, err := Parse(want); err != nil {
+		t.Fatalf("example does not load: %v", err)
+	}
+}

@@ -1,0 +1,414 @@
+package download
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mangabot/mangabot/sites"
+)
+
+// accept is sent with every page request that sets no Accept of its own.
+const accept = "image/avif,image/webp,image/png,image/jpeg,*/*;q=0.5"
+
+// Causes kept in PageError.Err for failures that are not transport errors.
+var (
+	errStatus   = errors.New("HTTP error status")
+	errNotImage = errors.New("not an image")
+	errTooLarge = errors.New("too large")
+	errRedirect = fmt.Errorf("stopped after %d redirects", maxRedirects)
+)
+
+// Fetch downloads job.Pages into job.Dir with a sliding window of
+// Options.Concurrency pages in flight. Pages that fail are reported in the
+// Result (Failed, PageResult.Err) and do not make Fetch fail; Fetch returns
+// an error only when the job cannot start or ctx ends (then ctx.Err(), with
+// the partial Result, and no temp file left behind). job.Report is called
+// once per image request, one call at a time, from a goroutine of its own;
+// every call has happened by the time Fetch returns.
+func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
+	if n := len(job.Pages); n > f.opts.MaxPages {
+		return nil, fmt.Errorf("chapter has %d pages, more than the limit of %d", n, f.opts.MaxPages)
+	}
+	if st, err := os.Stat(job.Dir); err != nil {
+		return nil, err
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", job.Dir)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := &Result{Pages: make([]PageResult, len(job.Pages))}
+	for i := range res.Pages {
+		res.Pages[i].Index = i
+		res.Pages[i].Err = &PageError{URL: job.Pages[i].URL, Reason: "not fetched"}
+	}
+	if job.Report != nil {
+		// Report runs on a goroutine of its own, one call at a time.
+		rep := newReporter(job.Report)
+		defer rep.close()
+		job.Report = rep.add
+	}
+	p := &Progress{Total: len(job.Pages)}
+	if job.Progress != nil {
+		job.Progress(*p)
+	}
+	all := make([]int, len(job.Pages))
+	for i := range all {
+		all[i] = i
+	}
+	err := f.window(ctx, job, job.Pages, all, res, p, false)
+
+	if err == nil && job.Refresh != nil {
+		var again []int
+		for i, r := range res.Pages {
+			if refreshable(r.Err) {
+				again = append(again, i)
+			}
+		}
+		if len(again) > 0 {
+			// New URLs (a new image node) may succeed where the old ones
+			// failed for network reasons; a 404 or a non-image will not.
+			fresh, rerr := job.Refresh(ctx)
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			} else if rerr == nil && len(fresh) == len(job.Pages) {
+				err = f.window(ctx, job, fresh, again, res, p, true)
+			}
+		}
+	}
+	res.Bytes, res.Failed = 0, 0
+	for _, r := range res.Pages {
+		res.Bytes += r.Bytes
+		if r.Err != nil {
+			res.Failed++
+		}
+	}
+	return res, err
+}
+
+// window fetches pages[i] for i in idx with at most Concurrency in flight:
+// each worker takes the next page as soon as it is done with one, so a slow
+// page holds up only its own slot. Results are gathered here, so Progress
+// calls are serialised without a lock. retry marks the Refresh round, whose
+// pages were counted as failed before.
+func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx []int, res *Result, p *Progress, retry bool) error {
+	next := make(chan int)
+	results := make(chan PageResult, len(idx))
+	var wg sync.WaitGroup
+	for range min(f.opts.Concurrency, len(idx)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if ctx.Err() != nil {
+					continue
+				}
+				results <- f.page(ctx, job, i, pages[i])
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for _, i := range idx {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range idx {
+		select {
+		case r := <-results:
+			res.Pages[r.Index] = r
+			if retry {
+				p.Failed--
+			}
+			if r.Err == nil {
+				p.Done++
+				p.Bytes += r.Bytes
+			} else {
+				p.Failed++
+			}
+			if job.Progress != nil {
+				last := r
+				p.Last = &last
+				job.Progress(*p)
+			}
+		case <-ctx.Done():
+			// Workers abort at once (their requests carry ctx) and remove
+			// their temp files; wait so that none is left when we return.
+			wg.Wait()
+			return ctx.Err()
+		}
+	}
+	wg.Wait()
+	return nil
+}
+
+// page fetches one page, or keeps a complete file from an earlier run.
+func (f *Fetcher) page(ctx context.Context, job Job, i int, pg sites.Page) PageResult {
+	if r, ok := resume(job.Dir, i); ok {
+		return r
+	}
+	for attempt := 0; ; attempt++ {
+		r, again := f.tryPage(ctx, job, i, pg)
+		// The transport retried what failed before the body; this retries
+		// a body cut short.
+		if !again || attempt >= f.opts.Retries || ctx.Err() != nil {
+			return r
+		}
+		f.retries.Add(1)
+		if sleep(ctx, f.backoff(attempt)) != nil {
+			return r
+		}
+	}
+}
+
+// resume finds a complete final file of page i in dir (files are renamed
+// into place only when complete, so any is complete; its magic number is
+// checked in case something else wrote it).
+func resume(dir string, i int) (PageResult, bool) {
+	base := PageFile(dir, i)
+	for _, t := range imageTypes {
+		path := base + t.ext
+		fh, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(fh, head)
+		st, err := fh.Stat()
+		fh.Close()
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if typ := sniffImage(head[:n]); typ != "" {
+			return PageResult{Index: i, Path: path, Bytes: st.Size(), Type: typ}, true
+		}
+	}
+	return PageResult{}, false
+}
+
+// tryPage makes one page request (the transport may retry it) and streams
+// the body to a temp file renamed into place when complete. again reports
+// a body cut short by the network, worth another try.
+func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page) (r PageResult, again bool) {
+	fail := func(reason string, status int, err error) PageResult {
+		return PageResult{Index: i, Err: &PageError{URL: pg.URL, Reason: reason, Status: status, Err: err}}
+	}
+	report := func(ok bool, resp *http.Response, n int64, d time.Duration) {
+		// Not a request's fault when we cancelled it.
+		if job.Report == nil || ctx.Err() != nil {
+			return
+		}
+		rep := sites.FetchReport{URL: pg.URL, Success: ok, Bytes: n, Duration: d}
+		if resp != nil {
+			rep.Cached = strings.HasPrefix(resp.Header.Get("X-Cache"), "HIT")
+		}
+		job.Report(rep)
+	}
+	rctx := withAttemptHook(ctx, func(resp *http.Response, _ error, d time.Duration) {
+		report(false, resp, 0, d)
+	})
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, pg.URL, nil)
+	if err != nil {
+		return fail("bad URL", 0, err), false
+	}
+	for k, v := range pg.Header {
+		req.Header[k] = append([]string(nil), v...)
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", accept)
+	}
+
+	start := time.Now()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		reason := errReason(ctx, err)
+		if requestMade(err) {
+			report(false, nil, 0, time.Since(start))
+		}
+		return fail(reason, 0, err), false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusPartialContent {
+		report(false, resp, 0, time.Since(start))
+		drainClose(resp.Body)
+		reason := fmt.Sprintf("HTTP %d", resp.StatusCode)
+		return fail(reason, resp.StatusCode, errStatus), false
+	}
+	max := f.opts.MaxImageBytes
+	tooLarge := fmt.Sprintf("too large (> %s)", mib(max))
+	if resp.ContentLength > max {
+		// Closing without draining drops the connection: cheaper than
+		// reading what we would throw away.
+		report(false, resp, 0, time.Since(start))
+		return fail(tooLarge, 0, errTooLarge), false
+	}
+
+	head := make([]byte, 512)
+	n, err := io.ReadFull(resp.Body, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		report(false, resp, int64(n), time.Since(start))
+		return fail(errReason(ctx, err), 0, err), ctx.Err() == nil
+	}
+	head = head[:n]
+	typ := sniffImage(head)
+	if typ == "" {
+		report(false, resp, int64(n), time.Since(start))
+		what := mediaType(head)
+		if n == 0 {
+			what = "empty"
+		}
+		return fail(fmt.Sprintf("not an image (%s)", what), 0, errNotImage), false
+	}
+
+	tmp, err := os.CreateTemp(job.Dir, fmt.Sprintf(".%s-*.tmp", baseName(i)))
+	if err != nil {
+		return fail("cannot write: "+err.Error(), 0, err), false
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	total := int64(n)
+	_, err = tmp.Write(head)
+	if err == nil {
+		var c int64
+		// One byte past the limit tells "too large" from "exactly max".
+		c, err = io.Copy(tmp, io.LimitReader(resp.Body, max-total+1))
+		total += c
+	}
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) { // a write error: the disk, not the network
+			return fail("cannot write: "+err.Error(), 0, err), false
+		}
+		report(false, resp, total, time.Since(start))
+		return fail(errReason(ctx, err), 0, err), ctx.Err() == nil
+	}
+	if total > max {
+		report(false, resp, total, time.Since(start))
+		return fail(tooLarge, 0, errTooLarge), false
+	}
+	// Sync before rename: a crash must not leave a final name over a
+	// partial file, since resume trusts final names.
+	if err = tmp.Chmod(0o644); err == nil {
+		if err = tmp.Sync(); err == nil {
+			err = tmp.Close()
+		}
+	}
+	final := PageFile(job.Dir, i) + extFor(typ)
+	if err == nil {
+		err = os.Rename(tmp.Name(), final)
+	}
+	if err != nil {
+		return fail("cannot write: "+err.Error(), 0, err), false
+	}
+	done = true
+	f.pages.Add(1)
+	f.bytes.Add(total)
+	report(true, resp, total, time.Since(start))
+	return PageResult{Index: i, Path: final, Bytes: total, Type: typ}, false
+}
+
+func baseName(i int) string {
+	b := PageFile("", i)
+	return b
+}
+
+func mib(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", (n+1023)>>10)
+}
+
+// requestMade: did err come from talking to the server (worth a Report),
+// rather than from our own checks before any request?
+func requestMade(err error) bool {
+	var be *BlockedError
+	var rl *RateLimitError
+	return !errors.As(err, &be) && !errors.As(err, &rl) && !errors.Is(err, errScheme) &&
+		!errors.Is(err, context.Canceled)
+}
+
+// errReason says why a request failed, in words for the user.
+func errReason(ctx context.Context, err error) string {
+	var be *BlockedError
+	var rl *RateLimitError
+	var dns *net.DNSError
+	var ne net.Error
+	var ue *url.Error
+	var re tls.RecordHeaderError
+	var ce *tls.CertificateVerificationError
+	switch {
+	case ctx.Err() != nil:
+		return "cancelled"
+	case errors.As(err, &be):
+		return be.Error()
+	case errors.As(err, &rl):
+		return rl.Error()
+	case errors.Is(err, errScheme):
+		if errors.As(err, &ue) {
+			return ue.Err.Error()
+		}
+		return err.Error()
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return "unknown host " + dns.Name
+		}
+		return "DNS error"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return "connection reset"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &re), errors.As(err, &ce):
+		return "TLS error"
+	case errors.Is(err, errRedirect):
+		return errRedirect.Error()
+	}
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return "network error: " + err.Error()
+}
+
+// refreshable: a failure new URLs may cure (network, 5xx, 429), not one
+// they will not (404, not an image, too large, blocked).
+func refreshable(err error) bool {
+	var pe *PageError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	if pe.Status != 0 {
+		return pe.Status >= 500 || pe.Status == http.StatusTooManyRequests
+	}
+	if pe.Err == nil {
+		return false // "not fetched": the job was cancelled
+	}
+	var be *BlockedError
+	return !errors.Is(pe.Err, errNotImage) && !errors.Is(pe.Err, errTooLarge) &&
+		!errors.Is(pe.Err, errScheme) && !errors.As(pe.Err, &be) && !errors.Is(pe.Err, context.Canceled)
+}

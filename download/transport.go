@@ -1,0 +1,277 @@
+package download
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RateLimitError: the host asked us to wait longer than we are willing to
+// (maxRetryAfter), or a host limiter could not be passed before the
+// context's deadline.
+type RateLimitError struct {
+	Host string
+	Wait time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("rate limited for %d s", int64(math.Ceil(e.Wait.Seconds())))
+}
+
+// transport is the RoundTripper shared by page fetches and Client(): scheme
+// check, User-Agent, per-host limits and 429 pause, MaxInFlight, a timeout
+// per attempt, and retries of idempotent requests.
+type transport struct{ f *Fetcher }
+
+type ctxKey int
+
+const hookKey ctxKey = 0
+
+// attemptHook is told of each attempt the transport consumes itself (it
+// retries after it); the caller sees only the last one. Page fetches use it
+// to report every image request.
+type attemptHook func(resp *http.Response, err error, d time.Duration)
+
+func withAttemptHook(ctx context.Context, h attemptHook) context.Context {
+	return context.WithValue(ctx, hookKey, h)
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	f := t.f
+	ctx := req.Context()
+	if err := checkScheme(req.URL.Scheme); err != nil {
+		closeReqBody(req)
+		return nil, err
+	}
+	// A RoundTripper must not change the caller's request.
+	req = req.Clone(ctx)
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", f.opts.UserAgent)
+	}
+	// Only requests without a body that may be repeated are retried; a POST
+	// (MangaDex@Home report) is sent once.
+	idempotent := (req.Method == "" || req.Method == http.MethodGet || req.Method == http.MethodHead) &&
+		(req.Body == nil || req.Body == http.NoBody)
+	host := strings.ToLower(req.URL.Hostname())
+	hs := f.host(host)
+	hook, _ := ctx.Value(hookKey).(attemptHook)
+
+	for attempt := 0; ; attempt++ {
+		if err := f.waitHost(ctx, hs, host, req.URL.Path); err != nil {
+			closeReqBody(req)
+			return nil, err
+		}
+		start := time.Now()
+		resp, err := f.attempt(ctx, req)
+		wait, hinted := f.backoff(attempt), false
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
+			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
+				wait, hinted = ra, true
+			}
+		}
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			// Pause the host for every job before counting, so that
+			// whoever sees the count also sees the pause.
+			hs.pause(wait)
+			f.countRateLimited(host)
+		}
+		// The server asked for more patience than we have: fail now, with
+		// the wait in words, rather than hold a page for an hour.
+		if hinted && wait > maxRetryAfter && retryable(ctx, resp, err) {
+			drainClose(resp.Body)
+			return nil, &RateLimitError{Host: host, Wait: wait}
+		}
+		if !idempotent || attempt >= f.opts.Retries || !retryable(ctx, resp, err) {
+			return resp, err
+		}
+		if hook != nil {
+			hook(resp, err, time.Since(start))
+		}
+		if resp != nil {
+			drainClose(resp.Body)
+		}
+		f.retries.Add(1)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// attempt sends req once, holding a MaxInFlight slot and a RequestTimeout
+// context until the response body is closed.
+func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*http.Response, error) {
+	select {
+	case f.inflight <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	actx, cancel := context.WithTimeout(ctx, f.opts.RequestTimeout)
+	release := func() { cancel(); <-f.inflight }
+	f.requests.Add(1)
+	resp, err := f.base.RoundTrip(req.WithContext(actx))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// waitHost blocks until the host is not paused and every limiter that
+// applies lets the request through.
+func (f *Fetcher) waitHost(ctx context.Context, hs *hostState, host, path string) error {
+	for {
+		if d := time.Until(hs.paused()); d > 0 {
+			if d > maxRetryAfter {
+				return &RateLimitError{Host: host, Wait: d}
+			}
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		for _, l := range f.limiters(hs, path) {
+			if err := l.Wait(ctx); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// Wait refuses at once when the deadline comes first.
+				return fmt.Errorf("%s: %w", host, &RateLimitError{Host: host, Wait: time.Duration(float64(time.Second) / float64(l.Limit()))})
+			}
+		}
+		// A 429 may have paused the host while we waited for tokens.
+		if !time.Now().Before(hs.paused()) {
+			return nil
+		}
+	}
+}
+
+func (hs *hostState) paused() time.Time {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return hs.pausedUntil
+}
+
+func (hs *hostState) pause(d time.Duration) {
+	until := time.Now().Add(d)
+	hs.mu.Lock()
+	if until.After(hs.pausedUntil) {
+		hs.pausedUntil = until
+	}
+	hs.mu.Unlock()
+}
+
+// backoff is exponential with full jitter: uniform in [0, min(max, base·2^n)].
+func (f *Fetcher) backoff(attempt int) time.Duration {
+	d := f.opts.BackoffMax
+	if attempt < 32 {
+		if b := f.opts.BackoffBase << attempt; b > 0 && b < d {
+			d = b
+		}
+	}
+	return rand.N(d + 1)
+}
+
+// retryable: network errors, 5xx (but not 501/505, which will not change)
+// and 429. Not: our own cancellation, the address guard, bad schemes,
+// certificate errors.
+func retryable(ctx context.Context, resp *http.Response, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		var be *BlockedError
+		var rl *RateLimitError
+		var ce *tls.CertificateVerificationError
+		var ua x509.UnknownAuthorityError
+		var hn x509.HostnameError
+		var ci x509.CertificateInvalidError
+		switch {
+		case errors.As(err, &be), errors.As(err, &rl), errors.Is(err, errScheme),
+			errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &hn), errors.As(err, &ci):
+			return false
+		}
+		return true
+	}
+	switch c := resp.StatusCode; {
+	case c == http.StatusTooManyRequests:
+		return true
+	case c == http.StatusNotImplemented, c == http.StatusHTTPVersionNotSupported:
+		return false
+	case c >= 500:
+		return true
+	}
+	return false
+}
+
+// retryAfter reads MangaDex's X-RateLimit-Retry-After (a Unix time in
+// seconds) or the standard Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("X-RateLimit-Retry-After")); v != "" {
+		if ts, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return max(time.Unix(ts, 0).Sub(now), 0), true
+		}
+	}
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+			s = min(s, 1<<30) // no overflow; far beyond the cap anyway
+			return time.Duration(s) * time.Second, true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0), true
+		}
+	}
+	return 0, false
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// drainClose reads a little of an unwanted body so the connection can be
+// reused, then closes it.
+func drainClose(b io.ReadCloser) {
+	if b == nil {
+		return
+	}
+	io.CopyN(io.Discard, b, 64<<10)
+	b.Close()
+}
+
+func closeReqBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}

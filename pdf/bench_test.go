@@ -1,0 +1,39 @@
+package pdf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkWriteJPEG measures the JPEG pass-through path: 200 generated
+// pages written to io.Discard. Throughput is reported against input bytes.
+func BenchmarkWriteJPEG(b *testing.B) {
+	dir := b.TempDir()
+	var pages []Page
+	var total int64
+	for i := range 200 {
+		p := filepath.Join(dir, fmt.Sprintf("%03d.jpg", i))
+		writeJPEG(b, p, 200, 300, 90, uint64(i))
+		fi, err := os.Stat(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += fi.Size()
+		pages = append(pages, Page{Path: p})
+	}
+	b.SetBytes(total)
+	b.ReportAllocs()
+	var st Stats
+	for b.Loop() {
+		var err error
+		st, err = Write(context.Background(), io.Discard, pages, Info{Title: "bench"}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(st.Bytes-total)/float64(len(pages)), "overhead-B/page")
+}

@@ -1,0 +1,410 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/pdf"
+	"github.com/mangabot/mangabot/sites"
+)
+
+// Version is set by the linker (-X) or left as "dev".
+var Version = "dev"
+
+// Env is everything a job needs; one per process, shared by every job.
+type Env struct {
+	Fetcher  *download.Fetcher
+	Sites    *sites.Set
+	SiteEnv  sites.Env
+	PDF      pdf.Options
+	Producer string
+}
+
+// NewEnv builds the process-wide fetcher and site handlers from config.
+func NewEnv(cfg *config.Config) (*Env, error) {
+	set, err := sites.NewSet(cfg.Sites.Options)
+	if err != nil {
+		return nil, err
+	}
+	nets, err := cfg.AllowNetworks()
+	if err != nil {
+		return nil, err
+	}
+	ua := UserAgent(cfg.Download)
+	var limits []sites.HostLimit
+	for _, info := range sites.All() {
+		if h, ok := set.Get(info.Name); ok {
+			if l, ok := h.(sites.Limiter); ok {
+				limits = append(limits, l.Limits()...)
+			}
+		}
+	}
+	d := cfg.Download
+	f := download.New(download.Options{
+		UserAgent:      ua,
+		Rate:           d.Rate,
+		Burst:          d.Burst,
+		Concurrency:    d.Concurrency,
+		MaxInFlight:    d.MaxInFlight,
+		Retries:        d.Retries,
+		ConnectTimeout: d.ConnectTimeout.Duration,
+		HeaderTimeout:  d.HeaderTimeout.Duration,
+		RequestTimeout: d.RequestTimeout.Duration,
+		MaxImageBytes:  d.MaxImageBytes,
+		MaxPages:       d.MaxPages,
+		AllowNetworks:  nets,
+		HostLimits:     limits,
+	})
+	return &Env{
+		Fetcher: f,
+		Sites:   set,
+		SiteEnv: sites.Env{Client: f.Client(), UserAgent: ua, MaxChapters: cfg.Sites.MaxChapters},
+		PDF: pdf.Options{
+			DPI:          cfg.Output.DPI,
+			Placeholders: cfg.Output.Placeholders,
+			MaxFileBytes: cfg.Output.MaxFileBytes,
+		},
+		Producer: "mangabot " + Version,
+	}, nil
+}
+
+// UserAgent is the honest User-Agent: the configured one, or
+// "mangabot/VERSION (+contact)".
+func UserAgent(d config.Download) string {
+	if d.UserAgent != "" {
+		return d.UserAgent
+	}
+	ua := "mangabot/" + Version
+	if d.Contact != "" {
+		ua += " (+" + d.Contact + ")"
+	} else {
+		ua += " (+https://github.com/mangabot/mangabot)"
+	}
+	return ua
+}
+
+// Request is what a user asked for.
+type Request struct {
+	URL      string
+	Chapters string // selection, series links only
+	Language string
+	Quality  string // "original" | "data-saver" | ""
+	Merge    bool   // one file per volume (or one file) instead of one per chapter
+}
+
+// Key identifies identical requests (for sharing one download).
+func (r Request) Key() string {
+	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge)}, "\x00")
+}
+
+// Plan is a resolved request.
+type Plan struct {
+	Site     string
+	Request  Request
+	Chapters []*sites.Chapter
+	Title    string
+	Credits  []string
+	Pages    int
+	resolved time.Time
+}
+
+// Resolve checks the URL and resolves it through the site handler. Errors
+// are one line, fit to show a user.
+func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
+	u, err := sites.ParseURL(strings.TrimSpace(req.URL))
+	if err != nil {
+		return nil, err
+	}
+	switch req.Quality {
+	case "", "original", "data-saver":
+	default:
+		return nil, fmt.Errorf("unknown quality %q (use original or data-saver)", req.Quality)
+	}
+	if _, err := sites.ParseSelection(req.Chapters); err != nil {
+		return nil, err
+	}
+	name, h, err := e.Sites.Match(u)
+	if err != nil {
+		return nil, err
+	}
+	chs, err := h.Resolve(ctx, e.SiteEnv, sites.Request{URL: u, Chapters: req.Chapters, Language: req.Language, Quality: req.Quality})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &Plan{Site: name, Request: req, resolved: time.Now()}
+	for _, c := range chs {
+		if len(c.Pages) == 0 {
+			continue
+		}
+		if c.Site == "" {
+			c.Site = name
+		}
+		p.Chapters = append(p.Chapters, c)
+		p.Pages += len(c.Pages)
+	}
+	if len(p.Chapters) == 0 {
+		return nil, fmt.Errorf("%s: %w: no pages found at %s", name, sites.ErrNoPages, u.Redacted())
+	}
+	p.Credits = credits(p.Chapters)
+	if len(p.Chapters) == 1 {
+		p.Title = ChapterTitle(p.Chapters[0])
+	} else {
+		first, last := p.Chapters[0], p.Chapters[len(p.Chapters)-1]
+		p.Title = fmt.Sprintf("%s — %d chapters (%s to %s)", first.Series, len(p.Chapters), label(first), label(last))
+	}
+	return p, nil
+}
+
+func credits(chs []*sites.Chapter) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range chs {
+		for _, cr := range c.Credits {
+			if cr != "" && !seen[cr] {
+				seen[cr] = true
+				out = append(out, cr)
+			}
+		}
+	}
+	return out
+}
+
+func label(c *sites.Chapter) string {
+	var parts []string
+	if c.Volume != "" {
+		parts = append(parts, "Vol. "+c.Volume)
+	}
+	if c.Number != "" {
+		parts = append(parts, "Ch. "+c.Number)
+	}
+	return strings.Join(parts, " ")
+}
+
+// ChapterTitle is "Series — Vol. 1 Ch. 12: Title" with what is known.
+func ChapterTitle(c *sites.Chapter) string {
+	s := c.Series
+	if l := label(c); l != "" {
+		if s != "" {
+			s += " — "
+		}
+		s += l
+	}
+	if c.Title != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += c.Title
+	}
+	if s == "" {
+		s = c.SourceURL
+	}
+	return s
+}
+
+// Progress of a running plan.
+type Progress struct {
+	Chapter, Chapters                  int // 1-based chapter being fetched, of how many
+	download.Progress                      // of this chapter
+	PagesDone, PagesFailed, PagesTotal int
+	Bytes                              int64
+	Stage                              string // "downloading", "building pdf"
+}
+
+// Output of a finished plan.
+type Output struct {
+	Files  []string
+	Pages  int
+	Failed []download.PageResult
+	Bytes  int64
+	// Errors of chapters that produced no file while others did.
+	Errors []error
+}
+
+// Run downloads the plan into dir, one PDF per chapter (or per volume with
+// Merge). See RunTo.
+func (e *Env) Run(ctx context.Context, p *Plan, dir string, progress func(Progress)) (*Output, error) {
+	return e.RunTo(ctx, p, dir, "", progress)
+}
+
+// RunTo downloads the plan's pages into a temp dir under dir, writes the
+// PDF(s) into dir (each through a temp name renamed when complete) and
+// removes the pages. file, when set, names the single output file (all
+// chapters merged; parts get -partN beside it). On error or cancel nothing
+// of this run is left in dir.
+func (e *Env) RunTo(ctx context.Context, p *Plan, dir, file string, progress func(Progress)) (out *Output, err error) {
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(dir, ".mangabot-job-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	out = &Output{}
+	defer func() {
+		if err != nil {
+			for _, f := range out.Files {
+				os.Remove(f)
+			}
+			out = nil
+		}
+	}()
+
+	groups := group(p.Chapters, p.Request.Merge || file != "")
+	st := Progress{Chapters: len(p.Chapters), PagesTotal: p.Pages, Stage: "downloading"}
+	chapterNo := 0
+	for gi, g := range groups {
+		var pages []pdf.Page
+		for _, c := range g {
+			chapterNo++
+			st.Chapter = chapterNo
+			cdir := filepath.Join(tmp, fmt.Sprint(chapterNo))
+			if err := os.Mkdir(cdir, 0o755); err != nil {
+				return out, err
+			}
+			if c.Refresh != nil && c.RefreshAfter > 0 && time.Since(p.resolved) > c.RefreshAfter {
+				if fresh, err := c.Refresh(ctx); err == nil && len(fresh) == len(c.Pages) {
+					c.Pages = fresh
+				}
+			}
+			baseDone, baseFailed, baseBytes := st.PagesDone, st.PagesFailed, st.Bytes
+			res, err := e.Fetcher.Fetch(ctx, download.Job{
+				Pages:   c.Pages,
+				Dir:     cdir,
+				Refresh: c.Refresh,
+				Report:  c.Report,
+				Progress: func(dp download.Progress) {
+					st.Progress = dp
+					st.PagesDone = baseDone + dp.Done
+					st.PagesFailed = baseFailed + dp.Failed
+					st.Bytes = baseBytes + dp.Bytes
+					progress(st)
+				},
+			})
+			if err != nil {
+				return out, err
+			}
+			st.PagesDone = baseDone + (len(res.Pages) - res.Failed)
+			st.PagesFailed = baseFailed + res.Failed
+			st.Bytes = baseBytes + res.Bytes
+			for _, r := range res.Pages {
+				if r.Err != nil {
+					out.Failed = append(out.Failed, r)
+					pages = append(pages, pdf.Page{Err: r.Err})
+				} else {
+					pages = append(pages, pdf.Page{Path: r.Path})
+				}
+			}
+		}
+		st.Stage = "building pdf"
+		progress(st)
+		name := file
+		if name == "" {
+			name = filepath.Join(dir, FileName(g, p.Request.Merge && len(groups) > 1))
+		}
+		files, stats, err := pdf.WriteFiles(ctx, name, pages, e.info(g), e.PDF)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			if errors.Is(err, pdf.ErrNoPages) {
+				err = fmt.Errorf("%w: all %d pages of %s failed (%s)", sites.ErrNoPages, len(pages), ChapterTitle(g[0]), firstReason(pages))
+			}
+			if len(groups) == 1 {
+				return out, err
+			}
+			out.Errors = append(out.Errors, err)
+		}
+		out.Files = append(out.Files, files...)
+		out.Pages += stats.Pages
+		out.Bytes += stats.Bytes
+		st.Stage = "downloading"
+		// Pages of written chapters go now, so disk use does not grow with
+		// the number of chapters.
+		for range g {
+			_ = gi
+		}
+		if err := clearDir(tmp); err != nil {
+			return out, err
+		}
+	}
+	if len(out.Files) == 0 {
+		return out, fmt.Errorf("%w: no PDF could be written", sites.ErrNoPages)
+	}
+	return out, nil
+}
+
+func clearDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstReason(pages []pdf.Page) string {
+	for _, p := range pages {
+		if p.Err != nil {
+			return p.Err.Error()
+		}
+	}
+	return "no pages"
+}
+
+// group splits chapters into output files: one per chapter, or with merge
+// one per volume (one in all when volumes are unknown).
+func group(chs []*sites.Chapter, merge bool) [][]*sites.Chapter {
+	if !merge {
+		out := make([][]*sites.Chapter, len(chs))
+		for i, c := range chs {
+			out[i] = []*sites.Chapter{c}
+		}
+		return out
+	}
+	var out [][]*sites.Chapter
+	for i, c := range chs {
+		if i > 0 && c.Volume == chs[i-1].Volume {
+			out[len(out)-1] = append(out[len(out)-1], c)
+			continue
+		}
+		out = append(out, []*sites.Chapter{c})
+	}
+	return out
+}
+
+func (e *Env) info(g []*sites.Chapter) pdf.Info {
+	title := ChapterTitle(g[0])
+	if len(g) > 1 {
+		title = fmt.Sprintf("%s — %s to %s", g[0].Series, label(g[0]), label(g[len(g)-1]))
+	}
+	var keys []string
+	if g[0].Language != "" {
+		keys = append(keys, g[0].Language)
+	}
+	return pdf.Info{
+		Title:    title,
+		Author:   strings.Join(credits(g), ", "),
+		Subject:  g[0].SourceURL,
+		Keywords: strings.Join(keys, ", "),
+		Creator:  "mangabot",
+		Producer: e.Producer,
+	}
+}

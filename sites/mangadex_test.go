@@ -1,0 +1,888 @@
+package sites_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/sites"
+)
+
+const (
+	mdUA      = "mangabot-test/1.0 (+https://example.org/contact)"
+	mdManga   = "9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e"
+	mdChapter = "a1b2c3d4-0000-4000-8000-00000000c001"
+	mdHash    = "3303dd03ac8d27452cce3f2a882e94b2"
+)
+
+// mdFixture reads testdata/mangadex/name.
+func mdFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "mangadex", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// mdHit is one request a fake server saw.
+type mdHit struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+	At     time.Time
+}
+
+type mdRecorder struct {
+	mu   sync.Mutex
+	hits []mdHit
+}
+
+func (r *mdRecorder) record(req *http.Request) mdHit {
+	var body bytes.Buffer
+	body.ReadFrom(req.Body)
+	h := mdHit{req.Method, req.URL.Path, req.URL.Query(), req.Header.Clone(), body.Bytes(), time.Now()}
+	r.mu.Lock()
+	r.hits = append(r.hits, h)
+	r.mu.Unlock()
+	return h
+}
+
+func (r *mdRecorder) reset() {
+	r.mu.Lock()
+	r.hits = nil
+	r.mu.Unlock()
+}
+
+func (r *mdRecorder) all() []mdHit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.hits)
+}
+
+func (r *mdRecorder) paths(prefix string) []mdHit {
+	var out []mdHit
+	for _, h := range r.all() {
+		if strings.HasPrefix(h.Path, prefix) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// mdAPI is a fake api.mangadex.org serving the fixtures. The feed is
+// filtered by translatedLanguage[] and paged by at most feedPage items
+// (fewer than the limit asked for, as the real API may), with total.
+type mdAPI struct {
+	*httptest.Server
+	t   *testing.T
+	rec mdRecorder
+
+	mu          sync.Mutex
+	atHomeBases []string // baseUrl of successive at-home answers (the last repeats)
+	atHomeCalls int
+	feedPage    int
+	throttle    string    // path prefix whose first request gets a 429
+	throttleTS  time.Time // X-RateLimit-Retry-After sent with it
+}
+
+func newMDAPI(t *testing.T) *mdAPI {
+	api := &mdAPI{t: t, feedPage: 500}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /chapter/{id}", api.chapter)
+	mux.HandleFunc("GET /at-home/server/{id}", api.atHome)
+	mux.HandleFunc("GET /manga/{id}", api.manga)
+	mux.HandleFunc("GET /manga/{id}/feed", api.feed)
+	mux.HandleFunc("GET /manga", api.search)
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.rec.record(r)
+		api.mu.Lock()
+		throttle := api.throttle != "" && strings.HasPrefix(r.URL.Path, api.throttle)
+		if throttle {
+			api.throttle = ""
+			// A Unix time 1-2 s ahead, as MangaDex sends it.
+			api.throttleTS = time.Unix(time.Now().Unix()+2, 0)
+			w.Header().Set("X-RateLimit-Retry-After", strconv.FormatInt(api.throttleTS.Unix(), 10))
+		}
+		api.mu.Unlock()
+		if throttle {
+			api.json(w, http.StatusTooManyRequests, mdFixture(t, "error_rate_limited.json"))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(api.Close)
+	return api
+}
+
+func (api *mdAPI) json(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (api *mdAPI) badRequest(w http.ResponseWriter, detail string) {
+	b, _ := json.Marshal(map[string]any{"result": "error", "errors": []map[string]any{
+		{"id": "00000000-0000-4000-8000-000000000000", "status": 400, "title": "validation_exception", "detail": detail, "context": nil},
+	}})
+	api.json(w, http.StatusBadRequest, b)
+}
+
+func (api *mdAPI) chapter(w http.ResponseWriter, r *http.Request) {
+	inc := r.URL.Query()["includes[]"]
+	if !slices.Contains(inc, "scanlation_group") || !slices.Contains(inc, "manga") {
+		api.badRequest(w, fmt.Sprintf("test: includes[] = %q, want scanlation_group and manga", inc))
+		return
+	}
+	files := map[string]string{
+		mdChapter:                              "chapter.json",
+		"a1b2c3d4-0000-4000-8000-00000000c002": "chapter_external.json",
+		"a1b2c3d4-0000-4000-8000-00000000c003": "chapter_zero_pages.json",
+		"a1b2c3d4-0000-4000-8000-00000000c004": "chapter_changed_layout.json",
+	}
+	switch id := r.PathValue("id"); {
+	case files[id] != "":
+		api.json(w, http.StatusOK, mdFixture(api.t, files[id]))
+	case id == "a1b2c3d4-0000-4000-8000-00000000c005":
+		api.json(w, http.StatusBadRequest, mdFixture(api.t, "error_validation.json"))
+	default:
+		api.json(w, http.StatusNotFound, mdFixture(api.t, "error_not_found.json"))
+	}
+}
+
+func (api *mdAPI) atHome(w http.ResponseWriter, r *http.Request) {
+	api.mu.Lock()
+	n := min(api.atHomeCalls, len(api.atHomeBases)-1)
+	api.atHomeCalls++
+	base := api.atHomeBases[n]
+	api.mu.Unlock()
+	body := bytes.ReplaceAll(mdFixture(api.t, "at_home.json"), []byte("{{BASE_URL}}"), []byte(base))
+	api.json(w, http.StatusOK, body)
+}
+
+func (api *mdAPI) manga(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("id") != mdManga {
+		api.json(w, http.StatusNotFound, mdFixture(api.t, "error_not_found.json"))
+		return
+	}
+	api.json(w, http.StatusOK, mdFixture(api.t, "manga.json"))
+}
+
+func (api *mdAPI) feed(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("id") != mdManga {
+		api.json(w, http.StatusNotFound, mdFixture(api.t, "error_not_found.json"))
+		return
+	}
+	q := r.URL.Query()
+	limit, err1 := strconv.Atoi(q.Get("limit"))
+	offset, err2 := strconv.Atoi(q.Get("offset"))
+	if err1 != nil || err2 != nil || limit < 1 || limit > 500 || offset < 0 || offset+limit > 10000 {
+		api.badRequest(w, "bad limit/offset")
+		return
+	}
+	var all struct {
+		Result   string            `json:"result"`
+		Response string            `json:"response"`
+		Data     []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(mdFixture(api.t, "feed.json"), &all); err != nil {
+		api.t.Error(err)
+		return
+	}
+	langs := q["translatedLanguage[]"]
+	var data []json.RawMessage
+	for _, d := range all.Data {
+		var c struct {
+			Attributes struct {
+				TranslatedLanguage string `json:"translatedLanguage"`
+			} `json:"attributes"`
+		}
+		json.Unmarshal(d, &c)
+		if len(langs) == 0 || slices.Contains(langs, c.Attributes.TranslatedLanguage) {
+			data = append(data, d)
+		}
+	}
+	api.mu.Lock()
+	per := min(limit, api.feedPage)
+	api.mu.Unlock()
+	page := data[min(offset, len(data)):min(offset+per, len(data))]
+	b, _ := json.Marshal(map[string]any{
+		"result": "ok", "response": "collection", "data": page,
+		"limit": limit, "offset": offset, "total": len(data),
+	})
+	api.json(w, http.StatusOK, b)
+}
+
+func (api *mdAPI) search(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("title") == "" {
+		api.badRequest(w, "test: no title")
+		return
+	}
+	api.json(w, http.StatusOK, mdFixture(api.t, "search.json"))
+}
+
+// mdPNG is the image served for a file name: a valid PNG that differs per
+// name.
+func mdPNG(name string) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	var sum byte
+	for _, c := range []byte(name) {
+		sum = sum*31 + c
+	}
+	for x := range 2 {
+		for y := range 2 {
+			img.Set(x, y, color.RGBA{sum, byte(len(name)), 7, 255})
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// mdNode is a fake MangaDex@Home image node. fail names files it answers
+// 500 to, every time.
+type mdNode struct {
+	*httptest.Server
+	rec    mdRecorder
+	xcache string
+	fail   map[string]bool
+}
+
+func newMDNode(t *testing.T, xcache string, fail ...string) *mdNode {
+	n := &mdNode{xcache: xcache, fail: map[string]bool{}}
+	for _, f := range fail {
+		n.fail[f] = true
+	}
+	n.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.rec.record(r)
+		file := path.Base(r.URL.Path)
+		if n.fail[file] {
+			http.Error(w, "node overloaded", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("X-Cache", n.xcache)
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(mdPNG(file))
+	}))
+	t.Cleanup(n.Close)
+	return n
+}
+
+// mdReports is a fake MangaDex@Home report endpoint. Until release is
+// closed, it holds every report: a download must not wait for it.
+type mdReports struct {
+	*httptest.Server
+	rec     mdRecorder
+	release chan struct{}
+}
+
+func newMDReports(t *testing.T) *mdReports {
+	rp := &mdReports{release: make(chan struct{})}
+	rp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rp.rec.record(r)
+		select {
+		case <-rp.release:
+		case <-r.Context().Done():
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"result":"ok"}`))
+	}))
+	t.Cleanup(func() {
+		select {
+		case <-rp.release:
+		default:
+			close(rp.release)
+		}
+		rp.Close()
+	})
+	return rp
+}
+
+type mdReport struct {
+	URL      string `json:"url"`
+	Success  bool   `json:"success"`
+	Cached   bool   `json:"cached"`
+	Bytes    int64  `json:"bytes"`
+	Duration int64  `json:"duration"`
+}
+
+// waitReports waits until done says the reports received so far suffice.
+func (rp *mdReports) waitReports(t *testing.T, done func([]mdReport) bool) []mdReport {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		var got []mdReport
+		for _, h := range rp.rec.all() {
+			var r mdReport
+			if err := json.Unmarshal(h.Body, &r); err != nil {
+				t.Fatalf("report body %q: %v", h.Body, err)
+			}
+			got = append(got, r)
+		}
+		if done(got) {
+			return got
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("reports never arrived; got %+v", got)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// newMD builds the mangadex handler from its registered declaration,
+// pointed at the fakes.
+func newMD(t *testing.T, api *mdAPI, reportURL string, edit func(*sites.MangaDexOptions)) sites.Handler {
+	t.Helper()
+	info, ok := sites.Lookup("mangadex")
+	if !ok {
+		t.Fatal("mangadex is not registered")
+	}
+	o := info.Options().(*sites.MangaDexOptions)
+	o.APIURL = api.URL
+	o.ReportURL = reportURL
+	if edit != nil {
+		edit(o)
+	}
+	h, err := info.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func mdEnv(t *testing.T, h sites.Handler) (sites.Env, *download.Fetcher) {
+	f := download.New(download.Options{
+		UserAgent:     mdUA,
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		BackoffBase:   time.Millisecond,
+		HostLimits:    h.(sites.Limiter).Limits(),
+	})
+	return sites.Env{Client: f.Client(), UserAgent: mdUA, MaxChapters: 50}, f
+}
+
+func mdReq(t *testing.T, raw, chapters, lang, quality string) sites.Request {
+	t.Helper()
+	u, err := sites.ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sites.Request{URL: u, Chapters: chapters, Language: lang, Quality: quality}
+}
+
+func mdCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestMangaDexDeclaration(t *testing.T) {
+	info, ok := sites.Lookup("mangadex")
+	if !ok {
+		t.Fatal("mangadex is not registered")
+	}
+	if !slices.Contains(info.Patterns, "https://mangadex.org/chapter/<uuid>") || !slices.Contains(info.Patterns, "https://mangadex.org/title/<uuid>[/slug]") {
+		t.Errorf("Patterns = %q", info.Patterns)
+	}
+	o := info.Options().(*sites.MangaDexOptions)
+	want := sites.MangaDexOptions{
+		Quality: "data", APIURL: "https://api.mangadex.org", ReportURL: "https://api.mangadex.network/report",
+		Languages: []string{"en"}, ContentRatings: []string{"safe", "suggestive", "erotica"},
+		PreferredGroups: []string{}, SiteURL: "https://mangadex.org",
+	}
+	if fmt.Sprint(*o) != fmt.Sprint(want) {
+		t.Errorf("defaults = %+v, want %+v", *o, want)
+	}
+	h, err := info.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for raw, want := range map[string]bool{
+		"https://mangadex.org/chapter/" + mdChapter:                true,
+		"https://mangadex.org/chapter/" + mdChapter + "/3":         true,
+		"https://www.mangadex.org/chapter/" + mdChapter:            true,
+		"https://mangadex.org/title/" + mdManga:                    true,
+		"https://mangadex.org/title/" + mdManga + "/kumo-no-mukou": true,
+		"https://mangadex.org/title/" + strings.ToUpper(mdManga):   true,
+		"https://mangadex.org/title/not-a-uuid":                    false,
+		"https://mangadex.org/group/" + mdManga:                    false,
+		"https://api.mangadex.org/chapter/" + mdChapter:            false,
+		"https://mangadex.org.evil.example/chapter/" + mdChapter:   false,
+		"https://example.org/chapter/" + mdChapter:                 false,
+	} {
+		u, _ := url.Parse(raw)
+		if got := h.Match(u); got != want {
+			t.Errorf("Match(%s) = %v, want %v", raw, got, want)
+		}
+	}
+
+	for _, tc := range []struct {
+		edit func(*sites.MangaDexOptions)
+		key  string
+	}{
+		{func(o *sites.MangaDexOptions) { o.Quality = "hd" }, "quality"},
+		{func(o *sites.MangaDexOptions) { o.APIURL = "ftp://api.mangadex.org" }, "api_url"},
+		{func(o *sites.MangaDexOptions) { o.ReportURL = "not a url" }, "report_url"},
+		{func(o *sites.MangaDexOptions) { o.SiteURL = "" }, "site_url"},
+		{func(o *sites.MangaDexOptions) { o.Languages = nil }, "languages"},
+		{func(o *sites.MangaDexOptions) { o.Languages = []string{"english"} }, "languages"},
+		{func(o *sites.MangaDexOptions) { o.ContentRatings = []string{"safe", "spicy"} }, "content_ratings"},
+		{func(o *sites.MangaDexOptions) { o.PreferredGroups = []string{" "} }, "preferred_groups"},
+	} {
+		o := info.Options().(*sites.MangaDexOptions)
+		tc.edit(o)
+		if _, err := info.New(o); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("New with bad %s: err = %v, want one naming the key", tc.key, err)
+		}
+	}
+}
+
+func TestMangaDexChapter(t *testing.T) {
+	const base = "https://uploads.mangadex.org"
+	for _, tc := range []struct {
+		name, optQuality, reqQuality, want string
+	}{
+		{"default data", "data", "", "data"},
+		{"request data-saver", "data", "data-saver", "data-saver"},
+		{"option data-saver", "data-saver", "", "data-saver"},
+		{"request original", "data-saver", "original", "data"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newMDAPI(t)
+			api.atHomeBases = []string{base}
+			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.Quality = tc.optQuality })
+			env, _ := mdEnv(t, h)
+			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", tc.reqQuality))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(chs) != 1 {
+				t.Fatalf("%d chapters", len(chs))
+			}
+			c := chs[0]
+			if c.Site != "mangadex" || c.ID != mdChapter || c.Number != "7.5" || c.Volume != "2" ||
+				c.Title != "The Reading Room" || c.Language != "en" || c.Series != "The Library Beyond the Clouds" ||
+				c.SourceURL != "https://mangadex.org/chapter/"+mdChapter {
+				t.Errorf("chapter = %+v", c)
+			}
+			if want := []string{"Alpha Scans", "Beta Scans", "MangaDex"}; !slices.Equal(c.Credits, want) {
+				t.Errorf("Credits = %q, want %q", c.Credits, want)
+			}
+			if c.RefreshAfter != 5*time.Minute || c.Refresh == nil {
+				t.Errorf("RefreshAfter = %v, Refresh set %v", c.RefreshAfter, c.Refresh != nil)
+			}
+			var fixture struct {
+				Chapter struct{ Data, DataSaver []string }
+			}
+			json.Unmarshal(mdFixture(t, "at_home.json"), &fixture)
+			files := fixture.Chapter.Data
+			if tc.want == "data-saver" {
+				files = fixture.Chapter.DataSaver
+			}
+			var got []string
+			for _, p := range c.Pages {
+				got = append(got, p.URL)
+				if p.Header.Get("Authorization") != "" || p.Header.Get("Via") != "" {
+					t.Errorf("page header %v", p.Header)
+				}
+			}
+			var want []string
+			for _, f := range files {
+				want = append(want, base+"/"+tc.want+"/"+mdHash+"/"+f)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("pages\n got %q\nwant %q", got, want)
+			}
+			for _, hit := range api.rec.all() {
+				if hit.Header.Get("User-Agent") != mdUA || hit.Header.Get("Authorization") != "" || hit.Header.Get("Via") != "" {
+					t.Errorf("API request %s headers %v", hit.Path, hit.Header)
+				}
+			}
+			if n := len(api.rec.paths("/at-home/server/" + mdChapter)); n != 1 {
+				t.Errorf("%d at-home requests", n)
+			}
+		})
+	}
+}
+
+func TestMangaDexChapterErrors(t *testing.T) {
+	api := newMDAPI(t)
+	api.atHomeBases = []string{"https://uploads.mangadex.org"}
+	h := newMD(t, api, "", nil)
+	env, _ := mdEnv(t, h)
+	for _, tc := range []struct {
+		id       string
+		is       error
+		contains string
+	}{
+		{"a1b2c3d4-0000-4000-8000-00000000cfff", sites.ErrNotFound, "could not be found"},
+		{"a1b2c3d4-0000-4000-8000-00000000c002", sites.ErrExternal, "read it at https://mangaplus.shueisha.co.jp/viewer/1000123"},
+		{"a1b2c3d4-0000-4000-8000-00000000c003", sites.ErrExternal, "no pages"},
+		{"a1b2c3d4-0000-4000-8000-00000000c004", sites.ErrLayout, "site layout not recognised"},
+		{"a1b2c3d4-0000-4000-8000-00000000c005", nil, "Error validating /contentRating/0"},
+	} {
+		_, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+tc.id, "", "", ""))
+		if err == nil || !strings.Contains(err.Error(), tc.contains) || (tc.is != nil && !errors.Is(err, tc.is)) {
+			t.Errorf("chapter %s: err = %v, want %v containing %q", tc.id, err, tc.is, tc.contains)
+		}
+	}
+	if n := len(api.rec.paths("/at-home/")); n != 0 {
+		t.Errorf("%d at-home requests for chapters that cannot be downloaded", n)
+	}
+	if _, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/3b4c5d6e-7f80-4192-83a4-b5c6d7e8f901", "", "", "")); !errors.Is(err, sites.ErrNotFound) {
+		t.Errorf("unknown title: err = %v", err)
+	}
+}
+
+func mdIDs(chs []*sites.Chapter) string {
+	var s []string
+	for _, c := range chs {
+		s = append(s, c.Number+"="+strings.TrimPrefix(c.ID, "a1b2c3d4-0000-4000-8000-000000000"))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestMangaDexTitleSelection(t *testing.T) {
+	const beta = "6f1c0a00-aaaa-4aaa-8aaa-000000000002"
+	for _, tc := range []struct {
+		sel       string
+		preferred []string
+		max       int
+		want      string // "number=id-suffix ..."
+		is        error
+		contains  string
+	}{
+		{sel: "1-3", want: "1=101 2=102 3=104"},
+		{sel: "1-3", preferred: []string{"Nobody", "beta scans"}, want: "1=101 2=103 3=104"},
+		{sel: "2", preferred: []string{beta}, want: "2=103"},
+		{sel: "all", want: "1=101 2=102 3=104 5=106"},
+		{sel: "", want: "1=101 2=102 3=104 5=106"},
+		{sel: "4-5", want: "5=106"},
+		{sel: "last", is: sites.ErrExternal, contains: "https://mangaplus.shueisha.co.jp/viewer/1000006"},
+		{sel: "4", is: sites.ErrExternal, contains: "https://mangaplus.shueisha.co.jp/viewer/1000004"},
+		{sel: "9", is: sites.ErrNotFound},
+		{sel: "all", max: 3, is: sites.ErrBadSelection},
+		{sel: "one", is: sites.ErrBadSelection},
+	} {
+		t.Run(tc.sel+"/"+strings.Join(tc.preferred, ","), func(t *testing.T) {
+			api := newMDAPI(t)
+			node := newMDNode(t, "MISS")
+			api.atHomeBases = []string{node.URL}
+			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.PreferredGroups = tc.preferred })
+			env, _ := mdEnv(t, h)
+			if tc.max > 0 {
+				env.MaxChapters = tc.max
+			}
+			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga+"/kumo-no-mukou", tc.sel, "", ""))
+			if tc.is != nil {
+				if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.contains) {
+					t.Fatalf("err = %v, want %v containing %q", err, tc.is, tc.contains)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mdIDs(chs); got != tc.want {
+				t.Errorf("chapters %q, want %q", got, tc.want)
+			}
+			groups := map[string]string{"101": "Alpha Scans", "102": "Alpha Scans", "103": "Beta Scans", "104": "Beta Scans", "106": "Alpha Scans"}
+			for _, c := range chs {
+				suffix := c.ID[len(c.ID)-3:]
+				if c.Series != "The Library Beyond the Clouds" || c.Language != "en" || c.SourceURL != "https://mangadex.org/chapter/"+c.ID {
+					t.Errorf("chapter %+v", c)
+				}
+				if want := []string{groups[suffix], "MangaDex"}; !slices.Equal(c.Credits, want) {
+					t.Errorf("chapter %s credits %q, want %q", c.Number, c.Credits, want)
+				}
+				if len(c.Pages) != 3 || !strings.HasPrefix(c.Pages[0].URL, node.URL+"/data/"+mdHash+"/1-") || c.Refresh == nil {
+					t.Errorf("chapter %s pages %v", c.Number, c.Pages)
+				}
+				if len(api.rec.paths("/at-home/server/"+c.ID)) != 1 {
+					t.Errorf("chapter %s: at-home not asked once", c.Number)
+				}
+			}
+			if n := len(api.rec.paths("/at-home/")); n != len(chs) {
+				t.Errorf("%d at-home requests for %d chapters", n, len(chs))
+			}
+		})
+	}
+}
+
+func TestMangaDexFeedPaging(t *testing.T) {
+	api := newMDAPI(t)
+	api.feedPage = 3 // the server answers 3 items per request, whatever the limit
+	api.atHomeBases = []string{"https://uploads.mangadex.org"}
+	h := newMD(t, api, "", nil)
+	env, _ := mdEnv(t, h)
+	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "all", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mdIDs(chs), "1=101 2=102 3=104 5=106"; got != want {
+		t.Errorf("chapters %q, want %q", got, want)
+	}
+	feed := api.rec.paths("/manga/" + mdManga + "/feed")
+	var offsets []string
+	for _, hit := range feed {
+		q := hit.Query
+		offsets = append(offsets, q.Get("offset"))
+		if q.Get("limit") != "500" || !slices.Equal(q["translatedLanguage[]"], []string{"en"}) ||
+			!slices.Equal(q["contentRating[]"], []string{"safe", "suggestive", "erotica"}) ||
+			!slices.Equal(q["includes[]"], []string{"scanlation_group"}) ||
+			q.Get("order[volume]") != "asc" || q.Get("order[chapter]") != "asc" {
+			t.Errorf("feed query %v", q)
+		}
+	}
+	// 7 English uploads, 3 per answer: offsets 0, 3, 6, then stop at total.
+	if !slices.Equal(offsets, []string{"0", "3", "6"}) {
+		t.Errorf("feed offsets %q, want 0 3 6", offsets)
+	}
+}
+
+func TestMangaDexLanguage(t *testing.T) {
+	api := newMDAPI(t)
+	api.atHomeBases = []string{"https://uploads.mangadex.org"}
+
+	// The request's language replaces the configured ones.
+	h := newMD(t, api, "", nil)
+	env, _ := mdEnv(t, h)
+	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "last", "fr", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mdIDs(chs); got != "2=202" || chs[0].Language != "fr" || !slices.Equal(chs[0].Credits, []string{"Gamma Traductions", "MangaDex"}) {
+		t.Errorf("got %q %+v", got, chs[0])
+	}
+	for _, hit := range api.rec.paths("/manga/" + mdManga + "/feed") {
+		if l := hit.Query["translatedLanguage[]"]; !slices.Equal(l, []string{"fr"}) {
+			t.Errorf("translatedLanguage[] = %q, want [fr]", l)
+		}
+	}
+
+	// Several configured languages: all are asked for, and a chapter
+	// number is taken in the first language that has it.
+	api.rec.reset()
+	h = newMD(t, api, "", func(o *sites.MangaDexOptions) { o.Languages = []string{"fr", "en"} })
+	env, _ = mdEnv(t, h)
+	chs, err = h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "1-3", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mdIDs(chs), "1=201 2=202 3=104"; got != want {
+		t.Errorf("chapters %q, want %q", got, want)
+	}
+	for _, hit := range api.rec.paths("/manga/" + mdManga + "/feed") {
+		if l := hit.Query["translatedLanguage[]"]; !slices.Equal(l, []string{"fr", "en"}) {
+			t.Errorf("translatedLanguage[] = %q, want [fr en]", l)
+		}
+	}
+}
+
+func TestMangaDexSearch(t *testing.T) {
+	api := newMDAPI(t)
+	h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.ContentRatings = []string{"safe"} })
+	env, _ := mdEnv(t, h)
+	res, err := h.(sites.Searcher).Search(mdCtx(t), env, "library")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sites.SearchResult{
+		{Title: "The Library Beyond the Clouds", URL: "https://mangadex.org/title/" + mdManga},
+		{Title: "Library Wars", URL: "https://mangadex.org/title/3b4c5d6e-7f80-4192-83a4-b5c6d7e8f901"},
+	}
+	if !slices.Equal(res, want) {
+		t.Errorf("results %+v, want %+v", res, want)
+	}
+	hits := api.rec.paths("/manga")
+	if len(hits) != 1 {
+		t.Fatalf("%d requests", len(hits))
+	}
+	q := hits[0].Query
+	if q.Get("title") != "library" || q.Get("limit") != "10" || !slices.Equal(q["contentRating[]"], []string{"safe"}) {
+		t.Errorf("search query %v", q)
+	}
+}
+
+// A 429 with X-RateLimit-Retry-After (a Unix time) is waited out and the
+// request retried.
+func TestMangaDexRateLimited(t *testing.T) {
+	api := newMDAPI(t)
+	api.atHomeBases = []string{"https://uploads.mangadex.org"}
+	api.throttle = "/chapter/"
+	h := newMD(t, api, "", nil)
+	env, f := mdEnv(t, h)
+	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chs) != 1 || len(chs[0].Pages) != 3 {
+		t.Fatalf("chapters %v", chs)
+	}
+	hits := api.rec.paths("/chapter/")
+	if len(hits) != 2 {
+		t.Fatalf("%d chapter requests, want the 429 and its retry", len(hits))
+	}
+	api.mu.Lock()
+	ts := api.throttleTS
+	api.mu.Unlock()
+	if hits[1].At.Before(ts) {
+		t.Errorf("retried at %v, before X-RateLimit-Retry-After %v", hits[1].At, ts)
+	}
+	if n := f.Stats().RateLimited["127.0.0.1"]; n != 1 {
+		t.Errorf("fetcher counted %d 429s", n)
+	}
+}
+
+// The first image node fails some pages on every try; the fetcher asks the
+// chapter's Refresh, which gets a second node from at-home, and only the
+// failed pages are fetched there. Every fetch is reported in the
+// background, even while the report endpoint hangs.
+func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
+	var fixture struct {
+		Chapter struct{ Data []string }
+	}
+	json.Unmarshal(mdFixture(t, "at_home.json"), &fixture)
+	files := fixture.Chapter.Data
+	node1 := newMDNode(t, "MISS", files[1], files[2])
+	node2 := newMDNode(t, "HIT from node-2")
+	reports := newMDReports(t)
+	api := newMDAPI(t)
+	api.atHomeBases = []string{node1.URL, node2.URL}
+	h := newMD(t, api, reports.URL+"/report", nil)
+	env, f := mdEnv(t, h)
+	ctx := mdCtx(t)
+
+	chs, err := h.Resolve(ctx, env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := chs[0]
+	dir := t.TempDir()
+	res, err := f.Fetch(ctx, download.Job{Pages: ch.Pages, Dir: dir, Refresh: ch.Refresh, Report: ch.Report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 0 {
+		t.Fatalf("%d pages failed: %+v", res.Failed, res.Pages)
+	}
+	for i, file := range files {
+		got, err := os.ReadFile(download.PageFile(dir, i) + ".png")
+		if err != nil || !bytes.Equal(got, mdPNG(file)) {
+			t.Errorf("page %d: %v, content ok %v", i+1, err, bytes.Equal(got, mdPNG(file)))
+		}
+	}
+	if n := len(api.rec.paths("/at-home/server/" + mdChapter)); n != 2 {
+		t.Errorf("%d at-home requests, want 2 (resolve, refresh)", n)
+	}
+	var node2Files []string
+	for _, hit := range node2.rec.all() {
+		node2Files = append(node2Files, path.Base(hit.Path))
+	}
+	slices.Sort(node2Files)
+	if !slices.Equal(node2Files, files[1:]) {
+		t.Errorf("node 2 served %q, want only the failed %q", node2Files, files[1:])
+	}
+	for _, n := range []*mdNode{node1, node2} {
+		for _, hit := range n.rec.all() {
+			if hit.Header.Get("User-Agent") != mdUA || len(hit.Header.Values("Authorization")) > 0 || len(hit.Header.Values("Via")) > 0 {
+				t.Errorf("image request %s headers %v", hit.Path, hit.Header)
+			}
+		}
+	}
+
+	// The download finished while the report endpoint held its first
+	// report; now let them through.
+	close(reports.release)
+	url1 := func(i int) string { return node1.URL + "/data/" + mdHash + "/" + files[i] }
+	url2 := func(i int) string { return node2.URL + "/data/" + mdHash + "/" + files[i] }
+	find := func(rs []mdReport, u string, success bool) *mdReport {
+		for i := range rs {
+			if rs[i].URL == u && rs[i].Success == success {
+				return &rs[i]
+			}
+		}
+		return nil
+	}
+	got := reports.waitReports(t, func(rs []mdReport) bool {
+		return find(rs, url1(0), true) != nil && find(rs, url1(1), false) != nil && find(rs, url1(2), false) != nil &&
+			find(rs, url2(1), true) != nil && find(rs, url2(2), true) != nil
+	})
+	if r := find(got, url1(0), true); r.Cached || r.Bytes != int64(len(mdPNG(files[0]))) || r.Duration < 0 {
+		t.Errorf("node 1 page 1 report %+v", r)
+	}
+	for i := 1; i < 3; i++ {
+		if r := find(got, url2(i), true); !r.Cached || r.Bytes != int64(len(mdPNG(files[i]))) {
+			t.Errorf("node 2 page %d report %+v", i+1, r)
+		}
+		if r := find(got, url1(i), false); r.Bytes != 0 {
+			t.Errorf("failed page %d report %+v", i+1, r)
+		}
+	}
+	for _, hit := range reports.rec.all() {
+		if hit.Method != http.MethodPost || hit.Path != "/report" || len(hit.Header.Values("Content-Type")) != 1 ||
+			hit.Header.Get("Content-Type") != "application/json" || hit.Header.Get("User-Agent") != mdUA {
+			t.Errorf("report request %s %s headers %v", hit.Method, hit.Path, hit.Header)
+		}
+	}
+	for _, r := range got {
+		if !strings.HasPrefix(r.URL, node1.URL+"/") && !strings.HasPrefix(r.URL, node2.URL+"/") {
+			t.Errorf("report for %s", r.URL)
+		}
+	}
+}
+
+// Images served by MangaDex itself (uploads.mangadex.org) are not reported.
+func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
+	reports := newMDReports(t)
+	close(reports.release)
+	api := newMDAPI(t)
+	api.atHomeBases = []string{"https://uploads.mangadex.org", "https://abc123.def456.mangadex.network:443/token"}
+	h := newMD(t, api, reports.URL+"/report", nil)
+	env, _ := mdEnv(t, h)
+	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := chs[0]
+	if ch.Report == nil {
+		t.Fatal("no Report func")
+	}
+	// What the fetcher would report for the uploads.mangadex.org pages...
+	for _, p := range ch.Pages {
+		ch.Report(sites.FetchReport{URL: p.URL, Success: true, Bytes: 1000, Duration: 20 * time.Millisecond})
+	}
+	// ...then for an @Home node after a refresh. Reports are sent in
+	// order, so once this one arrived, an earlier one would have too.
+	fresh, err := ch.Refresh(mdCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Report(sites.FetchReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56 * time.Millisecond})
+	got := reports.waitReports(t, func(rs []mdReport) bool { return len(rs) > 0 })
+	want := mdReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("reports %+v, want only %+v", got, want)
+	}
+}
