@@ -61,6 +61,6 @@ type Stats struct {
 
 // Skipped is an input page that did not make it into the document.
 type Skipped struct {
-	Index  int
-	Reason string
+	Index  int    // position in the pages slice (0-based)
+	Reason string // e.g. "not an image", "corrupt image: ...", the Page.Err text
 }

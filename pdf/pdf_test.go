@@ -712,3 +712,23 @@ func TestInfo(t *testing.T) {
 		}
 	}
 }
+
+// Some sites append data after the JPEG end marker; such a file is still
+// complete and is embedded whole.
+func TestJPEGTrailingData(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := os.ReadFile(td("video-001.jpeg"))
+	withJunk := append(append([]byte{}, src...), bytes.Repeat([]byte("junk"), 3000)...)
+	in := filepath.Join(dir, "junk.jpg")
+	os.WriteFile(in, withJunk, 0o644)
+	out := filepath.Join(dir, "out.pdf")
+	_, st, err := WriteFiles(context.Background(), out, []Page{{Path: in}}, Info{}, Options{})
+	if err != nil || st.Pages != 1 {
+		t.Fatalf("%v, %+v", err, st)
+	}
+	qpdfCheck(t, out)
+	data, _ := os.ReadFile(out)
+	if !embeddedAsStream(data, withJunk) {
+		t.Error("file not embedded byte for byte")
+	}
+}

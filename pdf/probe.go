@@ -244,17 +244,38 @@ func probeJPEG(f *os.File, size int64, path string, maxPixels int64) (*pageImage
 		return nil, corrupt(fmt.Sprintf("jpeg: %d colour components", comps))
 	}
 	// In entropy-coded data 0xFF is always followed by 0x00 or RSTn, so an
-	// FF D9 near the end is the real end marker. Trailing junk after EOI is
-	// tolerated within the window searched.
-	win := min(size-scanStart, 64<<10)
-	tail := make([]byte, win)
-	if _, err := f.ReadAt(tail, size-win); err != nil {
+	// FF D9 after the first scan is the real end marker.
+	ok, err := hasEOI(f, scanStart, size)
+	if err != nil {
 		return nil, corrupt("jpeg: " + err.Error())
 	}
-	if !bytes.Contains(tail, []byte{0xFF, 0xD9}) {
+	if !ok {
 		return nil, corrupt("jpeg: truncated (no end marker)")
 	}
 	return p, nil
+}
+
+// hasEOI looks for the end marker backwards from the end of the file: it is
+// normally in the last bytes, but some sites append junk after it, so up to
+// 1 MiB is searched.
+func hasEOI(f *os.File, from, size int64) (bool, error) {
+	var buf [4096]byte
+	end := size
+	for end > from && size-end < 1<<20 {
+		start := max(from, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil {
+			return false, err
+		}
+		if bytes.Contains(b, []byte{0xFF, 0xD9}) {
+			return true, nil
+		}
+		end = start + 1 // overlap one byte: the marker may straddle blocks
+		if start == from {
+			break
+		}
+	}
+	return false, nil
 }
 
 // probePNG reads the chunk layout. A non-interlaced, opaque PNG of depth

@@ -243,7 +243,8 @@ func (j *job) emitImage(i int, img *pageImage, pw, ph float64) error {
 			return err
 		}
 	}
-	if err := j.ensureRoom(img.length, fmt.Sprintf("page %d (%s)", i+1, img.path)); err != nil {
+	est := img.length + int64(len(img.colorSpace)+len(img.parms))
+	if err := j.ensureRoom(est, fmt.Sprintf("page %d (%s)", i+1, img.path)); err != nil {
 		return err
 	}
 	if err := j.doc.addImage(img, pw, ph); err != nil {

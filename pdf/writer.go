@@ -41,11 +41,11 @@ const (
 	pagesObj   = 1 // reserved up front so that pages can point at their parent
 	catalogObj = 2
 
-	// pageOverhead bounds the bytes a page adds besides its image data:
-	// image dictionary (a palette takes up to 768 hex bytes), content
-	// stream, page object, the Length object, their xref entries and the
-	// kid reference in the Pages tree.
-	pageOverhead = 2048
+	// pageOverhead bounds the bytes a page adds besides its image data and
+	// colour space (a palette is up to 1.5 KB of hex): image dictionary,
+	// content stream, page object, the Length object, the font object of
+	// the first placeholder, their xref entries and the kid reference.
+	pageOverhead = 1024
 	// docOverhead bounds header, catalog, Pages dictionary, xref header
 	// and trailer, not counting the Info dictionary.
 	docOverhead = 512

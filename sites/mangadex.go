@@ -737,7 +737,7 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 		if key == "" {
 			key = "id:" + c.id // no number: never merged
 		}
-		rank := [4]int{1, 0, len(langs), pos}
+		rank := [4]int{1, m.groupRank(c), len(langs), pos}
 		if c.downloadable() {
 			rank[0] = 0
 		}

@@ -103,6 +103,7 @@ type mdAPI struct {
 	atHomeBases []string // baseUrl of successive at-home answers (the last repeats)
 	atHomeCalls int
 	feedPage    int
+	generated   int       // > 0: the feed is this many generated English chapters
 	throttle    string    // path prefix whose first request gets a 429
 	throttleTS  time.Time // X-RateLimit-Retry-After sent with it
 }
@@ -212,6 +213,20 @@ func (api *mdAPI) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	langs := q["translatedLanguage[]"]
 	var data []json.RawMessage
+	api.mu.Lock()
+	generated := api.generated
+	api.mu.Unlock()
+	if generated > 0 {
+		var page []json.RawMessage
+		for i := offset; i < min(offset+limit, generated); i++ {
+			page = append(page, json.RawMessage(fmt.Sprintf(`{"id":"a1b2c3d4-0000-4000-8000-%012d","type":"chapter",`+
+				`"attributes":{"volume":null,"chapter":"%d","title":null,"translatedLanguage":"en","externalUrl":null,"pages":3,"version":1},`+
+				`"relationships":[{"id":"6f1c0a00-aaaa-4aaa-8aaa-000000000001","type":"scanlation_group","attributes":{"name":"Alpha Scans"}}]}`, i+1, i+1)))
+		}
+		b, _ := json.Marshal(map[string]any{"result": "ok", "response": "collection", "data": page, "limit": limit, "offset": offset, "total": generated})
+		api.json(w, http.StatusOK, b)
+		return
+	}
 	for _, d := range all.Data {
 		var c struct {
 			Attributes struct {
@@ -658,6 +673,32 @@ func TestMangaDexFeedPaging(t *testing.T) {
 	// 7 English uploads, 3 per answer: offsets 0, 3, 6, then stop at total.
 	if !slices.Equal(offsets, []string{"0", "3", "6"}) {
 		t.Errorf("feed offsets %q, want 0 3 6", offsets)
+	}
+}
+
+// The feed serves no further than offset+limit = 10,000: the handler stops
+// there instead of asking for what the API refuses.
+func TestMangaDexFeedWindow(t *testing.T) {
+	api := newMDAPI(t)
+	api.generated = 10450
+	api.atHomeBases = []string{"https://uploads.mangadex.org"}
+	h := newMD(t, api, "", nil)
+	env, _ := mdEnv(t, h)
+	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "last", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chs) != 1 || chs[0].Number != "10000" {
+		t.Errorf("last = %q, want 10000 (the last one the API serves)", mdIDs(chs))
+	}
+	feed := api.rec.paths("/manga/" + mdManga + "/feed")
+	if len(feed) != 20 {
+		t.Errorf("%d feed requests, want 20", len(feed))
+	}
+	for i, hit := range feed {
+		if hit.Query.Get("offset") != strconv.Itoa(i*500) || hit.Query.Get("limit") != "500" {
+			t.Errorf("request %d: offset %s limit %s", i, hit.Query.Get("offset"), hit.Query.Get("limit"))
+		}
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -22,20 +21,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mangabot/mangabot/bench/heavytail"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
 )
-
-// latency of page i: fixed by seed and i, so both designs see the same
-// server. Lognormal with a 40 ms median; about 1 in 20 takes 400–800 ms.
-func latency(seed uint64, i int) time.Duration {
-	r := rand.New(rand.NewPCG(seed, uint64(i)))
-	if r.Float64() < 0.05 {
-		return time.Duration(400+r.Float64()*400) * time.Millisecond
-	}
-	ms := 40 * math.Exp(0.5*r.NormFloat64())
-	return time.Duration(min(ms, 300) * float64(time.Millisecond))
-}
 
 // body is an image-looking (JPEG magic) page of size bytes.
 func body(seed uint64, i, size int) []byte {
@@ -67,7 +56,7 @@ func main() {
 			return
 		}
 		select {
-		case <-time.After(latency(*seed, i)):
+		case <-time.After(heavytail.Latency(*seed, i)):
 		case <-r.Context().Done():
 			return
 		}
@@ -146,7 +135,7 @@ func main() {
 
 	var sum time.Duration
 	for i := range *pages {
-		sum += latency(*seed, i)
+		sum += heavytail.Latency(*seed, i)
 	}
 	fmt.Printf("%d pages of %d KB, concurrency %d, seed %d; server latency: mean %v per page, best of %d run(s)\n\n",
 		*pages, *size/1000, *conc, *seed, (sum / time.Duration(*pages)).Round(time.Millisecond), *runs)

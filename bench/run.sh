@@ -1,0 +1,29 @@
+#!/bin/sh
+# Runs every benchmark and writes their tables into README.md between the
+# markers <!-- bench:start --> and <!-- bench:end -->.
+# Needs aria2 and img2pdf: apt-get install aria2 img2pdf.
+set -eu
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+{
+	echo "Measured on $(nproc) cores, $(date -u +%Y-%m-%d), $(go version | awk '{ print $3 }'):"
+	echo
+	echo "**(a) Fetcher: sliding window vs lock-step batches** (\`bench/fetch.sh\`)"
+	echo
+	bench/fetch.sh -runs 3
+	echo
+	echo "**(a) End to end: \`bot fetch\` vs aria2c + img2pdf** (\`bench/e2e.sh\`)"
+	echo
+	bench/e2e.sh
+	echo
+	echo "**(b) PDF writer vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
+	echo
+	bench/pdf.sh
+} >"$out"
+awk -v f="$out" '
+	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
+	/<!-- bench:end -->/ { skip = 0 }
+	!skip { print }
+' README.md >README.md.tmp && mv README.md.tmp README.md
+rm -f "$out"
+echo "README.md updated"
