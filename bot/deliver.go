@@ -84,6 +84,13 @@ func (d *delivery) to(w *watcher) {
 			return
 		}
 		d.b.log.Warn("upload failed", "job", j.id, "err", err)
+		if isTooLarge(err) && d.b.links == nil {
+			// Discord's real limit is below what the interaction said:
+			// rebuild in smaller parts and try again.
+			if err = d.resplit(w, largest); err == nil {
+				return
+			}
+		}
 		if !isTooLarge(err) || d.b.links == nil {
 			if isTooLarge(err) {
 				d.fail(w, "Discord refused the file as too large.")
@@ -309,4 +316,37 @@ func (b *Bot) finalEdit(w *watcher, v view) {
 	if err != nil {
 		b.log.Warn("final status edit failed", "err", err)
 	}
+}
+
+// resplit rebuilds the result in parts of at most half the largest refused
+// file, a few rounds, and uploads them.
+func (d *delivery) resplit(w *watcher, largest int64) error {
+	b := d.b
+	err := error(nil)
+	for round := 0; round < 3; round++ {
+		largest /= 2
+		dir := filepath.Join(b.jobDir, d.j.id+"-split-"+newID())
+		env := *b.env
+		env.PDF.MaxFileBytes = largest
+		out, rerr := env.Run(b.hardStop, d.j.plan, dir, nil)
+		if rerr != nil {
+			os.RemoveAll(dir)
+			return rerr
+		}
+		sub := &delivery{b: b, j: d.j, out: out, urls: map[string]string{}}
+		files, ferr := sub.files()
+		if ferr != nil || len(files) > b.cfg.MaxParts {
+			os.RemoveAll(dir)
+			if ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		err = sub.upload(w, files)
+		os.RemoveAll(dir)
+		if err == nil || !isTooLarge(err) {
+			return err
+		}
+	}
+	return err
 }

@@ -2,11 +2,13 @@ package bot
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,9 +91,14 @@ func TestTooBigSplitsIntoParts(t *testing.T) {
 	site := newSite(t, 160, false)
 	tok := h.download("u1", site.URL+"/chapter/big?n=6", limit)
 	h.waitFor("done", h.originalHas(tok, "Done"))
+	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
 	h.waitFor("parts", func() bool {
 		fs := h.fd.Followups(tok)
-		return len(fs) > 0 && strings.Contains(fs[0].Content, "of "+itoa(len(fs)))
+		if len(fs) == 0 {
+			return false
+		}
+		m := partsRe.FindStringSubmatch(fs[0].Content)
+		return m != nil && m[1] == strconv.Itoa(len(fs))
 	})
 	fs := h.fd.Followups(tok)
 	if len(fs) < 2 {
@@ -108,8 +115,6 @@ func TestTooBigSplitsIntoParts(t *testing.T) {
 		t.Fatalf("parts hold %d pages, want 6", pages)
 	}
 }
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n))) }
 
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -287,6 +292,12 @@ func TestBadInputNoJob(t *testing.T) {
 			t.Fatalf("%q: %v", u, cb)
 		}
 	}
+	// /manga sites: ephemeral list with patterns.
+	st := h.command("sites", dl{user: "u1"})
+	cb := h.waitCallback(st)
+	if flags(cb)&64 == 0 || !strings.Contains(fmtJSON(cb), "generic") {
+		t.Fatalf("sites: %v", cb)
+	}
 	h.bot.mu.Lock()
 	n := len(h.bot.jobs)
 	h.bot.mu.Unlock()
@@ -350,4 +361,46 @@ func TestShutdownMidJob(t *testing.T) {
 	if f := filesIn(t, h.cfg.OutputDir); len(f) != 0 {
 		t.Fatalf("files left: %v", f)
 	}
+}
+
+func fmtJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Discord refuses (413) a file below the announced limit: the bot rebuilds
+// it in smaller parts.
+func Test413FallsBackToParts(t *testing.T) {
+	h := start(t, nil)
+	const real = 100 << 10
+	h.fd.SetAttachmentLimit(real)
+	site := newSite(t, 160, false)
+	tok := h.download("u1", site.URL+"/chapter/413?n=4", 10<<20)
+	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
+	h.waitFor("parts after 413", func() bool {
+		fs := h.fd.Followups(tok)
+		if len(fs) == 0 {
+			return false
+		}
+		m := partsRe.FindStringSubmatch(fs[0].Content)
+		return m != nil && m[1] == strconv.Itoa(len(fs)) && len(fs[len(fs)-1].Attachments) == 1
+	})
+	var saw413 bool
+	for _, r := range h.patches(tok) {
+		saw413 = saw413 || r.Status == 413
+	}
+	if !saw413 {
+		t.Fatal("no 413 seen; the test does not test the fallback")
+	}
+	pages := 0
+	for _, f := range h.fd.Followups(tok) {
+		if len(f.Attachments) != 1 || f.Attachments[0].Size > real {
+			t.Fatalf("bad part %+v", f.Attachments)
+		}
+		pages += checkPDF(t, f.Attachments[0].Data())
+	}
+	if pages != 4 {
+		t.Fatalf("pages %d", pages)
+	}
+	h.waitFor("clean", func() bool { return len(filesIn(t, h.cfg.OutputDir)) == 0 })
 }

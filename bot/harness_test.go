@@ -176,17 +176,25 @@ func start(t *testing.T, mod func(*Config)) *harness {
 			t.Error("Run did not return")
 		}
 	})
-	h.waitFor("commands registered", func() bool { return fd.Commands(cfg.GuildIDs[len(cfg.GuildIDs)-1]) != nil || (len(cfg.GuildIDs) == 0 && fd.Commands("global") != nil) })
+	h.waitFor("commands registered", func() bool {
+		return fd.Commands(cfg.GuildIDs[len(cfg.GuildIDs)-1]) != nil || (len(cfg.GuildIDs) == 0 && fd.Commands("global") != nil)
+	})
 	return h
 }
 
 // waitFor waits (bounded, as a failure guard only) until cond holds.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := h.fd.Wait(ctx, cond); err != nil {
-		h.t.Fatalf("timed out waiting for %s", what)
+	// Conditions on the fake wake on its changes; others (bot state) are
+	// polled.
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		h.fd.Wait(ctx, cond)
+		cancel()
 	}
 }
 

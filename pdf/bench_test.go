@@ -3,6 +3,8 @@ package pdf
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -36,4 +38,34 @@ func BenchmarkWriteJPEG(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(st.Bytes-total)/float64(len(pages)), "overhead-B/page")
+}
+
+// BenchmarkWriteDecoded measures the decode + Flate path on pages that
+// cannot be passed through (RGBA PNG with transparency).
+func BenchmarkWriteDecoded(b *testing.B) {
+	dir := b.TempDir()
+	var pages []Page
+	for i := range 10 {
+		img := image.NewNRGBA(image.Rect(0, 0, 600, 900))
+		for k := range img.Pix {
+			img.Pix[k] = byte(k*7 + i + k/2400)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("%02d.png", i))
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		pages = append(pages, Page{Path: p})
+	}
+	b.SetBytes(int64(len(pages)) * 600 * 900 * 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Write(context.Background(), io.Discard, pages, Info{}, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

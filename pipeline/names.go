@@ -56,6 +56,7 @@ func SafeName(s string) string {
 		case strings.ContainsRune(`<>:"/\|?*`, r):
 			b.WriteRune('_')
 		case unicode.IsControl(r) || r == utf8.RuneError:
+			b.WriteRune(' ')
 		default:
 			b.WriteRune(r)
 		}

@@ -1,0 +1,244 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/pipeline"
+	"github.com/mangabot/mangabot/sites"
+)
+
+// webtoonSite serves a three-episode series in WEBTOON's markup, with two
+// pages per episode; the WEBTOON handler is pointed at it by base_url.
+type webtoonSite struct {
+	*httptest.Server
+	images    atomic.Int64
+	cancelAt  int64 // cancel the run after this many image requests
+	cancel    context.CancelFunc
+	blockFrom int64
+}
+
+func jpegPage(seed int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 40, 60))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i*seed) | 0x10
+	}
+	img.Set(0, 0, color.Black)
+	var b bytes.Buffer
+	jpeg.Encode(&b, img, nil)
+	return b.Bytes()
+}
+
+func newWebtoon(t *testing.T) *webtoonSite {
+	s := &webtoonSite{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/en/fantasy/keeper/list", func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		b.WriteString(`<html><head><meta property="og:title" content="Keeper"></head><body><div class="info"><h1 class="subj">Keeper</h1></div><ul id="_listUl">`)
+		for ep := 3; ep >= 1; ep-- {
+			fmt.Fprintf(&b, `<li class="_episodeItem" data-episode-no="%d"><a href="%s/en/fantasy/keeper/ep-%d/viewer?title_no=7&amp;episode_no=%d"><span class="subj"><span>Ep. %d</span></span><span class="tx">#%d</span></a></li>`, ep, s.URL, ep, ep, ep, ep)
+		}
+		b.WriteString(`</ul></body></html>`)
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, b.String())
+	})
+	mux.HandleFunc("/en/fantasy/keeper/", func(w http.ResponseWriter, r *http.Request) {
+		ep := r.URL.Query().Get("episode_no")
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><head><meta property="og:title" content="Ep. %s"></head><body><div class="subj_info"><a class="subj">Keeper</a><h1 class="subj_episode">Ep. %s</h1></div><div class="viewer_img _img_viewer_area" id="_imageList">`, ep, ep)
+		for p := 1; p <= 2; p++ {
+			fmt.Fprintf(w, `<img src="https://webtoons-static.pstatic.net/image/bg_transparency.png" class="_images" data-url="%s/img/%s-%d.jpg">`, s.URL, ep, p)
+		}
+		fmt.Fprint(w, `</div></body></html>`)
+	})
+	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
+		n := s.images.Add(1)
+		if s.cancel != nil && n == s.cancelAt {
+			s.cancel()
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/img/"), ".jpg")
+		ep, _ := strconv.Atoi(strings.Split(name, "-")[0])
+		w.Write(jpegPage(ep + 1))
+	})
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func newEnv(t *testing.T, baseURL string) *pipeline.Env {
+	cfg, err := config.Parse(fmt.Sprintf(`
+[download]
+allow_networks = ["127.0.0.0/8"]
+[sites.webtoon]
+base_url = %q
+`, baseURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := pipeline.NewEnv(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func pages(t *testing.T, path string) int {
+	t.Helper()
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("qpdf missing")
+		}
+		t.Skip("qpdf missing")
+	}
+	if out, err := exec.Command("qpdf", "--check", path).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf: %v\n%s", err, out)
+	}
+	out, _ := exec.Command("qpdf", "--show-npages", path).Output()
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
+}
+
+func list(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestSeriesOneFilePerChapter(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "2-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Chapters) != 2 || plan.Pages != 4 || plan.Site != "webtoon" {
+		t.Fatalf("plan: %d chapters, %d pages, site %s", len(plan.Chapters), plan.Pages, plan.Site)
+	}
+	dir := t.TempDir()
+	var last pipeline.Progress
+	out, err := env.Run(context.Background(), plan, dir, func(p pipeline.Progress) { last = p })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Files) != 2 || out.Pages != 4 {
+		t.Fatalf("files %v, pages %d", out.Files, out.Pages)
+	}
+	for i, f := range out.Files {
+		if !strings.Contains(filepath.Base(f), "Ch."+strconv.Itoa(i+2)) || pages(t, f) != 2 {
+			t.Errorf("file %d: %s", i, f)
+		}
+	}
+	if last.PagesDone != 4 || last.PagesTotal != 4 || last.Chapters != 2 {
+		t.Errorf("final progress %+v", last)
+	}
+	if got := list(t, dir); len(got) != 2 {
+		t.Errorf("dir should hold the two PDFs only: %v", got)
+	}
+}
+
+func TestSeriesMerged(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "all", Merge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, err := env.Run(context.Background(), plan, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Files) != 1 || pages(t, out.Files[0]) != 6 {
+		t.Fatalf("merge: %v", out.Files)
+	}
+	if !strings.Contains(filepath.Base(out.Files[0]), "Ch.1-3") {
+		t.Errorf("merged name %s", out.Files[0])
+	}
+}
+
+func TestCancelLeavesNothing(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.cancel, s.cancelAt = cancel, 4 // after the first chapter's PDF is written
+	dir := t.TempDir()
+	_, err = env.Run(ctx, plan, dir, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if got := list(t, dir); len(got) != 0 {
+		t.Errorf("cancelled run left %v", got)
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	for _, tc := range []struct {
+		req  pipeline.Request
+		want error
+		text string
+	}{
+		{pipeline.Request{URL: "not a url"}, nil, "not a link"},
+		{pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "x-y"}, sites.ErrBadSelection, "bad chapter selection"},
+		{pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "9"}, sites.ErrNotFound, "no chapter matches"},
+		{pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Quality: "ultra"}, nil, "unknown quality"},
+	} {
+		_, err := env.Resolve(context.Background(), tc.req)
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%+v: got %v", tc.req, err)
+		}
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{
+		`One: Piece / Ch. 1?`:   "One_ Piece _ Ch. 1_",
+		"  dots...  ":           "dots",
+		"CON":                   "_CON",
+		"nul.txt":               "_nul.txt",
+		"tab\there\x00":         "tab here",
+		"進撃の巨人 - Ch.1":          "進撃の巨人 - Ch.1",
+		strings.Repeat("あ", 80): strings.Repeat("あ", 50),
+	} {
+		if got := pipeline.SafeName(in); got != want {
+			t.Errorf("SafeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFileName(t *testing.T) {
+	c := &sites.Chapter{Series: "Keeper", Volume: "2", Number: "12", Title: "Low Tide"}
+	if got := pipeline.FileName([]*sites.Chapter{c}, false); got != "Keeper - Vol.2 Ch.12 - Low Tide.pdf" {
+		t.Errorf("got %q", got)
+	}
+	if got := pipeline.FileName([]*sites.Chapter{{Site: "generic", ID: "ab12"}}, false); got != "generic ab12.pdf" {
+		t.Errorf("anonymous: %q", got)
+	}
+}
