@@ -16,7 +16,7 @@ import (
 	"github.com/mangabot/mangabot/pipeline"
 )
 
-func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
 	out := fs.String("o", ".", "output directory, or a file name ending in .pdf")
 	chapters := fs.String("chapters", "", "chapters of a series: 12, 1-5, 1,4,7-9, last or all")
@@ -29,9 +29,9 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// Flags may follow the URL too (bot fetch URL -o x.pdf).
 	args = flagsFirst(args)
-	cfg, fs, code := loadConfig(fs, args, stderr)
+	cfg, fs, rc := loadConfig(fs, args, stderr)
 	if cfg == nil {
-		return code
+		return rc
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -47,8 +47,19 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if strings.EqualFold(filepath.Ext(*out), ".pdf") {
 		dir, file = filepath.Dir(*out), *out
 	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fail(stderr, fmt.Errorf("output directory %s does not exist", dir))
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return fail(stderr, fmt.Errorf("output path %s is not a directory", dir))
+	} else if err != nil {
+		// Like other downloaders, create the directory; remove it again
+		// (if still empty) when nothing gets written.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fail(stderr, err)
+		}
+		defer func() {
+			if code != 0 {
+				os.Remove(dir)
+			}
+		}()
 	}
 
 	fmt.Fprintf(stderr, "resolving %s\n", req.URL)

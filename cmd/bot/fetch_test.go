@@ -365,3 +365,21 @@ func TestSitesAndUsage(t *testing.T) {
 		t.Fatalf("missing config: %d %q", r.code, r.stderr)
 	}
 }
+
+func TestFetchCreatesOutputDir(t *testing.T) {
+	s := newSite(t, 2)
+	cfg := writeConfig(t, "")
+	out := filepath.Join(t.TempDir(), "new", "dir")
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, s.URL+"/chapter")
+	if r.code != 0 || filepath.Dir(strings.TrimSpace(r.stdout)) != out {
+		t.Fatalf("exit %d, stdout %q: %s", r.code, r.stdout, r.stderr)
+	}
+	gone := filepath.Join(t.TempDir(), "never")
+	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", gone, s.URL+"/empty")
+	if r.code == 0 {
+		t.Fatal("empty page succeeded")
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("failed fetch left the directory it created: %v", err)
+	}
+}
