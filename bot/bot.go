@@ -139,7 +139,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
-// Addr-less helper for tests and logs: the application id in use.
+// AppID is the application id in use (known once Run has connected).
 func (b *Bot) AppID() string { return b.appID }
 
 func (b *Bot) register() error {

@@ -49,8 +49,6 @@ func (d *delivery) files() ([]outFile, error) {
 	return fs, nil
 }
 
-func (d *delivery) cleanup() {}
-
 // to delivers the result (or the failure) to one watcher.
 func (d *delivery) to(w *watcher) {
 	if w.st != nil {

@@ -375,7 +375,7 @@ func Test413FallsBackToParts(t *testing.T) {
 	const real = 100 << 10
 	h.fd.SetAttachmentLimit(real)
 	site := newSite(t, 160, false)
-	tok := h.download("u1", site.URL+"/chapter/413?n=4", 10<<20)
+	tok := h.download("u1", site.URL+"/chapter/413?n=8", 10<<20)
 	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
 	h.waitFor("parts after 413", func() bool {
 		fs := h.fd.Followups(tok)
@@ -399,7 +399,7 @@ func Test413FallsBackToParts(t *testing.T) {
 		}
 		pages += checkPDF(t, f.Attachments[0].Data())
 	}
-	if pages != 4 {
+	if pages != 8 {
 		t.Fatalf("pages %d", pages)
 	}
 	h.waitFor("clean", func() bool { return len(filesIn(t, h.cfg.OutputDir)) == 0 })

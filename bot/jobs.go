@@ -299,7 +299,6 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 		}()
 	}
 	wg.Wait()
-	d.cleanup()
 	os.RemoveAll(dir)
 	b.remove(j, wasRunning)
 }
