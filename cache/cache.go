@@ -58,8 +58,8 @@ type Key struct {
 }
 
 // String is a stable, file-name-safe digest of the key: 32 lowercase hex
-// digits. Changing how it is computed orphans every cached entry (they
-// are swept as unknown keys never hit, then evicted), so don't.
+// digits. Changing how it is computed empties the cache (Open removes
+// entries whose dir name no longer matches their key), so don't lightly.
 func (k Key) String() string {
 	h := sha256.New()
 	// Length prefixes keep {"ab",""} and {"a","b"} apart.
