@@ -231,25 +231,46 @@ type Output struct {
 }
 
 // Run downloads the plan into dir, one PDF per chapter (or per volume with
-// Merge). See RunTo.
+// Merge). See RunWith.
 func (e *Env) Run(ctx context.Context, p *Plan, dir string, progress func(Progress)) (*Output, error) {
-	return e.RunTo(ctx, p, dir, "", progress)
+	return e.RunWith(ctx, p, RunOptions{Dir: dir, Progress: progress})
 }
 
-// RunTo downloads the plan's pages into a temp dir under dir, writes the
-// PDF(s) into dir (each through a temp name renamed when complete) and
-// removes the pages. file, when set, names the single output file (all
-// chapters merged; parts get -partN beside it). On error or cancel nothing
-// of this run is left in dir.
-func (e *Env) RunTo(ctx context.Context, p *Plan, dir, file string, progress func(Progress)) (out *Output, err error) {
+// RunTo is Run with an explicit output file (see RunOptions.File).
+func (e *Env) RunTo(ctx context.Context, p *Plan, dir, file string, progress func(Progress)) (*Output, error) {
+	return e.RunWith(ctx, p, RunOptions{Dir: dir, File: file, Progress: progress})
+}
+
+// RunOptions say where a run writes.
+type RunOptions struct {
+	Dir string // where the PDFs go
+	// File, when set, names the single output file (all chapters merged;
+	// parts get -partN beside it).
+	File string
+	// WorkDir holds the downloaded pages. When set it is kept across
+	// restarts (pages complete on disk are not fetched again) and removed
+	// when the run ends; empty: a temp dir under Dir.
+	WorkDir  string
+	Progress func(Progress)
+}
+
+// RunWith downloads the plan's pages into the work dir, writes the PDF(s)
+// into Dir (each through a temp name renamed when complete) and removes the
+// pages. On error or cancel nothing of this run is left in Dir.
+func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, err error) {
+	progress, dir, file := o.Progress, o.Dir, o.File
 	if progress == nil {
 		progress = func(Progress) {}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(dir, ".mangabot-job-")
-	if err != nil {
+	tmp, keepPages := o.WorkDir, o.WorkDir != ""
+	if keepPages {
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return nil, err
+		}
+	} else if tmp, err = os.MkdirTemp(dir, ".mangabot-job-"); err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
@@ -266,13 +287,13 @@ func (e *Env) RunTo(ctx context.Context, p *Plan, dir, file string, progress fun
 	groups := group(p.Chapters, p.Request.Merge || file != "")
 	st := Progress{Chapters: len(p.Chapters), PagesTotal: p.Pages, Stage: "downloading"}
 	chapterNo := 0
-	for gi, g := range groups {
+	for _, g := range groups {
 		var pages []pdf.Page
 		for _, c := range g {
 			chapterNo++
 			st.Chapter = chapterNo
 			cdir := filepath.Join(tmp, fmt.Sprint(chapterNo))
-			if err := os.Mkdir(cdir, 0o755); err != nil {
+			if err := os.MkdirAll(cdir, 0o755); err != nil {
 				return out, err
 			}
 			if c.Refresh != nil && c.RefreshAfter > 0 && time.Since(p.resolved) > c.RefreshAfter {
@@ -333,12 +354,12 @@ func (e *Env) RunTo(ctx context.Context, p *Plan, dir, file string, progress fun
 		out.Bytes += stats.Bytes
 		st.Stage = "downloading"
 		// Pages of written chapters go now, so disk use does not grow with
-		// the number of chapters.
-		for range g {
-			_ = gi
-		}
-		if err := clearDir(tmp); err != nil {
-			return out, err
+		// the number of chapters; a resumable run keeps them until it ends,
+		// since a restart re-runs every chapter.
+		if !keepPages {
+			if err := clearDir(tmp); err != nil {
+				return out, err
+			}
 		}
 	}
 	if len(out.Files) == 0 {

@@ -242,3 +242,35 @@ func TestFileName(t *testing.T) {
 		t.Errorf("anonymous: %q", got)
 	}
 }
+
+// A resumed run (same WorkDir after a crash) fetches only missing pages.
+func TestWorkDirResume(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "1-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(t.TempDir(), "job-1")
+	// What a killed run left: chapter 1 complete, chapter 2 half done.
+	for _, f := range []string{"1/page-0001.jpg", "1/page-0002.jpg", "2/page-0001.jpg"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(work, f)), 0o755)
+		if err := os.WriteFile(filepath.Join(work, f), jpegPage(3), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	out, err := env.RunWith(context.Background(), plan, pipeline.RunOptions{Dir: dir, WorkDir: work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.images.Load(); got != 1 {
+		t.Errorf("site saw %d image requests, want only the 1 missing page", got)
+	}
+	if len(out.Files) != 2 || pages(t, out.Files[0])+pages(t, out.Files[1]) != 4 {
+		t.Errorf("files %v", out.Files)
+	}
+	if _, err := os.Stat(work); !os.IsNotExist(err) {
+		t.Errorf("work dir should be removed when the run ends: %v", err)
+	}
+}
