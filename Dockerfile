@@ -5,15 +5,16 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/mangabot/mangabot/pipeline.Version=${VERSION}" -o /out/bot ./cmd/bot
+RUN sh scripts/build-static.sh /out/bot "${VERSION}"
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/bot /bot
 COPY config.example.toml /etc/mangabot/config.example.toml
-# Finished files, temp files and (later) the job store live here.
+# Finished files, temp files, the job store and config.toml (if you mount
+# one) live here; the bot reads ./config.toml from its working directory.
 VOLUME ["/data"]
 WORKDIR /data
 EXPOSE 8080
 USER nonroot:nonroot
 ENTRYPOINT ["/bot"]
-CMD ["run", "-config", "/etc/mangabot/config.toml"]
+CMD ["run"]
