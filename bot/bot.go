@@ -17,7 +17,9 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"golang.org/x/time/rate"
 
+	"github.com/mangabot/mangabot/cache"
 	"github.com/mangabot/mangabot/pipeline"
+	"github.com/mangabot/mangabot/store"
 )
 
 // Bot is a running Discord bot. Build it with New and start it with Run.
@@ -31,6 +33,10 @@ type Bot struct {
 	links  *links
 	appID  string
 	jobDir string
+
+	st    *store.Store // nil: no persistence
+	cache *cache.Cache // nil: no cache
+	quota *quota
 
 	mu      sync.Mutex
 	jobs    map[string]*job // unfinished jobs by id
@@ -57,6 +63,8 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	// Tokens and link signatures never reach the log, whatever is logged.
+	logger = slog.New(newRedactor(logger.Handler(), strings.TrimPrefix(cfg.Token, "Bot "), cfg.LinkSecret))
 	tok := cfg.Token
 	if !strings.HasPrefix(tok, "Bot ") {
 		tok = "Bot " + tok
@@ -69,6 +77,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot: api url: %w", err)
 	}
+	tr = &logTransport{next: tr, log: logger}
 	s.Client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.StateEnabled = true
@@ -83,6 +92,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		jobs:   map[string]*job{},
 		byKey:  map[string]*job{},
 		jobDir: filepath.Join(cfg.OutputDir, "jobs"),
+		quota:  newQuota(cfg),
 	}
 	b.hardStop, b.hardCancel = context.WithCancel(context.Background())
 	if cfg.PublicURL != "" && cfg.Listen != "" {
@@ -101,6 +111,14 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 func (b *Bot) Run(ctx context.Context) error {
 	if err := os.MkdirAll(b.jobDir, 0o755); err != nil {
 		return err
+	}
+	pending, err := b.openStorage()
+	if err != nil {
+		return err
+	}
+	defer b.closeStorage()
+	if b.cache != nil {
+		go b.sweepCache(ctx)
 	}
 	var srv *http.Server
 	if b.links != nil {
@@ -133,7 +151,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.register(); err != nil {
 		return err
 	}
-	b.log.Info("bot ready", "app", b.appID, "guilds", len(b.cfg.GuildIDs))
+	b.log.Info("bot ready", "app", b.appID, "guilds", len(b.cfg.GuildIDs), "resuming", len(pending))
+	b.resumeAll(pending)
 	<-ctx.Done()
 	b.shutdown()
 	return nil

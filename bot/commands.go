@@ -11,6 +11,7 @@ import (
 
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/store"
 )
 
 // commands is the /manga command tree.
@@ -125,6 +126,10 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		return
 	}
 	userID := userOf(i)
+	if wait := b.quota.cooldown(userID); wait > 0 {
+		b.ephemeral(i, fmt.Sprintf("⏳ You are on cooldown: you can ask for another download in %s.", fmtWait(wait)))
+		return
+	}
 	w := &watcher{userID: userID, i: i, at: at, limit: limit}
 	key := req.Key()
 
@@ -217,7 +222,7 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		}
 	}
 	if err != nil {
-		b.log.Warn("status message failed", "job", j.id, "err", err)
+		w.logger(b).Warn("status message failed", "err", err)
 	} else if respond {
 		// Learn the message id, so the status can still be edited with
 		// the bot token once the interaction token is gone.
@@ -226,9 +231,18 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		}
 	}
 	w.st.start(v)
-	if !shared {
-		b.schedule()
+	if shared {
+		w.logger(b).Info("request joined a job in progress")
+		return
 	}
+	j.log.Info("job queued", "user", w.userID, "guild", j.guildID, "site", plan.Site, "title", plan.Title,
+		"pages", plan.Pages, "from_cache", j.fromCache)
+	b.persist(j, store.Queued)
+	if j.fromCache {
+		go b.runCached(j)
+		return
+	}
+	b.schedule()
 }
 
 func (b *Bot) cmdSites(i *discordgo.Interaction) {
@@ -379,7 +393,7 @@ func (b *Bot) cancelButton(i *discordgo.Interaction, jobID string) {
 	j.mu.Unlock()
 	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
 	if whole {
-		b.log.Info("job cancelled", "job", j.id, "by", userID)
+		j.log.Info("job cancelled", "by", userID)
 		j.stop(errCanceled)
 		return
 	}

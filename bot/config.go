@@ -66,6 +66,30 @@ type Config struct {
 	// delay); defaults 5 and 1s.
 	Retries    int
 	RetryDelay time.Duration
+
+	// StorePath is the job store (a bbolt file, see package store). When
+	// set, jobs are persisted and resume after a restart (their pages are
+	// kept in OutputDir/job-<id>); empty: nothing is persisted.
+	StorePath string
+	// CacheKeep is how long finished files are kept in OutputDir/cache to
+	// answer identical requests at once; 0: no cache.
+	CacheKeep time.Duration
+	// CacheMaxBytes is the cache's disk quota (least recently used go
+	// first); 0: no quota.
+	CacheMaxBytes int64
+	// CacheSweep is how often expired cache entries are removed; default
+	// 5m.
+	CacheSweep time.Duration
+
+	// Cooldown is the least time between two download requests of one
+	// user; 0: none.
+	Cooldown time.Duration
+	// DailyPages bounds the pages one user may have downloaded per UTC
+	// day (cache hits and shared jobs are free); 0: unlimited. Counted in
+	// the store when there is one, else in memory.
+	DailyPages int
+	// Now is the clock of the quotas; default time.Now.
+	Now func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -122,6 +146,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = time.Second
+	}
+	if c.CacheSweep <= 0 {
+		c.CacheSweep = 5 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }

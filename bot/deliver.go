@@ -81,7 +81,7 @@ func (d *delivery) to(w *watcher) {
 		if err == nil {
 			return
 		}
-		d.b.log.Warn("upload failed", "job", j.id, "err", err)
+		w.logger(d.b).Warn("upload failed", "err", err)
 		if isTooLarge(err) && d.b.links == nil {
 			// Discord's real limit is below what the interaction said:
 			// rebuild in smaller parts and try again.
@@ -154,6 +154,7 @@ func (d *delivery) publish(f outFile) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	d.j.log.Info("link published", "file", f.name, "url", u)
 	d.urls[f.path] = u
 	return u, nil
 }
@@ -312,7 +313,7 @@ func (b *Bot) finalEdit(w *watcher, v view) {
 		return err
 	})
 	if err != nil {
-		b.log.Warn("final status edit failed", "err", err)
+		w.logger(b).Warn("final status edit failed", "err", err)
 	}
 }
 

@@ -142,6 +142,12 @@ func newEnv(t *testing.T) *pipeline.Env {
 // start runs a bot against a fresh fake Discord. mod adjusts the config.
 func start(t *testing.T, mod func(*Config)) *harness {
 	t.Helper()
+	return startLogged(t, mod, nil)
+}
+
+// startLogged is start with a logger (nil: discarded, or stderr with -v).
+func startLogged(t *testing.T, mod func(*Config), logger *slog.Logger) *harness {
+	t.Helper()
 	fd := fakediscord.New()
 	t.Cleanup(fd.Close)
 	cfg := Config{
@@ -157,9 +163,11 @@ func start(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if testing.Verbose() {
+			logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 	}
 	b, err := New(cfg, newEnv(t), logger)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/cache"
 	"github.com/mangabot/mangabot/pipeline"
+	"github.com/mangabot/mangabot/store"
 )
 
 var (
@@ -43,6 +46,23 @@ type job struct {
 	created time.Time
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
+	log     *slog.Logger
+
+	// Durable jobs (with a store): pages go to workDir (kept across
+	// restarts), PDFs to outDir; both are named after the job so
+	// store.CleanOrphans finds them.
+	workDir, outDir string
+	maxFile         int64        // part size of the result (0: one file)
+	ckey            cache.Key    // the result's cache key
+	lease           *cache.Lease // a cached result being delivered (a cache hit)
+	kept            *cache.Lease // this job's result, put in the cache
+	fromCache       bool         // answered from the cache (j.lease)
+	resumed         bool
+	files           []string   // made files, once delivering
+	delivering      *store.Job // resumed in the delivering state
+
+	saveMu   sync.Mutex // orders store writes of this job
+	lastSave time.Time  // of progress saves; under mu
 
 	mu       sync.Mutex
 	state    jobState
@@ -50,6 +70,7 @@ type job struct {
 	started  time.Time
 	note     string // shown on the status (shutdown notice)
 	outcome  string // final words (error, cancel reason)
+	paused   bool   // stopped by shutdown; resumes after the restart
 	canceler string // user who cancelled
 	watchers []*watcher
 }
@@ -62,6 +83,14 @@ type watcher struct {
 	limit  int64
 	st     *statusMsg
 	left   bool // cancelled their interest in a shared job
+	log    *slog.Logger
+}
+
+func (w *watcher) logger(b *Bot) *slog.Logger {
+	if w.log != nil {
+		return w.log
+	}
+	return b.log
 }
 
 func newID() string {
@@ -112,19 +141,42 @@ func (b *Bot) enqueue(plan *pipeline.Plan, key string, w *watcher) (*job, bool, 
 		j.mu.Lock()
 		j.watchers = append(j.watchers, w)
 		j.mu.Unlock()
+		w.log = j.log.With("user", w.userID)
 		return j, true, nil
 	}
 	if err := b.limitErrLocked(w.userID, w.i.GuildID); err != nil {
 		return nil, false, err
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	j := &job{b: b, id: newID(), key: key, plan: plan, guildID: w.i.GuildID, channel: w.i.ChannelID,
-		limit: w.limit, created: time.Now(), ctx: ctx, cancel: cancel, watchers: []*watcher{w}}
+	j := b.newJob(newID(), plan, key, w)
+	if j.lease, j.fromCache = b.cacheGet(j.ckey); !j.fromCache {
+		// Only real downloads count against the daily pages.
+		if err := b.quota.charge(w.userID, plan.Pages); err != nil {
+			return nil, false, err
+		}
+		b.queue = append(b.queue, j)
+	}
 	b.jobs[j.id] = j
 	b.byKey[key] = j
-	b.queue = append(b.queue, j)
 	b.wg.Add(1)
 	return j, false, nil
+}
+
+// newJob builds a job for a plan, first requested by w.
+func (b *Bot) newJob(id string, plan *pipeline.Plan, key string, w *watcher) *job {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	j := &job{b: b, id: id, key: key, plan: plan, guildID: w.i.GuildID, channel: w.i.ChannelID,
+		limit: w.limit, created: time.Now(), ctx: ctx, cancel: cancel, watchers: []*watcher{w}}
+	j.log = b.log.With("job", id)
+	w.log = j.log.With("user", w.userID)
+	if b.st != nil {
+		j.workDir = store.JobDir(b.cfg.OutputDir, id)
+		j.outDir = j.workDir + ".out"
+	}
+	if b.links == nil {
+		j.maxFile = uploadBudget(j.limit)
+	}
+	j.ckey = b.cacheKey(plan, j.maxFile)
+	return j
 }
 
 // schedule starts queued jobs while slots are free and tells waiting jobs
@@ -228,18 +280,29 @@ func (b *Bot) run(j *job) {
 	j.started = time.Now()
 	j.mu.Unlock()
 	j.kick()
-	dir := filepath.Join(b.jobDir, j.id)
-	env := *b.env
-	env.PDF.MaxFileBytes = 0
-	if b.links == nil {
-		env.PDF.MaxFileBytes = uploadBudget(j.limit)
+	b.persist(j, store.Running)
+	j.log.Info("job started", "pages", j.plan.Pages, "resumed", j.resumed)
+	dir, opts := filepath.Join(b.jobDir, j.id), pipeline.RunOptions{}
+	if j.workDir != "" {
+		dir, opts.WorkDir = j.outDir, j.workDir
 	}
-	out, err := env.Run(j.ctx, j.plan, dir, func(p pipeline.Progress) {
+	opts.Dir = dir
+	opts.Progress = func(p pipeline.Progress) {
 		j.mu.Lock()
 		j.prog = p
+		save := b.st != nil && time.Since(j.lastSave) >= time.Second
+		if save {
+			j.lastSave = time.Now()
+		}
 		j.mu.Unlock()
 		j.kick()
-	})
+		if save {
+			b.persistProgress(j)
+		}
+	}
+	env := *b.env
+	env.PDF.MaxFileBytes = j.maxFile
+	out, err := env.RunWith(j.ctx, j.plan, opts)
 	if err != nil && j.ctx.Err() != nil {
 		err = context.Cause(j.ctx)
 	}
@@ -257,14 +320,22 @@ func uploadBudget(limit int64) int64 {
 }
 
 func (j *job) finish(out *pipeline.Output, err error, wasRunning bool) {
-	j.finishWith(out, err, filepath.Join(j.b.jobDir, j.id), wasRunning)
+	dir := filepath.Join(j.b.jobDir, j.id)
+	if j.outDir != "" {
+		dir = j.outDir
+	}
+	j.finishWith(out, err, dir, wasRunning)
 }
 
 // finishWith records the outcome, delivers to every watcher and cleans up.
 func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning bool) {
 	b := j.b
 	defer b.wg.Done()
+	// A job stopped by shutdown is paused, not cancelled, when it can
+	// resume after the restart.
+	paused := b.st != nil && errors.Is(err, errShutdown)
 	j.mu.Lock()
+	j.paused = paused
 	switch {
 	case err == nil:
 		j.state = stateDone
@@ -289,6 +360,16 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	}
 	b.mu.Unlock()
 
+	if err == nil && out != nil {
+		out = b.keep(j, out)
+	}
+	b.logOutcome(j, out, err)
+	if paused {
+		b.persist(j, store.Queued)
+	} else if err == nil && out != nil {
+		b.persistFiles(j, out.Files)
+	}
+
 	var wg sync.WaitGroup
 	d := newDelivery(b, j, out)
 	for _, w := range ws {
@@ -299,6 +380,19 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 		}()
 	}
 	wg.Wait()
-	os.RemoveAll(dir)
+	for _, l := range []*cache.Lease{j.lease, j.kept} {
+		if l != nil {
+			l.Release()
+		}
+	}
+	if !paused {
+		b.persistEnd(j)
+		if j.workDir != "" {
+			os.RemoveAll(j.workDir)
+		}
+	}
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
 	b.remove(j, wasRunning)
 }

@@ -113,7 +113,7 @@ func (m *statusMsg) loop() {
 			continue
 		}
 		if err := m.edit(ctx, v, false); err != nil {
-			m.b.log.Debug("status edit failed", "err", err)
+			m.w.logger(m.b).Debug("status edit failed", "err", err)
 		}
 		last = time.Now()
 	}
@@ -161,6 +161,12 @@ func (m *statusMsg) learn(msg *discordgo.Message, v view) {
 			m.channelID = msg.ChannelID
 		}
 	}
+}
+
+func (m *statusMsg) messageID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.msgID
 }
 
 func (m *statusMsg) tokenDead() bool {
@@ -289,12 +295,17 @@ func (j *job) view(extra string) view {
 	case stateDone:
 		e.Color = colorDone
 		fmt.Fprintf(&desc, "`%s` ✅ Done", bar(1, 1, 20))
+		if j.fromCache {
+			desc.WriteString(" ⚡ from cache")
+		}
 	case stateFailed:
 		e.Color = colorFail
 		fmt.Fprintf(&desc, "❌ Failed: %s", j.outcome)
 	case stateCancelled:
 		e.Color = colorCancel
-		if j.canceler != "" {
+		if j.paused {
+			desc.WriteString("⏸ Paused: the bot is restarting; this job resumes when it is back.")
+		} else if j.canceler != "" {
 			fmt.Fprintf(&desc, "🛑 Cancelled by <@%s>", j.canceler)
 		} else {
 			fmt.Fprintf(&desc, "🛑 Cancelled: %s", j.outcome)

@@ -26,7 +26,13 @@ type Config struct {
 	Download Download `toml:"download" help:"The fetcher shared by every job."`
 	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
+	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
 	Log      Log      `toml:"log" help:"Logging."`
+}
+
+// Storage configures the job store.
+type Storage struct {
+	Path string `toml:"path" help:"The job store (one bbolt file; one bot process per file). Unfinished jobs resume from it at start."`
 }
 
 // Discord holds the connection settings.
@@ -44,6 +50,8 @@ type Bot struct {
 	EditInterval      Duration `toml:"edit_interval" help:"Minimum time between two edits of one status message (Discord rate limits webhook edits)."`
 	CancelOnShutdown  bool     `toml:"cancel_on_shutdown" help:"On SIGINT/SIGTERM cancel running jobs (true) or let them finish within shutdown_grace (false)."`
 	ShutdownGrace     Duration `toml:"shutdown_grace" help:"How long shutdown waits for running jobs before cancelling them."`
+	Cooldown          Duration `toml:"cooldown" help:"Least time between two download requests of one member; 0s: no cooldown."`
+	DailyPages        int      `toml:"daily_pages" help:"Pages one member may download per UTC day (answers from the cache are free); 0: unlimited."`
 }
 
 // Download configures the fetcher.
@@ -74,6 +82,8 @@ type Output struct {
 	Listen       string   `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
 	LinkTTL      Duration `toml:"link_ttl" help:"How long a signed download link stays valid."`
 	LinkSecret   string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
+	Keep         Duration `toml:"keep" help:"How long finished files are kept (in <dir>/cache) to answer identical requests at once; 0s: no cache."`
+	MaxBytes     int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
 }
 
 // Sites holds global site settings and each handler's options.
@@ -114,6 +124,7 @@ func Default() *Config {
 			MaxJobs: 2, MaxQueuedPerUser: 3, MaxQueuedPerGuild: 10,
 			EditInterval:  Duration{1500 * time.Millisecond},
 			ShutdownGrace: Duration{30 * time.Second},
+			Cooldown:      Duration{0},
 		},
 		Download: Download{
 			Rate: 4, Burst: 4, Concurrency: 8, MaxInFlight: 64, Retries: 3,
@@ -124,9 +135,11 @@ func Default() *Config {
 		Output: Output{
 			Dir: "data", MaxParts: 10, Placeholders: true, DPI: 96,
 			LinkTTL: Duration{24 * time.Hour},
+			Keep:    Duration{24 * time.Hour}, MaxBytes: 2 << 30,
 		},
-		Sites: Sites{MaxChapters: 50, Options: map[string]any{}},
-		Log:   Log{Format: "text", Level: "info"},
+		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
+		Storage: Storage{Path: "data/mangabot.db"},
+		Log:     Log{Format: "text", Level: "info"},
 	}
 	for _, info := range sites.All() {
 		if info.Options != nil {
@@ -144,6 +157,7 @@ type file struct {
 	Download *Download                 `toml:"download"`
 	Output   *Output                   `toml:"output"`
 	Sites    map[string]toml.Primitive `toml:"sites"`
+	Storage  *Storage                  `toml:"storage"`
 	Log      *Log                      `toml:"log"`
 }
 
@@ -194,7 +208,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Output: &c.Output, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -283,6 +297,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Output.Dir == "" {
 		bad("output.dir", "must not be empty")
+	}
+	if c.Storage.Path == "" {
+		bad("storage.path", "must not be empty")
+	}
+	for key, d := range map[string]Duration{"bot.cooldown": c.Bot.Cooldown, "output.keep": c.Output.Keep} {
+		if d.Duration < 0 {
+			bad(key, "must be 0s or a positive duration, got %s", d.Duration)
+		}
+	}
+	if c.Bot.DailyPages < 0 {
+		bad("bot.daily_pages", "must be 0 (unlimited) or more, got %d", c.Bot.DailyPages)
+	}
+	if c.Output.MaxBytes <= 0 {
+		bad("output.max_bytes", "must be above 0, got %d", c.Output.MaxBytes)
 	}
 	if c.Output.PublicURL != "" {
 		if !strings.HasPrefix(c.Output.PublicURL, "http://") && !strings.HasPrefix(c.Output.PublicURL, "https://") {

@@ -50,6 +50,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[download]\nrate = -1.0\n", "download.rate"},
 		{"[download]\nallow_networks = [\"not-a-net\"]\n", "download.allow_networks"},
 		{"[log]\nformat = \"xml\"\n", "log.format"},
+		{"[storage]\npath = \"\"\n", "storage.path"},
+		{"[storage]\nfile = \"x\"\n", "storage.file"},
+		{"[bot]\ncooldown = \"-1s\"\n", "bot.cooldown"},
+		{"[bot]\ndaily_pages = -1\n", "bot.daily_pages"},
+		{"[output]\nkeep = \"-1h\"\n", "output.keep"},
+		{"[output]\nmax_bytes = 0\n", "output.max_bytes"},
 		{"[output]\npublic_url = \"https://x.example\"\n", "output.listen"},
 		{"[bot\n", "line "},
 	} {
@@ -57,6 +63,22 @@ func TestErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v should name %q", tc.text, err, tc.want)
 		}
+	}
+}
+
+func TestStorageAndQuotaKeys(t *testing.T) {
+	d := Default()
+	if d.Storage.Path != "data/mangabot.db" || d.Output.Keep.Duration != 24*time.Hour || d.Output.MaxBytes != 2<<30 ||
+		d.Bot.Cooldown.Duration != 0 || d.Bot.DailyPages != 0 {
+		t.Fatalf("defaults: %+v %+v %+v", d.Storage, d.Output, d.Bot)
+	}
+	c, err := Parse("[storage]\npath = \"/var/lib/m.db\"\n[bot]\ncooldown = \"30s\"\ndaily_pages = 500\n[output]\nkeep = \"2h\"\nmax_bytes = 1048576\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage.Path != "/var/lib/m.db" || c.Bot.Cooldown.Duration != 30*time.Second || c.Bot.DailyPages != 500 ||
+		c.Output.Keep.Duration != 2*time.Hour || c.Output.MaxBytes != 1<<20 {
+		t.Fatalf("not applied: %+v %+v %+v", c.Storage, c.Bot, c.Output)
 	}
 }
 

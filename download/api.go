@@ -32,6 +32,36 @@ type Options struct {
 	BackoffBase    time.Duration // first retry delay; default 500ms (tests set it small)
 	BackoffMax     time.Duration // default 30s
 	HostLimits     []sites.HostLimit
+	// Observer is told of every request attempt and every page, for
+	// metrics; nil: nobody is told.
+	Observer Observer
+}
+
+// Observer receives the fetcher's events, for metrics. Its methods are
+// called from many goroutines at once, synchronously on the download path,
+// so they must be safe for concurrent use and must not block.
+type Observer interface {
+	// Request is called once per HTTP attempt, by page fetches and by
+	// Client() alike, when its outcome is known: for a page's final 2xx
+	// response after the body has been read, otherwise when the response
+	// headers (or a transport error) arrive. host is the lower-case host
+	// name of the attempt (the last hop of a redirect is an attempt of its
+	// own); status is 0 when err is set. err is a transport error, or the
+	// network error that cut a page body short (the status then is the
+	// 2xx received); it is nil for any complete HTTP response, 4xx and 5xx
+	// included. d is the time of this attempt alone. retry says the fetcher
+	// will send the request again because of this outcome (Stats().Retries
+	// counts exactly these). Attempts ended by the caller's own
+	// cancellation are not reported.
+	Request(host string, status int, err error, d time.Duration, retry bool)
+	// Page is called once per page of a job that was fetched (pages kept
+	// from an earlier run are not), with its final outcome: ok with the
+	// bytes written, or failed (bytes 0). d is the page's whole time in the
+	// fetcher: host limits, every attempt and retry delays. A successful
+	// page is reported when it is done; a failed one when Fetch ends, since
+	// a refresh may still save it. Pages of a cancelled job that were
+	// still in flight are not reported.
+	Page(ok bool, bytes int64, d time.Duration)
 }
 
 // Job is one chapter's pages to fetch into Dir.

@@ -67,7 +67,8 @@ func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
 	for i := range all {
 		all[i] = i
 	}
-	err := f.window(ctx, job, job.Pages, all, res, p, false)
+	tr := newPageTrack(f.opts.Observer, len(job.Pages))
+	err := f.window(ctx, job, job.Pages, all, res, p, tr, false)
 
 	if err == nil && job.Refresh != nil {
 		var again []int
@@ -83,10 +84,11 @@ func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			} else if rerr == nil && len(fresh) == len(job.Pages) {
-				err = f.window(ctx, job, fresh, again, res, p, true)
+				err = f.window(ctx, job, fresh, again, res, p, tr, true)
 			}
 		}
 	}
+	tr.failures(res)
 	res.Bytes, res.Failed = 0, 0
 	for _, r := range res.Pages {
 		res.Bytes += r.Bytes
@@ -102,7 +104,7 @@ func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
 // page holds up only its own slot. Results are gathered here, so Progress
 // calls are serialised without a lock. retry marks the Refresh round, whose
 // pages were counted as failed before.
-func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx []int, res *Result, p *Progress, retry bool) error {
+func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx []int, res *Result, p *Progress, tr *pageTrack, retry bool) error {
 	next := make(chan int)
 	results := make(chan PageResult, len(idx))
 	var wg sync.WaitGroup
@@ -114,7 +116,7 @@ func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx [
 				if ctx.Err() != nil {
 					continue
 				}
-				results <- f.page(ctx, job, i, pages[i])
+				results <- f.page(ctx, job, i, pages[i], tr)
 			}
 		}()
 	}
@@ -158,20 +160,66 @@ func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx [
 }
 
 // page fetches one page, or keeps a complete file from an earlier run.
-func (f *Fetcher) page(ctx context.Context, job Job, i int, pg sites.Page) PageResult {
+func (f *Fetcher) page(ctx context.Context, job Job, i int, pg sites.Page, tr *pageTrack) PageResult {
 	if r, ok := resume(job.Dir, i); ok {
 		return r
 	}
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		r, again := f.tryPage(ctx, job, i, pg)
+		r, again := f.tryPage(ctx, job, i, pg, attempt < f.opts.Retries)
 		// The transport retried what failed before the body; this retries
 		// a body cut short.
 		if !again || attempt >= f.opts.Retries || ctx.Err() != nil {
+			tr.done(ctx, r, time.Since(start))
 			return r
 		}
 		f.retries.Add(1)
 		if sleep(ctx, f.backoff(attempt)) != nil {
+			tr.done(ctx, r, time.Since(start))
 			return r
+		}
+	}
+}
+
+// pageTrack tells the Observer of a Fetch's pages: a page done at once, a
+// failed one when Fetch ends (the Refresh round may still save it). Each
+// index is written by one worker at a time, and read after the workers
+// are gone.
+type pageTrack struct {
+	obs    Observer
+	d      []time.Duration // time spent on the page so far
+	failed []bool          // last outcome a failure that was not our cancel
+}
+
+func newPageTrack(obs Observer, n int) *pageTrack {
+	if obs == nil {
+		return nil
+	}
+	return &pageTrack{obs: obs, d: make([]time.Duration, n), failed: make([]bool, n)}
+}
+
+func (t *pageTrack) done(ctx context.Context, r PageResult, d time.Duration) {
+	if t == nil {
+		return
+	}
+	t.d[r.Index] += d
+	switch {
+	case r.Err == nil:
+		t.failed[r.Index] = false
+		t.obs.Page(true, r.Bytes, t.d[r.Index])
+	case ctx.Err() == nil:
+		t.failed[r.Index] = true
+	}
+}
+
+// failures reports the pages that ended failed.
+func (t *pageTrack) failures(res *Result) {
+	if t == nil {
+		return
+	}
+	for i, r := range res.Pages {
+		if t.failed[i] && r.Err != nil {
+			t.obs.Page(false, 0, t.d[i])
 		}
 	}
 }
@@ -204,7 +252,11 @@ func resume(dir string, i int) (PageResult, bool) {
 // tryPage makes one page request (the transport may retry it) and streams
 // the body to a temp file renamed into place when complete. again reports
 // a body cut short by the network, worth another try.
-func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page) (r PageResult, again bool) {
+//
+// canRetry says the caller will try again when again is set; the Observer
+// is told so.
+func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, canRetry bool) (r PageResult, again bool) {
+	var netErr error
 	fail := func(reason string, status int, err error) PageResult {
 		return PageResult{Index: i, Err: &PageError{URL: pg.URL, Reason: reason, Status: status, Err: err}}
 	}
@@ -219,9 +271,10 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page) (r
 		}
 		job.Report(rep)
 	}
-	rctx := withAttemptHook(ctx, func(resp *http.Response, _ error, d time.Duration) {
+	pt := &pageTrace{hook: func(resp *http.Response, _ error, d time.Duration) {
 		report(false, resp, 0, d)
-	})
+	}}
+	rctx := withPageTrace(ctx, pt)
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, pg.URL, nil)
 	if err != nil {
 		return fail("bad URL", 0, err), false
@@ -243,6 +296,17 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page) (r
 		return fail(reason, 0, err), false
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		// The transport left this attempt to us: tell the Observer how the
+		// body ended (netErr: cut short by the network).
+		host := strings.ToLower(req.URL.Hostname())
+		if resp.Request != nil && resp.Request.URL != nil {
+			host = strings.ToLower(resp.Request.URL.Hostname())
+		}
+		defer func() {
+			f.observeRequest(ctx, host, resp.StatusCode, netErr, time.Since(pt.start), again && canRetry && ctx.Err() == nil)
+		}()
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusPartialContent {
 		report(false, resp, 0, time.Since(start))
 		drainClose(resp.Body)
@@ -261,6 +325,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page) (r
 	head := make([]byte, 512)
 	n, err := io.ReadFull(resp.Body, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		netErr = err
 		report(false, resp, int64(n), time.Since(start))
 		return fail(errReason(ctx, err), 0, err), ctx.Err() == nil
 	}
@@ -299,6 +364,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page) (r
 		if errors.As(err, &pe) { // a write error: the disk, not the network
 			return fail("cannot write: "+err.Error(), 0, err), false
 		}
+		netErr = err
 		report(false, resp, total, time.Since(start))
 		return fail(errReason(ctx, err), 0, err), ctx.Err() == nil
 	}

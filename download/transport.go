@@ -42,8 +42,34 @@ const hookKey ctxKey = 0
 // to report every image request.
 type attemptHook func(resp *http.Response, err error, d time.Duration)
 
-func withAttemptHook(ctx context.Context, h attemptHook) context.Context {
-	return context.WithValue(ctx, hookKey, h)
+// pageTrace rides on the context of a page request. The transport calls
+// hook for each attempt it retries and records in start when the latest
+// attempt was sent; it leaves telling the Observer of a final 2xx attempt
+// to the page fetch, which knows how the body ended.
+type pageTrace struct {
+	hook  attemptHook
+	start time.Time
+}
+
+func withPageTrace(ctx context.Context, pt *pageTrace) context.Context {
+	return context.WithValue(ctx, hookKey, pt)
+}
+
+// observeRequest tells the Observer of one attempt, unless our own
+// cancellation ended it.
+func (f *Fetcher) observeRequest(ctx context.Context, host string, status int, err error, d time.Duration, retry bool) {
+	o := f.opts.Observer
+	if o == nil || (err != nil && ctx.Err() != nil) {
+		return
+	}
+	o.Request(host, status, err, d, retry)
+}
+
+func statusOf(resp *http.Response, err error) int {
+	if resp == nil || err != nil {
+		return 0
+	}
+	return resp.StatusCode
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -64,7 +90,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		(req.Body == nil || req.Body == http.NoBody)
 	host := strings.ToLower(req.URL.Hostname())
 	hs := f.host(host)
-	hook, _ := ctx.Value(hookKey).(attemptHook)
+	pt, _ := ctx.Value(hookKey).(*pageTrace)
 
 	for attempt := 0; ; attempt++ {
 		if err := f.waitHost(ctx, hs, host, req.URL.Path); err != nil {
@@ -72,7 +98,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		start := time.Now()
+		if pt != nil {
+			pt.start = start
+		}
 		resp, err := f.attempt(ctx, req)
+		d := time.Since(start)
 		wait, hinted := f.backoff(attempt), false
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
 			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
@@ -88,15 +118,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The server asked for more patience than we have: fail now, with
 		// the wait in words, rather than hold a page for an hour.
 		if hinted && wait > maxRetryAfter && retryable(ctx, resp, err) {
+			f.observeRequest(ctx, host, resp.StatusCode, nil, d, false)
 			drainClose(resp.Body)
 			return nil, &RateLimitError{Host: host, Wait: wait}
 		}
 		if !idempotent || attempt >= f.opts.Retries || !retryable(ctx, resp, err) {
+			// A page fetch reports its 2xx itself, once the body is read.
+			if pt == nil || err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
+				f.observeRequest(ctx, host, statusOf(resp, err), err, d, false)
+			}
 			return resp, err
 		}
-		if hook != nil {
-			hook(resp, err, time.Since(start))
+		if pt != nil && pt.hook != nil {
+			pt.hook(resp, err, d)
 		}
+		f.observeRequest(ctx, host, statusOf(resp, err), err, d, true)
 		if resp != nil {
 			drainClose(resp.Body)
 		}

@@ -25,10 +25,27 @@ type Env struct {
 	SiteEnv  sites.Env
 	PDF      pdf.Options
 	Producer string
+	// Observe, when set, is told how long a stage of a run took. Stages:
+	// "pdf", each PDF (or set of parts) written successfully by
+	// pdf.WriteFiles. Called from the job's goroutine; must not block.
+	Observe func(stage string, d time.Duration)
+}
+
+// EnvOptions are hooks for NewEnvWith (metrics); the zero value adds none.
+type EnvOptions struct {
+	// Observer is given to the fetcher (download.Options.Observer).
+	Observer download.Observer
+	// Observe becomes Env.Observe.
+	Observe func(stage string, d time.Duration)
 }
 
 // NewEnv builds the process-wide fetcher and site handlers from config.
 func NewEnv(cfg *config.Config) (*Env, error) {
+	return NewEnvWith(cfg, EnvOptions{})
+}
+
+// NewEnvWith is NewEnv with hooks for metrics.
+func NewEnvWith(cfg *config.Config, o EnvOptions) (*Env, error) {
 	set, err := sites.NewSet(cfg.Sites.Options)
 	if err != nil {
 		return nil, err
@@ -53,7 +70,7 @@ func NewEnv(cfg *config.Config) (*Env, error) {
 		Burst:          d.Burst,
 		Concurrency:    d.Concurrency,
 		MaxInFlight:    d.MaxInFlight,
-		Retries:        d.Retries,
+		Retries:        retries(d.Retries),
 		ConnectTimeout: d.ConnectTimeout.Duration,
 		HeaderTimeout:  d.HeaderTimeout.Duration,
 		RequestTimeout: d.RequestTimeout.Duration,
@@ -61,6 +78,7 @@ func NewEnv(cfg *config.Config) (*Env, error) {
 		MaxPages:       d.MaxPages,
 		AllowNetworks:  nets,
 		HostLimits:     limits,
+		Observer:       o.Observer,
 	})
 	return &Env{
 		Fetcher: f,
@@ -72,7 +90,17 @@ func NewEnv(cfg *config.Config) (*Env, error) {
 			MaxFileBytes: cfg.Output.MaxFileBytes,
 		},
 		Producer: "mangabot " + Version,
+		Observe:  o.Observe,
 	}, nil
+}
+
+// retries maps the config's count (0 = none) onto download.Options, whose
+// zero value means "default".
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // UserAgent is the honest User-Agent: the configured one, or
@@ -124,6 +152,8 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 	}
 	switch req.Quality {
 	case "", "original", "data-saver":
+	case "data": // MangaDex's own word for original
+		req.Quality = "original"
 	default:
 		return nil, fmt.Errorf("unknown quality %q (use original or data-saver)", req.Quality)
 	}
@@ -143,14 +173,15 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p := &Plan{Site: name, Request: req, resolved: time.Now()}
 	for _, c := range chs {
-		if len(c.Pages) == 0 {
+		n := pageCount(c)
+		if n == 0 {
 			continue
 		}
 		if c.Site == "" {
 			c.Site = name
 		}
 		p.Chapters = append(p.Chapters, c)
-		p.Pages += len(c.Pages)
+		p.Pages += n
 	}
 	if len(p.Chapters) == 0 {
 		return nil, fmt.Errorf("%s: %w: no pages found at %s", name, sites.ErrNoPages, u.Redacted())
@@ -163,6 +194,18 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		p.Title = fmt.Sprintf("%s — %d chapters (%s to %s)", first.Series, len(p.Chapters), label(first), label(last))
 	}
 	return p, nil
+}
+
+// pageCount is the chapter's pages, loaded or announced (lazy chapters
+// load their pages through Refresh when their turn comes).
+func pageCount(c *sites.Chapter) int {
+	if len(c.Pages) > 0 {
+		return len(c.Pages)
+	}
+	if c.Refresh != nil {
+		return c.PageCount
+	}
+	return 0
 }
 
 func credits(chs []*sites.Chapter) []string {
@@ -224,11 +267,21 @@ type Progress struct {
 type Output struct {
 	Files  []string
 	Pages  int
-	Failed []download.PageResult
+	Failed []FailedPage // pages missing from the PDFs, with reasons
 	Bytes  int64
 	// Errors of chapters that produced no file while others did.
 	Errors []error
 }
+
+// FailedPage is a page that is not in the PDF: its download failed, or the
+// writer could not use what came (corrupt, too many pixels, ...).
+type FailedPage struct {
+	Chapter int    // 1-based chapter of the plan
+	Page    int    // 1-based page of that chapter
+	Reason  string // for people: "HTTP 404", "not an image", "corrupt image: ..."
+}
+
+func (f FailedPage) String() string { return fmt.Sprintf("page %d: %s", f.Page, f.Reason) }
 
 // Run downloads the plan into dir, one PDF per chapter (or per volume with
 // Merge). See RunWith.
@@ -277,18 +330,21 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 	out = &Output{}
 	defer func() {
 		if err != nil {
+			// Nothing of a failed run stays; what failed and why does.
 			for _, f := range out.Files {
 				os.Remove(f)
 			}
-			out = nil
+			out.Files, out.Pages, out.Bytes = nil, 0, 0
 		}
 	}()
 
-	groups := group(p.Chapters, p.Request.Merge || file != "")
+	groups := group(p.Chapters, p.Request.Merge, file != "")
 	st := Progress{Chapters: len(p.Chapters), PagesTotal: p.Pages, Stage: "downloading"}
+	names := map[string]bool{}
 	chapterNo := 0
 	for _, g := range groups {
 		var pages []pdf.Page
+		var refs []FailedPage // chapter and page of each entry of pages
 		for _, c := range g {
 			chapterNo++
 			st.Chapter = chapterNo
@@ -296,10 +352,16 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 			if err := os.MkdirAll(cdir, 0o755); err != nil {
 				return out, err
 			}
-			if c.Refresh != nil && c.RefreshAfter > 0 && time.Since(p.resolved) > c.RefreshAfter {
-				if fresh, err := c.Refresh(ctx); err == nil && len(fresh) == len(c.Pages) {
-					c.Pages = fresh
+			if err := e.loadPages(ctx, c, p.resolved, &st); err != nil {
+				if ctx.Err() != nil {
+					return out, ctx.Err()
 				}
+				err = fmt.Errorf("%s: %w", ChapterTitle(c), err)
+				if len(p.Chapters) == 1 {
+					return out, err
+				}
+				out.Errors = append(out.Errors, err)
+				continue
 			}
 			baseDone, baseFailed, baseBytes := st.PagesDone, st.PagesFailed, st.Bytes
 			res, err := e.Fetcher.Fetch(ctx, download.Job{
@@ -316,33 +378,57 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 				},
 			})
 			if err != nil {
-				return out, err
+				if ctx.Err() != nil {
+					return out, ctx.Err()
+				}
+				err = fmt.Errorf("%s: %w", ChapterTitle(c), err)
+				if len(p.Chapters) == 1 {
+					return out, err
+				}
+				out.Errors = append(out.Errors, err)
+				continue
 			}
 			st.PagesDone = baseDone + (len(res.Pages) - res.Failed)
 			st.PagesFailed = baseFailed + res.Failed
 			st.Bytes = baseBytes + res.Bytes
-			for _, r := range res.Pages {
+			for i, r := range res.Pages {
+				refs = append(refs, FailedPage{Chapter: chapterNo, Page: i + 1})
 				if r.Err != nil {
-					out.Failed = append(out.Failed, r)
 					pages = append(pages, pdf.Page{Err: r.Err})
 				} else {
 					pages = append(pages, pdf.Page{Path: r.Path})
 				}
 			}
 		}
+		if len(pages) == 0 {
+			continue
+		}
 		st.Stage = "building pdf"
 		progress(st)
 		name := file
 		if name == "" {
-			name = filepath.Join(dir, FileName(g, p.Request.Merge && len(groups) > 1))
+			name = uniqueName(dir, FileName(g, p.Request.Merge), names)
 		}
+		built := time.Now()
 		files, stats, err := pdf.WriteFiles(ctx, name, pages, e.info(g), e.PDF)
+		if err == nil && e.Observe != nil {
+			e.Observe("pdf", time.Since(built))
+		}
+		// Every page the PDF lacks, whether the download or the writer
+		// dropped it, is reported with its reason.
+		for _, sk := range stats.Skipped {
+			if sk.Index >= 0 && sk.Index < len(refs) {
+				f := refs[sk.Index]
+				f.Reason = sk.Reason
+				out.Failed = append(out.Failed, f)
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
 			if errors.Is(err, pdf.ErrNoPages) {
-				err = fmt.Errorf("%w: all %d pages of %s failed (%s)", sites.ErrNoPages, len(pages), ChapterTitle(g[0]), firstReason(pages))
+				err = fmt.Errorf("%w: all %d pages of %s failed", sites.ErrNoPages, len(pages), ChapterTitle(g[0]))
 			}
 			if len(groups) == 1 {
 				return out, err
@@ -363,9 +449,58 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 		}
 	}
 	if len(out.Files) == 0 {
+		if len(out.Errors) > 0 {
+			return out, out.Errors[0]
+		}
 		return out, fmt.Errorf("%w: no PDF could be written", sites.ErrNoPages)
 	}
 	return out, nil
+}
+
+// loadPages makes sure c.Pages is loaded and fresh: lazy chapters load
+// them now; chapters whose page URLs expire (RefreshAfter) get new ones.
+func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Time, st *Progress) error {
+	switch {
+	case len(c.Pages) == 0 && c.Refresh != nil:
+		pages, err := c.Refresh(ctx)
+		if err != nil {
+			return err
+		}
+		if len(pages) == 0 {
+			return fmt.Errorf("%w: the chapter has no pages", sites.ErrNoPages)
+		}
+		st.PagesTotal += len(pages) - c.PageCount
+		c.Pages = pages
+	case c.Refresh != nil && c.RefreshAfter > 0 && time.Since(resolved) > c.RefreshAfter:
+		if fresh, err := c.Refresh(ctx); err == nil && len(fresh) == len(c.Pages) {
+			c.Pages = fresh
+		}
+	}
+	return nil
+}
+
+// uniqueName picks dir/name, or "name (2).pdf", ... when this run already
+// wrote that name or a file of that name (or its parts) exists: a run
+// never overwrites earlier results.
+func uniqueName(dir, name string, used map[string]bool) string {
+	base := strings.TrimSuffix(name, ".pdf")
+	for i := 1; ; i++ {
+		cand := base
+		if i > 1 {
+			cand = fmt.Sprintf("%s (%d)", base, i)
+		}
+		path := filepath.Join(dir, cand+".pdf")
+		if used[path] || exists(path) || exists(filepath.Join(dir, cand+"-part1.pdf")) || exists(filepath.Join(dir, cand+"-part2.pdf")) {
+			continue
+		}
+		used[path] = true
+		return path
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 func clearDir(dir string) error {
@@ -381,18 +516,13 @@ func clearDir(dir string) error {
 	return nil
 }
 
-func firstReason(pages []pdf.Page) string {
-	for _, p := range pages {
-		if p.Err != nil {
-			return p.Err.Error()
-		}
-	}
-	return "no pages"
-}
-
 // group splits chapters into output files: one per chapter, or with merge
-// one per volume (one in all when volumes are unknown).
-func group(chs []*sites.Chapter, merge bool) [][]*sites.Chapter {
+// one per volume (one in all when volumes are unknown), or with single all
+// in one (an explicit output file).
+func group(chs []*sites.Chapter, merge, single bool) [][]*sites.Chapter {
+	if single {
+		return [][]*sites.Chapter{chs}
+	}
 	if !merge {
 		out := make([][]*sites.Chapter, len(chs))
 		for i, c := range chs {

@@ -15,8 +15,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/pipeline"
@@ -272,5 +274,82 @@ func TestWorkDirResume(t *testing.T) {
 	}
 	if _, err := os.Stat(work); !os.IsNotExist(err) {
 		t.Errorf("work dir should be removed when the run ends: %v", err)
+	}
+}
+
+// Env.Observe hears of each PDF written: two chapters, two files, two
+// "pdf" observations.
+func TestObservePDFBuild(t *testing.T) {
+	s := newWebtoon(t)
+	cfg, err := config.Parse(fmt.Sprintf("[download]\nallow_networks = [\"127.0.0.0/8\"]\n[sites.webtoon]\nbase_url = %q\n", s.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var stages []string
+	env, err := pipeline.NewEnvWith(cfg, pipeline.EnvOptions{Observe: func(stage string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d <= 0 {
+			t.Errorf("stage %s took %v", stage, d)
+		}
+		stages = append(stages, stage)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "2-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := env.Run(context.Background(), plan, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(out.Files) != 2 || len(stages) != 2 || stages[0] != "pdf" || stages[1] != "pdf" {
+		t.Errorf("files %v, observed %v; want two pdf builds", out.Files, stages)
+	}
+}
+
+// An explicit file gets every chapter; a second run never overwrites the
+// first one's files.
+func TestExplicitFileAndNoOverwrite(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	req := pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "1-3"}
+	plan, err := env.Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "all.pdf")
+	out, err := env.RunTo(context.Background(), plan, dir, file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Files) != 1 || out.Files[0] != file || pages(t, file) != 6 {
+		t.Fatalf("explicit file: %v", out.Files)
+	}
+	first, err := env.Run(context.Background(), plan, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan2, _ := env.Resolve(context.Background(), req)
+	second, err := env.Run(context.Background(), plan2, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range first.Files {
+		if first.Files[i] == second.Files[i] {
+			t.Errorf("second run overwrote %s", first.Files[i])
+		}
+		if !strings.HasSuffix(second.Files[i], " (2).pdf") {
+			t.Errorf("second run name %s", second.Files[i])
+		}
+	}
+	if got := len(list(t, dir)); got != 7 {
+		t.Errorf("dir holds %d files, want 1 + 3 + 3", got)
 	}
 }

@@ -34,6 +34,12 @@ type Chapter struct {
 	SourceURL string
 	Pages     []Page
 
+	// PageCount, when Pages is still empty, is how many pages the chapter
+	// has; the pipeline then calls Refresh to load them just before the
+	// download (MangaDex series: one /at-home/server call per chapter when
+	// it is its turn, not all of them up front).
+	PageCount int
+
 	// Refresh, when set, re-resolves the page list (MangaDex asks
 	// /at-home/server again for a new image node). The fetcher calls it when
 	// pages failed, then retries only the failed ones.

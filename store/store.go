@@ -36,11 +36,15 @@ import (
 type State string
 
 const (
-	Queued    State = "queued"
-	Running   State = "running"
-	Done      State = "done"
-	Failed    State = "failed"
-	Cancelled State = "cancelled"
+	Queued  State = "queued"
+	Running State = "running"
+	// Delivering: the files are made (Job.Files) and being handed over;
+	// after a restart the bot checks whether they arrived before it
+	// delivers again.
+	Delivering State = "delivering"
+	Done       State = "done"
+	Failed     State = "failed"
+	Cancelled  State = "cancelled"
 )
 
 // Finished reports whether a job in this state will not run again.
@@ -48,7 +52,7 @@ func (s State) Finished() bool { return s == Done || s == Failed || s == Cancell
 
 func (s State) valid() bool {
 	switch s {
-	case Queued, Running, Done, Failed, Cancelled:
+	case Queued, Running, Delivering, Done, Failed, Cancelled:
 		return true
 	}
 	return false
@@ -71,6 +75,9 @@ type Job struct {
 	// StatusMessageID is the message id of the status message (for an
 	// interaction response, the id of @original).
 	StatusMessageID string
+	// AttachmentLimit is the requester's upload limit in bytes (from the
+	// interaction), which sizes the parts of the result.
+	AttachmentLimit int64
 
 	State                 State
 	PagesDone, PagesTotal int
@@ -277,7 +284,7 @@ func (s *Store) List(keep func(Job) bool) ([]Job, error) {
 	return js, nil
 }
 
-// Unfinished returns the queued and running jobs in the order they were
+// Unfinished returns the queued, running and delivering jobs in the order they were
 // created (first put): the jobs to resume at start-up.
 func (s *Store) Unfinished() ([]Job, error) {
 	return s.List(func(j Job) bool { return !j.State.Finished() })

@@ -52,12 +52,15 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	} else if err != nil {
 		// Like other downloaders, create the directory; remove it again
 		// (if still empty) when nothing gets written.
+		created := missingDirs(dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fail(stderr, err)
 		}
 		defer func() {
 			if code != 0 {
-				os.Remove(dir)
+				for _, d := range created { // deepest first; only if empty
+					os.Remove(d)
+				}
 			}
 		}()
 	}
@@ -75,11 +78,16 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	rep := newReporter(stderr, plan.Pages)
 	res, err := env.RunTo(ctx, plan, dir, file, rep.update)
 	rep.finish()
+	if res != nil {
+		for _, f := range res.Failed {
+			if len(plan.Chapters) > 1 {
+				fmt.Fprintf(stderr, "%s: ", pipeline.ChapterTitle(plan.Chapters[f.Chapter-1]))
+			}
+			fmt.Fprintf(stderr, "page %d failed: %s\n", f.Page, f.Reason)
+		}
+	}
 	if err != nil {
 		return fail(stderr, err)
-	}
-	for _, f := range res.Failed {
-		fmt.Fprintf(stderr, "page %d failed: %v\n", f.Index+1, f.Err)
 	}
 	for _, e := range res.Errors {
 		fmt.Fprintf(stderr, "bot: %v\n", e)
@@ -89,6 +97,18 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	}
 	fmt.Fprintf(stderr, "%d pages, %d failed, %s\n", res.Pages, len(res.Failed), humanBytes(res.Bytes))
 	return 0
+}
+
+// missingDirs lists dir and its ancestors that do not exist yet, deepest
+// first.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			return out
+		}
+		out = append(out, d)
+	}
 }
 
 // flagsFirst moves flags that follow positional arguments to the front, so
@@ -166,6 +186,8 @@ func (r *reporter) update(p pipeline.Progress) {
 
 func (r *reporter) finish() {
 	if r.bar != nil {
+		// The bar throttles redraws; show the real end before clearing.
+		_ = r.bar.Set(r.bar.GetMax())
 		_ = r.bar.Finish()
 	}
 }

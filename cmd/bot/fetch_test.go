@@ -375,11 +375,19 @@ func TestFetchCreatesOutputDir(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q: %s", r.code, r.stdout, r.stderr)
 	}
 	gone := filepath.Join(t.TempDir(), "never")
-	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", gone, s.URL+"/empty")
+	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", filepath.Join(gone, "sub"), s.URL+"/empty")
 	if r.code == 0 {
 		t.Fatal("empty page succeeded")
 	}
 	if _, err := os.Stat(gone); !os.IsNotExist(err) {
 		t.Errorf("failed fetch left the directory it created: %v", err)
+	}
+}
+
+func TestSitesListsOperatorRules(t *testing.T) {
+	cfg := writeConfig(t, "[[sites.generic.rules]]\nhost = \"reader.example.org\"\nselector = \"#pages img\"\n")
+	r := run(t, context.Background(), "sites", "-config", cfg)
+	if r.code != 0 || !strings.Contains(r.stdout, "reader.example.org") || !strings.Contains(r.stdout, "mangadex.org/chapter") || !strings.Contains(r.stdout, "webtoons.com") {
+		t.Fatalf("sites: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -24,7 +24,7 @@ commands:
   fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL
                   download a chapter (or chapters of a series) into PDF files
   run [-config F] start the Discord bot
-  sites           list the supported sites and their link patterns
+  sites [-config F]  list the supported sites, their link patterns and operator rules
   config-example  print a configuration file with every key and its default
   version         print the version
 `
@@ -47,7 +47,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "sites":
-		return cmdSites(stdout)
+		return cmdSites(rest, stdout, stderr)
 	case "config-example":
 		fmt.Fprint(stdout, config.Example())
 		return 0
@@ -62,11 +62,21 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func cmdSites(w io.Writer) int {
+func cmdSites(args []string, w, stderr io.Writer) int {
+	cfg, _, code := loadConfig(flag.NewFlagSet("sites", flag.ContinueOnError), args, stderr)
+	if cfg == nil {
+		return code
+	}
 	for _, info := range sites.All() {
 		fmt.Fprintf(w, "%s\t%s\n", info.Name, info.Description)
 		for _, p := range info.Patterns {
 			fmt.Fprintf(w, "\t%s\n", p)
+		}
+		// Operator-defined sites are sites too: list their hosts.
+		if g, ok := cfg.Sites.Options[info.Name].(*sites.GenericOptions); ok {
+			for _, r := range g.Rules {
+				fmt.Fprintf(w, "\thttps://%s/... (operator rule: %s)\n", r.Host, r.Selector)
+			}
 		}
 	}
 	return 0

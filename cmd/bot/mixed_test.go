@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,6 +137,8 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 	}
 	for _, want := range []string{
 		"page 25 failed: not an image",
+		"page 26 failed: corrupt image",
+		"page 27 failed: image too large: 50000x50000",
 		"page 28 failed: HTTP 404",
 		"page 29 failed: blocked address 10.11.12.13",
 		"page 30 failed: blocked address 169.254.169.254",
@@ -143,6 +146,17 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
+	}
+	// The six missing pages are placeholders that say so, in place.
+	needTool(t, "pdftotext")
+	for _, pg := range []int{25, 26, 27, 28, 29, 30} {
+		txt, err := exec.Command("pdftotext", "-f", strconv.Itoa(pg), "-l", strconv.Itoa(pg), files[0], "-").Output()
+		if err != nil || !strings.Contains(string(txt), fmt.Sprintf("Page %d", pg)) {
+			t.Errorf("page %d should be a placeholder naming it, got %q (%v)", pg, txt, err)
+		}
+	}
+	if txt, _ := exec.Command("pdftotext", "-f", "1", "-l", "24", files[0], "-").Output(); strings.Contains(string(txt), "missing") {
+		t.Errorf("good pages carry placeholder text: %q", txt)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -35,7 +35,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir)
+	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir, "store", cfg.Storage.Path)
 	if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fail(stderr, err)
 	}
@@ -60,6 +60,11 @@ func botConfig(c *config.Config) bot.Config {
 		LinkSecret:        c.Output.LinkSecret,
 		ShutdownGrace:     c.Bot.ShutdownGrace.Duration,
 		CancelOnShutdown:  c.Bot.CancelOnShutdown,
+		StorePath:         c.Storage.Path,
+		CacheKeep:         c.Output.Keep.Duration,
+		CacheMaxBytes:     c.Output.MaxBytes,
+		Cooldown:          c.Bot.Cooldown.Duration,
+		DailyPages:        c.Bot.DailyPages,
 	}
 }
 

@@ -1,0 +1,202 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mangabot/mangabot/store"
+)
+
+// ---- quotas ----
+
+// quota enforces the per-user cooldown (in memory: a restart forgets it)
+// and the daily page quota (in the store when there is one, so it
+// survives restarts; else in memory).
+type quota struct {
+	daily int
+	cd    time.Duration
+	now   func() time.Time
+	st    *store.Store // set by Run before any interaction
+
+	mu   sync.Mutex
+	last map[string]time.Time // user -> last accepted request
+	mem  map[string]int       // day "\x00" user -> pages
+}
+
+func newQuota(c Config) *quota {
+	return &quota{daily: c.DailyPages, cd: c.Cooldown, now: c.Now, last: map[string]time.Time{}, mem: map[string]int{}}
+}
+
+// cooldown returns how long the user must still wait, or 0 after
+// recording this request as their last.
+func (q *quota) cooldown(user string) time.Duration {
+	if q.cd <= 0 {
+		return 0
+	}
+	now := q.now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if l, ok := q.last[user]; ok {
+		if wait := l.Add(q.cd).Sub(now); wait > 0 {
+			return wait
+		}
+	}
+	if len(q.last) > 10000 {
+		for u, l := range q.last {
+			if now.Sub(l) >= q.cd {
+				delete(q.last, u)
+			}
+		}
+	}
+	q.last[user] = now
+	return 0
+}
+
+// charge adds pages to the user's count of the day, or refuses (adding
+// nothing) when that would go over the quota.
+func (q *quota) charge(user string, pages int) error {
+	if q.daily <= 0 || pages <= 0 {
+		return nil
+	}
+	day := store.Day(q.now())
+	add := func(n int) (int, error) {
+		if q.st != nil {
+			return q.st.AddPages(user, day, n)
+		}
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		k := day + "\x00" + user
+		for old := range q.mem {
+			if !strings.HasPrefix(old, day+"\x00") {
+				delete(q.mem, old)
+			}
+		}
+		q.mem[k] = max(q.mem[k]+n, 0)
+		return q.mem[k], nil
+	}
+	total, err := add(pages)
+	if err != nil {
+		return fmt.Errorf("could not check your daily page quota; try again later")
+	}
+	if total > q.daily {
+		_, _ = add(-pages)
+		return fmt.Errorf("this request has %d pages. You have used %d of %d pages today; try again after 00:00 UTC.", pages, total-pages, q.daily)
+	}
+	return nil
+}
+
+// fmtWait renders a wait rounded up to whole seconds.
+func fmtWait(d time.Duration) string {
+	return (d + time.Second - 1).Truncate(time.Second).String()
+}
+
+// ---- logging ----
+
+var (
+	// Interaction tokens travel in URL paths.
+	tokenPathRe = regexp.MustCompile(`((?:webhooks|interactions)/[^/\s"]+/)[^/\s"?#]+`)
+	// Link signatures (and any token-like query parameter).
+	sigParamRe = regexp.MustCompile(`([?&](?:s|sig|signature|token)=)[^&\s"#]+`)
+)
+
+// redactor is a slog.Handler that scrubs secrets from messages and
+// attribute values before they reach the real handler: the given secrets
+// (bot token, link key), interaction tokens in Discord URLs and signatures
+// of links.
+type redactor struct {
+	h       slog.Handler
+	secrets []string
+}
+
+func newRedactor(h slog.Handler, secrets ...string) *redactor {
+	r := &redactor{h: h}
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			r.secrets = append(r.secrets, s)
+		}
+	}
+	return r
+}
+
+func (r *redactor) scrub(s string) string {
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, "[redacted]")
+	}
+	s = tokenPathRe.ReplaceAllString(s, "${1}[redacted]")
+	return sigParamRe.ReplaceAllString(s, "${1}[redacted]")
+}
+
+func (r *redactor) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, r.scrub(v.String()))
+	case slog.KindGroup:
+		as := v.Group()
+		out := make([]slog.Attr, len(as))
+		for i, x := range as {
+			out[i] = r.attr(x)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)}
+	case slog.KindAny:
+		var s string
+		switch x := v.Any().(type) {
+		case error:
+			s = x.Error()
+		case fmt.Stringer:
+			s = x.String()
+		default:
+			s = fmt.Sprint(x)
+		}
+		return slog.String(a.Key, r.scrub(s))
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}
+
+func (r *redactor) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
+
+func (r *redactor) Handle(ctx context.Context, rec slog.Record) error {
+	n := slog.NewRecord(rec.Time, rec.Level, r.scrub(rec.Message), rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		n.AddAttrs(r.attr(a))
+		return true
+	})
+	return r.h.Handle(ctx, n)
+}
+
+func (r *redactor) WithAttrs(as []slog.Attr) slog.Handler {
+	out := make([]slog.Attr, len(as))
+	for i, a := range as {
+		out[i] = r.attr(a)
+	}
+	return &redactor{h: r.h.WithAttrs(out), secrets: r.secrets}
+}
+
+func (r *redactor) WithGroup(name string) slog.Handler {
+	return &redactor{h: r.h.WithGroup(name), secrets: r.secrets}
+}
+
+// logTransport logs Discord REST requests at debug level (through the
+// redacting logger: the URLs of interaction routes carry tokens).
+type logTransport struct {
+	next http.RoundTripper
+	log  *slog.Logger
+}
+
+func (t *logTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if t.log.Enabled(r.Context(), slog.LevelDebug) {
+		if err != nil {
+			t.log.Debug("discord request failed", "method", r.Method, "url", r.URL.String(), "err", err)
+		} else {
+			t.log.Debug("discord request", "method", r.Method, "url", r.URL.String(), "status", resp.StatusCode)
+		}
+	}
+	return resp, err
+}
