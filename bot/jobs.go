@@ -285,6 +285,8 @@ func (b *Bot) run(j *job) {
 	dir, opts := filepath.Join(b.jobDir, j.id), pipeline.RunOptions{}
 	if j.workDir != "" {
 		dir, opts.WorkDir = j.outDir, j.workDir
+		// Files a killed run left half-way are made again.
+		os.RemoveAll(j.outDir)
 	}
 	opts.Dir = dir
 	opts.Progress = func(p pipeline.Progress) {

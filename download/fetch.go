@@ -165,16 +165,19 @@ func (f *Fetcher) page(ctx context.Context, job Job, i int, pg sites.Page, tr *p
 		return r
 	}
 	start := time.Now()
-	for attempt := 0; ; attempt++ {
-		r, again := f.tryPage(ctx, job, i, pg, attempt < f.opts.Retries)
+	// One attempt budget for the page, shared with the transport's retries.
+	pt := &pageTrace{limit: f.opts.Retries}
+	for {
+		r, again := f.tryPage(ctx, job, i, pg, pt)
 		// The transport retried what failed before the body; this retries
-		// a body cut short.
-		if !again || attempt >= f.opts.Retries || ctx.Err() != nil {
+		// a body cut short, while the page's budget lasts.
+		if !again || !pt.canRetry() || ctx.Err() != nil {
 			tr.done(ctx, r, time.Since(start))
 			return r
 		}
 		f.retries.Add(1)
-		if sleep(ctx, f.backoff(attempt)) != nil {
+		pt.retried++
+		if sleep(ctx, f.backoff(pt.retried-1)) != nil {
 			tr.done(ctx, r, time.Since(start))
 			return r
 		}
@@ -253,9 +256,9 @@ func resume(dir string, i int) (PageResult, bool) {
 // the body to a temp file renamed into place when complete. again reports
 // a body cut short by the network, worth another try.
 //
-// canRetry says the caller will try again when again is set; the Observer
-// is told so.
-func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, canRetry bool) (r PageResult, again bool) {
+// pt carries the page's attempt budget across calls; when again is set the
+// caller tries again if pt.canRetry(), and the Observer is told so.
+func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt *pageTrace) (r PageResult, again bool) {
 	var netErr error
 	fail := func(reason string, status int, err error) PageResult {
 		return PageResult{Index: i, Err: &PageError{URL: pg.URL, Reason: reason, Status: status, Err: err}}
@@ -271,9 +274,9 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, ca
 		}
 		job.Report(rep)
 	}
-	pt := &pageTrace{hook: func(resp *http.Response, _ error, d time.Duration) {
+	pt.hook = func(resp *http.Response, _ error, d time.Duration) {
 		report(false, resp, 0, d)
-	}}
+	}
 	rctx := withPageTrace(ctx, pt)
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, pg.URL, nil)
 	if err != nil {
@@ -304,7 +307,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, ca
 			host = strings.ToLower(resp.Request.URL.Hostname())
 		}
 		defer func() {
-			f.observeRequest(ctx, host, resp.StatusCode, netErr, time.Since(pt.start), again && canRetry && ctx.Err() == nil)
+			f.observeRequest(ctx, host, resp.StatusCode, netErr, time.Since(pt.start), again && pt.canRetry() && ctx.Err() == nil)
 		}()
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusPartialContent {
@@ -461,15 +464,16 @@ func errReason(ctx context.Context, err error) string {
 	return "network error: " + err.Error()
 }
 
-// refreshable: a failure new URLs may cure (network, 5xx, 429), not one
-// they will not (404, not an image, too large, blocked).
+// refreshable: a failure new URLs may cure (network, 5xx, 429, and 403:
+// MangaDex@Home URLs carry a token that expires), not one they will not
+// (404, not an image, too large, blocked).
 func refreshable(err error) bool {
 	var pe *PageError
 	if !errors.As(err, &pe) {
 		return false
 	}
 	if pe.Status != 0 {
-		return pe.Status >= 500 || pe.Status == http.StatusTooManyRequests
+		return pe.Status >= 500 || pe.Status == http.StatusTooManyRequests || pe.Status == http.StatusForbidden
 	}
 	if pe.Err == nil {
 		return false // "not fetched": the job was cancelled

@@ -29,20 +29,55 @@ var extraBlocked = []struct {
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"}, // includes 255.255.255.255
 	{netip.MustParsePrefix("::/96"), "reserved"},       // IPv4-compatible, deprecated
 	{netip.MustParsePrefix("100::/64"), "reserved"},    // discard-only
+	{netip.MustParsePrefix("fec0::/10"), "site-local"}, // deprecated, still routed privately
 }
 
-// nat64 embeds an IPv4 address in its low 32 bits; the embedded address is
-// what is really reached, so it is classified too.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// IPv6 forms that carry an IPv4 address: the packet really goes to (or
+// through) that IPv4 address, so it is what is classified.
+var (
+	sixToFour = netip.MustParsePrefix("2002::/16")      // 6to4: v4 in bits 16–48
+	teredo    = netip.MustParsePrefix("2001::/32")      // Teredo: server v4 in bits 32–64, client v4 (inverted) in the last 32
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")   // well-known NAT64 prefix: v4 in the last 32 bits
+	nat64Loc  = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 (RFC 8215), taken in its /96 form
+)
+
+// embeddedV4 returns the IPv4 addresses an IPv6 address embeds (6to4,
+// Teredo, NAT64), or nil.
+func embeddedV4(addr netip.Addr) []netip.Addr {
+	if !addr.Is6() {
+		return nil
+	}
+	b := addr.As16()
+	switch {
+	case sixToFour.Contains(addr):
+		return []netip.Addr{netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})}
+	case teredo.Contains(addr):
+		client := netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]})
+		server := netip.AddrFrom4([4]byte{b[4], b[5], b[6], b[7]})
+		return []netip.Addr{client, server}
+	case nat64.Contains(addr), nat64Loc.Contains(addr):
+		// A local-use NAT64 network may use a shorter RFC 6052 prefix,
+		// which would put the v4 address elsewhere; the /96 layout is the
+		// one in use in practice.
+		return []netip.Addr{netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})}
+	}
+	return nil
+}
 
 // classify says why addr must not be reached, or "" when it is a public
-// address.
+// address. An IPv6 address that embeds an IPv4 address (6to4, Teredo,
+// NAT64) takes the class of the embedded address.
 func classify(addr netip.Addr) string {
 	addr = addr.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
-	if addr.Is6() && nat64.Contains(addr) {
-		b := addr.As16()
-		addr = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	for _, v4 := range embeddedV4(addr) {
+		if c := classifyPlain(v4); c != "" {
+			return c
+		}
 	}
+	return classifyPlain(addr)
+}
+
+func classifyPlain(addr netip.Addr) string {
 	switch {
 	case !addr.IsValid():
 		return "invalid"

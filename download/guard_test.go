@@ -17,28 +17,51 @@ import (
 // Classification only: no traffic to any of these addresses.
 func TestClassify(t *testing.T) {
 	cases := map[string]string{
-		"10.0.0.1":         "private network",
-		"172.16.0.1":       "private network",
-		"192.168.1.1":      "private network",
-		"169.254.169.254":  "link-local",
-		"100.64.0.1":       "carrier-grade NAT",
-		"fc00::1":          "private network",
-		"fe80::1":          "link-local",
-		"::ffff:10.0.0.1":  "private network",
-		"224.0.0.1":        "multicast",
-		"ff02::1":          "multicast",
-		"0.0.0.0":          "unspecified",
-		"0.1.2.3":          "unspecified",
-		"::":               "unspecified",
-		"127.0.0.1":        "loopback",
-		"127.0.0.2":        "loopback",
-		"::1":              "loopback",
-		"::ffff:127.0.0.1": "loopback",
-		"64:ff9b::a00:1":   "private network", // NAT64 of 10.0.0.1
-		"255.255.255.255":  "reserved",
-		"93.184.216.34":    "",
-		"1.1.1.1":          "",
-		"2606:4700::1111":  "",
+		"10.0.0.1":           "private network",
+		"172.16.0.1":         "private network",
+		"192.168.1.1":        "private network",
+		"169.254.169.254":    "link-local",
+		"100.64.0.1":         "carrier-grade NAT",
+		"fc00::1":            "private network",
+		"fe80::1":            "link-local",
+		"::ffff:10.0.0.1":    "private network",
+		"224.0.0.1":          "multicast",
+		"ff02::1":            "multicast",
+		"0.0.0.0":            "unspecified",
+		"0.1.2.3":            "unspecified",
+		"::":                 "unspecified",
+		"127.0.0.1":          "loopback",
+		"127.0.0.2":          "loopback",
+		"::1":                "loopback",
+		"::ffff:127.0.0.1":   "loopback",
+		"64:ff9b::a00:1":     "private network", // NAT64 of 10.0.0.1
+		"64:ff9b::7f00:1":    "loopback",        // NAT64 of 127.0.0.1
+		"64:ff9b::5db8:d822": "",                // NAT64 of 93.184.216.34
+		// Local-use NAT64 (RFC 8215), /96 layout.
+		"64:ff9b:1::a9fe:a9fe":     "link-local", // 169.254.169.254
+		"64:ff9b:1:2:3:4:c0a8:101": "private network",
+		"64:ff9b:1::5db8:d822":     "",
+		// 6to4: the v4 address is in bits 16–48.
+		"2002:a00:1::":         "private network", // 10.0.0.1
+		"2002:7f00:1::1":       "loopback",
+		"2002:a9fe:a9fe:1::1":  "link-local",
+		"2002:6440:1::":        "carrier-grade NAT", // 100.64.0.1
+		"2002:5db8:d822::1":    "",
+		"2002:5db8:d822:ff::1": "",
+		// Teredo: server v4 in bits 32–64, client v4 inverted in the last 32.
+		"2001:0:4136:e378:8000:63bf:f5ff:fffe": "private network", // client 10.0.0.1
+		"2001:0:4136:e378:8000:63bf:80ff:fffe": "loopback",        // client 127.0.0.1
+		"2001:0:c0a8:101:8000:63bf:a247:27dd":  "private network", // server 192.168.1.1
+		"2001:0:4136:e378:8000:63bf:a247:27dd": "",                // 65.54.227.120, client 93.184.216.34
+		"2001:4860:4860::8888":                 "",                // not Teredo (2001:4860::/32)
+		// Site-local, deprecated but still routed privately.
+		"fec0::1":         "site-local",
+		"feff:ffff::1":    "site-local",
+		"ff00::1":         "multicast",
+		"255.255.255.255": "reserved",
+		"93.184.216.34":   "",
+		"1.1.1.1":         "",
+		"2606:4700::1111": "",
 	}
 	for s, want := range cases {
 		if got := classify(netip.MustParseAddr(s)); got != want {
@@ -60,7 +83,7 @@ func TestClassify(t *testing.T) {
 // without a socket, so nothing is sent anywhere.
 func TestControlRefuses(t *testing.T) {
 	f := New(Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("192.168.5.0/24")}})
-	for _, a := range []string{"10.0.0.1:80", "[fe80::1]:443", "[fe80::1%lo]:443", "169.254.169.254:80", "[::ffff:172.16.0.1]:80", "127.0.0.1:8080"} {
+	for _, a := range []string{"10.0.0.1:80", "[fe80::1]:443", "[fe80::1%lo]:443", "169.254.169.254:80", "[::ffff:172.16.0.1]:80", "127.0.0.1:8080", "[2002:a00:1::1]:443", "[fec0::1]:80"} {
 		var be *BlockedError
 		if err := f.control("tcp", a, nil); !errors.As(err, &be) {
 			t.Errorf("control(%s) = %v, want a BlockedError", a, err)

@@ -46,10 +46,22 @@ type attemptHook func(resp *http.Response, err error, d time.Duration)
 // hook for each attempt it retries and records in start when the latest
 // attempt was sent; it leaves telling the Observer of a final 2xx attempt
 // to the page fetch, which knows how the body ended.
+//
+// It also carries the page's attempt budget: the transport's retries (of
+// what fails before the body) and the page's own (of a body cut short)
+// draw on the same count, so a page costs at most Retries+1 requests
+// whatever the mix of failures. (What is counted is retries: the hops of
+// a redirect chain are one attempt.) It is used by one goroutine at a
+// time: http.Client calls RoundTrip on the caller's goroutine.
 type pageTrace struct {
-	hook  attemptHook
-	start time.Time
+	hook    attemptHook
+	start   time.Time
+	retried int // retries of the page so far, by the transport or the page
+	limit   int // Options.Retries
 }
+
+// canRetry says whether the page may be tried once more.
+func (pt *pageTrace) canRetry() bool { return pt.retried < pt.limit }
 
 func withPageTrace(ctx context.Context, pt *pageTrace) context.Context {
 	return context.WithValue(ctx, hookKey, pt)
@@ -98,12 +110,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		start := time.Now()
+		n := attempt // retries so far, for the backoff
 		if pt != nil {
 			pt.start = start
+			n = pt.retried
 		}
 		resp, err := f.attempt(ctx, req)
+		var be *BlockedError
+		if err != nil && errors.As(err, &be) {
+			// The guard's refusal comes back from the dialer as
+			// "dial tcp 10.0.0.1:80: blocked address ...": return the
+			// BlockedError itself, so that what http.Client wraps it in
+			// reads `Get "URL": blocked address 10.0.0.1 (private
+			// network); allow it with [download] allow_networks`.
+			err = be
+		}
 		d := time.Since(start)
-		wait, hinted := f.backoff(attempt), false
+		wait, hinted := f.backoff(n), false
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
 			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
 				wait, hinted = ra, true
@@ -122,7 +145,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drainClose(resp.Body)
 			return nil, &RateLimitError{Host: host, Wait: wait}
 		}
-		if !idempotent || attempt >= f.opts.Retries || !retryable(ctx, resp, err) {
+		outOfTries := attempt >= f.opts.Retries
+		if pt != nil {
+			outOfTries = !pt.canRetry()
+		}
+		if !idempotent || outOfTries || !retryable(ctx, resp, err) {
 			// A page fetch reports its 2xx itself, once the body is read.
 			if pt == nil || err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 				f.observeRequest(ctx, host, statusOf(resp, err), err, d, false)
@@ -137,6 +164,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drainClose(resp.Body)
 		}
 		f.retries.Add(1)
+		if pt != nil {
+			pt.retried++
+		}
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}

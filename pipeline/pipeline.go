@@ -302,7 +302,8 @@ type RunOptions struct {
 	File string
 	// WorkDir holds the downloaded pages. When set it is kept across
 	// restarts (pages complete on disk are not fetched again) and removed
-	// when the run ends; empty: a temp dir under Dir.
+	// when the run ends, except when ctx was cancelled: then the caller
+	// removes it or resumes from it. Empty: a temp dir under Dir.
 	WorkDir  string
 	Progress func(Progress)
 }
@@ -326,7 +327,13 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 	} else if tmp, err = os.MkdirTemp(dir, ".mangabot-job-"); err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		// A caller-owned work dir survives a cancelled run: the caller
+		// decides whether that was a pause (resume later) or the end.
+		if !keepPages || ctx.Err() == nil {
+			os.RemoveAll(tmp)
+		}
+	}()
 	out = &Output{}
 	defer func() {
 		if err != nil {

@@ -321,6 +321,12 @@ func mdLayoutErr(format string, a ...any) error {
 
 // get asks the API for path?query and decodes the answer into v.
 func (m *mangaDex) get(ctx context.Context, env Env, path string, query url.Values, v any) error {
+	client := env.Client
+	if client == nil {
+		// Never fall back to http.DefaultClient: it lacks the address
+		// guard and the rate limits, and honours HTTP_PROXY.
+		return errors.New("mangadex: no HTTP client in Env")
+	}
 	u := *m.api
 	u.Path = m.api.Path + path
 	u.RawQuery = query.Encode()
@@ -332,10 +338,6 @@ func (m *mangaDex) get(ctx context.Context, env Env, path string, query url.Valu
 		req.Header.Set("User-Agent", env.UserAgent)
 	}
 	req.Header.Set("Accept", "application/json")
-	client := env.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("mangadex: %w", err)
@@ -851,7 +853,7 @@ func (m *mangaDex) enqueueReport(env Env, r FetchReport) {
 	}
 	client := env.Client
 	if client == nil {
-		client = http.DefaultClient
+		return // no guarded client: no report (never http.DefaultClient)
 	}
 	select {
 	case m.reports <- mdReport{client: client, ua: env.UserAgent, body: body}:

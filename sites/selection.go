@@ -2,9 +2,25 @@ package sites
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+// plainNumber is what a selection accepts as a chapter number: digits with
+// an optional fraction ("12", "12.5"). strconv.ParseFloat alone would also
+// take "nan", "inf", "1e3", "0x10", "+3" and "1_0".
+var plainNumber = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?$`)
+
+// parseNumber parses a plain decimal number; ok is false for anything else.
+func parseNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if !plainNumber.MatchString(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
+}
 
 // Selection is a parsed chapter selection: "12", "1-5", "1,4,7-9", "last",
 // "all". One syntax everywhere (CLI -chapters, Discord chapters:).
@@ -29,14 +45,13 @@ func ParseSelection(s string) (Selection, error) {
 			continue
 		}
 		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.ParseFloat(strings.TrimSpace(lo), 64)
-		if err != nil || a < 0 {
+		a, ok := parseNumber(lo)
+		if !ok {
 			return Selection{}, fmt.Errorf("%w: %q (use e.g. 12, 1-5, 1,4,7-9, last or all)", ErrBadSelection, part)
 		}
 		b := a
 		if isRange {
-			b, err = strconv.ParseFloat(strings.TrimSpace(hi), 64)
-			if err != nil || b < a {
+			if b, ok = parseNumber(hi); !ok || b < a {
 				return Selection{}, fmt.Errorf("%w: %q (use e.g. 12, 1-5, 1,4,7-9, last or all)", ErrBadSelection, part)
 			}
 		}
@@ -83,8 +98,8 @@ func (sel Selection) Apply(chs []*Chapter, max int) ([]*Chapter, error) {
 		}
 	default:
 		for _, c := range chs {
-			n, err := strconv.ParseFloat(strings.TrimSpace(c.Number), 64)
-			if err != nil {
+			n, ok := parseNumber(c.Number)
+			if !ok {
 				continue
 			}
 			for _, r := range sel.ranges {

@@ -33,6 +33,9 @@ func TestSelection(t *testing.T) {
 		{"all", "1 2 3 3.5 4 5 7 8 9 12 extra"},
 		{"", "1 2 3 3.5 4 5 7 8 9 12 extra"},
 		{"3.5", "3.5"},
+		{"03", "3"},
+		{"3.50", "3.5"},
+		{"0-3", "1 2 3"},
 	} {
 		sel, err := ParseSelection(tc.sel)
 		if err != nil {
@@ -49,7 +52,10 @@ func TestSelection(t *testing.T) {
 }
 
 func TestSelectionErrors(t *testing.T) {
-	for _, bad := range []string{"abc", "5-1", "1-", "-3", ",", "1-x"} {
+	for _, bad := range []string{"abc", "5-1", "1-", "-3", ",", "1-x",
+		// Only plain decimal numbers: strconv.ParseFloat takes all of these.
+		"nan", "NaN", "inf", "+Inf", "infinity", "1-inf", "nan-3", "1e3", "1E3", "2-1e1", "0x10", "0x1p4",
+		"1_000", "+3", "3.", ".5", "1-+5", "12,nan"} {
 		if _, err := ParseSelection(bad); !errors.Is(err, ErrBadSelection) {
 			t.Errorf("%q: want ErrBadSelection, got %v", bad, err)
 		}
@@ -58,6 +64,19 @@ func TestSelectionErrors(t *testing.T) {
 	sel, _ := ParseSelection("1-4")
 	if _, err := sel.Apply(chs, 3); !errors.Is(err, ErrBadSelection) || !strings.Contains(err.Error(), "limit of 3") {
 		t.Errorf("max: got %v", err)
+	}
+	// A chapter whose number is not plain decimal is matched only by all
+	// and last, never by a number ParseFloat would read it as.
+	odd := chapters("1", "1e1", "0x10", "inf", "10", "16")
+	for sel, want := range map[string]string{"10": "10", "16": "16", "1-1000": "1 10 16", "all": "1 1e1 0x10 inf 10 16"} {
+		s, err := ParseSelection(sel)
+		if err != nil {
+			t.Fatalf("%q: %v", sel, err)
+		}
+		got, err := s.Apply(odd, 0)
+		if err != nil || numbers(got) != want {
+			t.Errorf("%q on odd numbers: got %q, %v; want %q", sel, numbers(got), err, want)
+		}
 	}
 	sel, _ = ParseSelection("99")
 	if _, err := sel.Apply(chs, 0); !errors.Is(err, ErrNotFound) {

@@ -16,6 +16,7 @@ package sites
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -237,6 +238,12 @@ func (h *webtoon) rebase(ref *url.URL, href string) (*url.URL, error) {
 
 // get fetches an HTML page with the headers WEBTOON needs.
 func (h *webtoon) get(ctx context.Context, env Env, u *url.URL) (*goquery.Document, error) {
+	client := env.Client
+	if client == nil {
+		// Never fall back to http.DefaultClient: it lacks the address
+		// guard and the rate limits, and honours HTTP_PROXY.
+		return nil, errors.New("webtoon: no HTTP client in Env")
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -248,10 +255,6 @@ func (h *webtoon) get(ctx context.Context, env Env, u *url.URL) (*goquery.Docume
 	req.Header.Set("Cookie", webtoonCookie)
 	if h.opts.Referer != "" {
 		req.Header.Set("Referer", h.opts.Referer)
-	}
-	client := env.Client
-	if client == nil {
-		client = http.DefaultClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -25,10 +25,10 @@ import (
 // wait for the gate; it counts requests and served responses per page.
 type countingSite struct {
 	*httptest.Server
-	pages  [][]byte
-	open   int
-	gate   chan struct{}
-	mu     sync.Mutex
+	pages   [][]byte
+	open    int
+	gate    chan struct{}
+	mu      sync.Mutex
 	reqs    map[int]int
 	served  map[int]int
 	waiting int // requests held at the gate
