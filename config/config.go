@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,6 +181,9 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
+	if err := c.applyEnv(os.LookupEnv); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	if tok := os.Getenv("DISCORD_TOKEN"); tok != "" {
 		c.Discord.Token = tok
 	}
@@ -229,7 +233,7 @@ func (c *Config) parse(text string) error {
 		}
 		info, ok := sites.Lookup(name)
 		if !ok {
-			continue // reported below as an unknown key
+			return fmt.Errorf("unknown key sites.%s (sites: %s)", name, siteNames())
 		}
 		if info.Options == nil {
 			return fmt.Errorf("sites.%s: this site has no options", name)
@@ -290,6 +294,15 @@ func (c *Config) Validate() error {
 	} {
 		if d.Duration <= 0 {
 			bad(key, "must be a positive duration, got %s", d.Duration)
+		}
+	}
+	// Site options are checked by the handler that owns them, so a bad
+	// value stops the bot at load time with its key named.
+	for _, info := range sites.All() {
+		if opts, ok := c.Sites.Options[info.Name]; ok {
+			if _, err := info.New(opts); err != nil {
+				bad("sites."+info.Name, "%v", err)
+			}
 		}
 	}
 	if _, err := c.AllowNetworks(); err != nil {
@@ -365,4 +378,90 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+func siteNames() string {
+	var names []string
+	for _, i := range sites.All() {
+		names = append(names, i.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// EnvName is the environment variable that overrides a key: [output] dir
+// is MANGABOT_OUTPUT_DIR. Containers are configured this way.
+func EnvName(section, key string) string {
+	return "MANGABOT_" + strings.ToUpper(section) + "_" + strings.ToUpper(key)
+}
+
+// applyEnv sets every plain key of every section from its MANGABOT_*
+// variable when set. Lists are comma-separated. Site options stay in files.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		section := v.Type().Field(i)
+		sv := v.Field(i)
+		for j := 0; j < sv.NumField(); j++ {
+			f := sv.Type().Field(j)
+			key := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if key == "" || key == "-" {
+				continue
+			}
+			name := EnvName(tomlName(section), key)
+			val, ok := lookup(name)
+			if !ok {
+				continue
+			}
+			if err := setFromString(sv.Field(j), val); err != nil {
+				return fmt.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func tomlName(f reflect.StructField) string { return strings.Split(f.Tag.Get("toml"), ",")[0] }
+
+func setFromString(f reflect.Value, s string) error {
+	if f.CanAddr() {
+		if u, ok := f.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+			return u.UnmarshalText([]byte(s))
+		}
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", s)
+		}
+		f.SetInt(n)
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		f.SetFloat(x)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", s)
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		var items []string
+		for _, it := range strings.Split(s, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+		if items == nil {
+			items = []string{}
+		}
+		f.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
 }

@@ -118,3 +118,47 @@ func TestExampleUpToDate(t *testing.T) {
 		t.Fatalf("example does not load: %v", err)
 	}
 }
+
+func TestEnvironmentOverrides(t *testing.T) {
+	env := map[string]string{
+		"MANGABOT_OUTPUT_DIR":              "/data/out",
+		"MANGABOT_BOT_MAX_JOBS":            "4",
+		"MANGABOT_DOWNLOAD_RATE":           "2.5",
+		"MANGABOT_OUTPUT_PLACEHOLDERS":     "false",
+		"MANGABOT_BOT_EDIT_INTERVAL":       "3s",
+		"MANGABOT_DOWNLOAD_ALLOW_NETWORKS": "10.0.0.0/8, 192.168.1.0/24",
+	}
+	c := Default()
+	if err := c.applyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Output.Dir != "/data/out" || c.Bot.MaxJobs != 4 || c.Download.Rate != 2.5 || c.Output.Placeholders ||
+		c.Bot.EditInterval.Duration != 3*time.Second || len(c.Download.AllowNetworks) != 2 {
+		t.Fatalf("not applied: %+v %+v %+v", c.Output, c.Bot, c.Download)
+	}
+	err := c.applyEnv(func(k string) (string, bool) { return "lots", k == "MANGABOT_BOT_MAX_JOBS" })
+	if err == nil || !strings.Contains(err.Error(), "MANGABOT_BOT_MAX_JOBS") {
+		t.Fatalf("bad value should name the variable: %v", err)
+	}
+	t.Setenv("MANGABOT_LOG_FORMAT", "json")
+	c, err = Load(filepath.Join(t.TempDir(), "absent-is-fine-only-when-empty.toml"))
+	if err == nil {
+		t.Fatal("a named missing file must be an error")
+	}
+	t.Chdir(t.TempDir())
+	if c, err = Load(""); err != nil || c.Log.Format != "json" {
+		t.Fatalf("env over defaults: %v %+v", err, c)
+	}
+}
+
+func TestSiteKeysChecked(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"[sites]\nfoo = 1\n", "sites.foo"},
+		{"[sites.mangadex]\nquality = \"hd\"\n", "sites.mangadex"},
+		{"[sites.mangadex]\nqualty = \"data\"\n", "sites.mangadex.qualty"},
+	} {
+		if _, err := Parse(tc.text); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v should name %s", tc.text, err, tc.want)
+		}
+	}
+}

@@ -229,4 +229,3 @@ func TestClientBlockedMessage(t *testing.T) {
 		t.Errorf("multi-line error %q", err)
 	}
 }
-

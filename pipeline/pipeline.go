@@ -304,8 +304,12 @@ type RunOptions struct {
 	// restarts (pages complete on disk are not fetched again) and removed
 	// when the run ends, except when ctx was cancelled: then the caller
 	// removes it or resumes from it. Empty: a temp dir under Dir.
-	WorkDir  string
-	Progress func(Progress)
+	WorkDir string
+	// KeepPages leaves WorkDir in place after a successful run too, so the
+	// caller can build the PDFs again (smaller parts after a 413) with no
+	// page request: a run over a complete work dir fetches nothing.
+	KeepPages bool
+	Progress  func(Progress)
 }
 
 // RunWith downloads the plan's pages into the work dir, writes the PDF(s)
@@ -330,7 +334,7 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 	defer func() {
 		// A caller-owned work dir survives a cancelled run: the caller
 		// decides whether that was a pause (resume later) or the end.
-		if !keepPages || ctx.Err() == nil {
+		if !keepPages || (ctx.Err() == nil && !o.KeepPages) {
 			os.RemoveAll(tmp)
 		}
 	}()

@@ -353,3 +353,29 @@ func TestExplicitFileAndNoOverwrite(t *testing.T) {
 		t.Errorf("dir holds %d files, want 1 + 3 + 3", got)
 	}
 }
+
+// With KeepPages a second build from the same work dir (e.g. smaller parts
+// after Discord refused an upload) requests no page.
+func TestKeepPagesRebuildsWithoutRequests(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(t.TempDir(), "job")
+	if _, err := env.RunWith(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), WorkDir: work, KeepPages: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := s.images.Load()
+	out, err := env.RunWith(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), WorkDir: work, KeepPages: true})
+	if err != nil || len(out.Files) != 1 {
+		t.Fatalf("rebuild: %v %v", out, err)
+	}
+	if s.images.Load() != before {
+		t.Errorf("rebuild fetched %d pages again", s.images.Load()-before)
+	}
+	if _, err := os.Stat(work); err != nil {
+		t.Errorf("KeepPages removed the work dir: %v", err)
+	}
+}

@@ -237,14 +237,27 @@ func (h *genericHandler) Resolve(ctx context.Context, env Env, req Request) ([]*
 	if err != nil {
 		return nil, err
 	}
+	// user:pass@ in the link is for the reader's host alone: it goes
+	// neither into the Referer of images (often on other hosts), nor into
+	// SourceURL (the PDF's Subject, messages), nor into the ID.
 	ch := &Chapter{
 		Site:      genericName,
-		ID:        genericID(&src),
-		SourceURL: req.URL.String(),
+		ID:        genericID(withoutUser(&src)),
+		SourceURL: withoutUser(req.URL).String(),
 		Pages:     pages,
 	}
 	ch.Series, ch.Number, ch.Title = pageTitle(pg.doc, src.Hostname())
 	return []*Chapter{ch}, nil
+}
+
+// withoutUser is a copy of u without user:pass@ (nil for nil).
+func withoutUser(u *url.URL) *url.URL {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.User = nil
+	return &c
 }
 
 func genericID(u *url.URL) string {
@@ -281,16 +294,16 @@ func genericGet(ctx context.Context, env Env, u *url.URL) (*htmlPage, error) {
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("%w: %s (HTTP %d)", ErrNotFound, u, resp.StatusCode)
+		return nil, fmt.Errorf("%w: %s (HTTP %d)", ErrNotFound, withoutUser(u), resp.StatusCode)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, fmt.Errorf("%s answered HTTP %d %s for %s", u.Host, resp.StatusCode, http.StatusText(resp.StatusCode), u)
+		return nil, fmt.Errorf("%s answered HTTP %d %s for %s", u.Host, resp.StatusCode, http.StatusText(resp.StatusCode), withoutUser(u))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, genericMaxHTML+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading %s: %w", u.Host, u, err)
+		return nil, fmt.Errorf("%s: reading %s: %w", u.Host, withoutUser(u), err)
 	}
 	if len(body) > genericMaxHTML {
-		return nil, fmt.Errorf("%w: %s is larger than %d MiB, not a reader page", ErrLayout, u, genericMaxHTML>>20)
+		return nil, fmt.Errorf("%w: %s is larger than %d MiB, not a reader page", ErrLayout, withoutUser(u), genericMaxHTML>>20)
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
@@ -298,11 +311,11 @@ func genericGet(ctx context.Context, env Env, u *url.URL) (*htmlPage, error) {
 	}
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt != "text/html" && mt != "application/xhtml+xml" {
-		return nil, fmt.Errorf("%w: %s is not a web page (%s)", ErrLayout, u, ct)
+		return nil, fmt.Errorf("%w: %s is not a web page (%s)", ErrLayout, withoutUser(u), ct)
 	}
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrLayout, u, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrLayout, withoutUser(u), err)
 	}
 	final := u
 	if resp.Request != nil && resp.Request.URL != nil {
@@ -345,7 +358,7 @@ func (r *compiledRule) pages(ctx context.Context, env Env, pg *htmlPage) ([]Page
 		visited[pageKey(pg.url)] = true
 		referer := r.Referer
 		if referer == "" {
-			referer = pg.url.String()
+			referer = withoutUser(pg.url).String()
 		}
 		pg.doc.FindMatcher(r.sel).Each(func(_ int, s *goquery.Selection) {
 			v, _ := s.Attr(r.Attribute)
@@ -358,7 +371,7 @@ func (r *compiledRule) pages(ctx context.Context, env Env, pg *htmlPage) ([]Page
 			}
 		})
 		if n == 0 && len(out) == 0 {
-			return nil, fmt.Errorf("%w: rule for %s: selector %q (attribute %q) found no images on %s", ErrLayout, r.Host, r.Selector, r.Attribute, pg.url)
+			return nil, fmt.Errorf("%w: rule for %s: selector %q (attribute %q) found no images on %s", ErrLayout, r.Host, r.Selector, r.Attribute, withoutUser(pg.url))
 		}
 		if r.next == nil || n+1 >= genericMaxNext {
 			break
@@ -479,7 +492,7 @@ func galleryPages(pg *htmlPage) ([]Page, error) {
 		chosen = filterCands(cands, func(c candidate) bool { return contains(root, c.node) })
 	}
 
-	referer := pg.url.String()
+	referer := withoutUser(pg.url).String()
 	var out []Page
 	seen := map[string]bool{}
 	for _, c := range chosen {

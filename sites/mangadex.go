@@ -665,16 +665,13 @@ func (m *mangaDex) resolveTitle(ctx context.Context, env Env, req Request, id, q
 	if env.MaxChapters > 0 && len(dl) > env.MaxChapters {
 		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d; narrow it", ErrBadSelection, sel.String(), len(dl), env.MaxChapters)
 	}
+	// No /at-home/server call here: at 40 a minute, 50 chapters would take
+	// over a minute of "resolving". The pipeline calls Refresh for each
+	// chapter just before its download and counts PageCount meanwhile.
 	out := make([]*Chapter, 0, len(dl))
 	for _, c := range dl {
 		ch := m.newChapter(env, c, series, quality)
-		if ch.Pages, err = ch.Refresh(ctx); err != nil {
-			label := c.number
-			if label == "" {
-				label = c.id
-			}
-			return nil, fmt.Errorf("chapter %s: %w", label, err)
-		}
+		ch.PageCount = c.pages
 		out = append(out, ch)
 	}
 	return out, nil
@@ -721,24 +718,29 @@ func (m *mangaDex) feed(ctx context.Context, env Env, id string, langs []string)
 	return out, nil
 }
 
-// pickUploads keeps one upload per chapter number, in the feed's order: a
+// pickUploads keeps one upload per chapter, in the feed's order: a
 // downloadable one before an external one, then the preferred group, then
 // the preferred language, then the first listed.
+//
+// A chapter is its number within its volume, since some series start
+// numbering again with each volume. MangaDex often has the same chapter
+// with a volume from one group and without one from another, so an upload
+// without a volume joins the uploads of its number when they all lie in
+// one volume (or have none). When the number occurs in several volumes, a
+// volume-less upload cannot be placed and stays a chapter of its own: in
+// such series it is most likely a new chapter not yet collected into a
+// volume, and a duplicate costs less than a lost chapter.
 func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter {
 	type slot struct {
 		best *mdChapter
 		rank [4]int
+		pos  int // position of its first upload in the feed
+		// volume: the slot holds uploads with a volume; it keeps their
+		// place in the feed wherever the uploads without one are listed.
+		volume bool
 	}
-	var order []string
-	slots := map[string]*slot{}
-	for pos, c := range infos {
-		key := c.number
-		if f, err := strconv.ParseFloat(key, 64); err == nil {
-			key = strconv.FormatFloat(f, 'f', -1, 64)
-		}
-		if key == "" {
-			key = "id:" + c.id // no number: never merged
-		}
+	var slots []*slot
+	add := func(s *slot, pos int, c *mdChapter) *slot {
 		rank := [4]int{1, m.groupRank(c), len(langs), pos}
 		if c.downloadable() {
 			rank[0] = 0
@@ -749,21 +751,70 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 				break
 			}
 		}
-		s := slots[key]
 		if s == nil {
-			slots[key] = &slot{c, rank}
-			order = append(order, key)
-			continue
+			s = &slot{best: c, rank: rank, pos: pos}
+			slots = append(slots, s)
+			return s
+		}
+		if !s.volume {
+			s.pos = min(s.pos, pos)
 		}
 		if mdRankLess(rank, s.rank) {
 			s.best, s.rank = c, rank
 		}
+		return s
 	}
-	out := make([]*mdChapter, len(order))
-	for i, k := range order {
-		out[i] = slots[k].best
+
+	// Uploads with a volume first: one slot per (number, volume).
+	byVolume := map[[2]string]*slot{}
+	volumes := map[string][]*slot{} // number -> its slots with a volume
+	for pos, c := range infos {
+		num, vol := mdNumberKey(c.number), mdNumberKey(c.volume)
+		switch {
+		case num == "":
+			add(nil, pos, c) // no number: never merged
+		case vol != "":
+			k := [2]string{num, vol}
+			if byVolume[k] == nil {
+				byVolume[k] = add(nil, pos, c)
+				byVolume[k].volume = true
+				volumes[num] = append(volumes[num], byVolume[k])
+			} else {
+				add(byVolume[k], pos, c)
+			}
+		}
+	}
+	// Then those without: into the one volume of their number, else
+	// together with the other volume-less uploads of that number.
+	noVolume := map[string]*slot{}
+	for pos, c := range infos {
+		num, vol := mdNumberKey(c.number), mdNumberKey(c.volume)
+		if num == "" || vol != "" {
+			continue
+		}
+		if vs := volumes[num]; len(vs) == 1 {
+			add(vs[0], pos, c)
+		} else {
+			noVolume[num] = add(noVolume[num], pos, c)
+		}
+	}
+
+	sort.SliceStable(slots, func(i, j int) bool { return slots[i].pos < slots[j].pos })
+	out := make([]*mdChapter, len(slots))
+	for i, s := range slots {
+		out[i] = s.best
 	}
 	return out
+}
+
+// mdNumberKey normalises a chapter or volume number for comparison ("01"
+// and "1" are the same); other text is kept as it is.
+func mdNumberKey(s string) string {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return s
 }
 
 func mdRankLess(a, b [4]int) bool {

@@ -297,8 +297,17 @@ func (h *webtoon) episode(ctx context.Context, env Env, u *url.URL, from *Chapte
 	if err != nil {
 		return nil, err
 	}
+	// The ID keeps episode_no (stable, what the links use); the number is
+	// the "#N" the site shows, which differs from episode_no once episodes
+	// were deleted: the list entry's, else the viewer's badge, else
+	// episode_no.
 	ch.ID = l.titleNo + "/" + l.episodeNo
-	ch.Number = l.episodeNo
+	switch {
+	case from != nil && from.Number != "":
+		ch.Number = from.Number
+	case ch.Number == "":
+		ch.Number = l.episodeNo
+	}
 	ch.Language = l.lang
 	ch.SourceURL = u.String()
 	if from != nil {
@@ -351,7 +360,7 @@ func parseWebtoonViewer(doc *goquery.Document, pageURL *url.URL, referer string)
 	)
 	ep := doc.Find("h1.subj_episode").First()
 	ch.Title = webtoonFirst(ep.AttrOr("title", ""), webtoonText(ep), webtoonMeta(doc, "og:title"))
-	// The "#N" badge; the caller prefers the link's episode_no.
+	// The "#N" badge: the number the site shows.
 	if n := strings.TrimPrefix(webtoonText(doc.Find("span._btnOpenEpisodeList, .paginate span.tx").First()), "#"); webtoonDigits.MatchString(n) {
 		ch.Number = n
 	}
@@ -363,7 +372,8 @@ func parseWebtoonViewer(doc *goquery.Document, pageURL *url.URL, referer string)
 }
 
 // list collects every episode of a series from all list pages, in
-// ascending episode order (the site lists newest first).
+// ascending episode_no order (the site lists newest first), numbered by
+// the "#N" each entry shows.
 func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter, error) {
 	byNo := map[int]*Chapter{}
 	var series string
@@ -406,10 +416,16 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 			if err != nil || byNo[n] != nil {
 				return
 			}
+			// Number: the "#N" shown in the list (selections apply to
+			// it); episode_no when there is none.
+			shown := no
+			if tx := strings.TrimPrefix(webtoonText(li.Find("span.tx").First()), "#"); webtoonDigits.MatchString(tx) {
+				shown = tx
+			}
 			byNo[n] = &Chapter{
 				Site:      "webtoon",
 				ID:        l.titleNo + "/" + no,
-				Number:    no,
+				Number:    shown,
 				Title:     webtoonText(li.Find("span.subj span").First()),
 				Language:  l.lang,
 				SourceURL: eu.String(),
