@@ -14,6 +14,10 @@ COPY config.example.toml /etc/mangabot/config.example.toml
 # one) live here; the bot reads ./config.toml from its working directory.
 VOLUME ["/data"]
 WORKDIR /data
+# Any key can be set as MANGABOT_<SECTION>_<KEY>; these suit the image.
+ENV MANGABOT_OUTPUT_DIR=/data/output \
+    MANGABOT_STORAGE_PATH=/data/mangabot.db \
+    MANGABOT_OUTPUT_LISTEN=:8080
 EXPOSE 8080
 USER nonroot:nonroot
 ENTRYPOINT ["/bot"]

@@ -278,11 +278,12 @@ func hasEOI(f *os.File, from, size int64) (bool, error) {
 	return false, nil
 }
 
-// probePNG reads the chunk layout. A non-interlaced, opaque PNG of depth
-// ≤ 8 (grey, palette) or 8 (RGB) is passed through: its IDAT data is a
-// zlib stream with PNG predictors, which is exactly FlateDecode with
-// /Predictor 15. The data is inflated once here (to nowhere) to make sure
-// it is complete; everything else goes through the decoder.
+// probePNG reads the chunk layout. A non-interlaced, opaque PNG (grey of
+// any depth, palette, RGB of 8 or 16 bits) is passed through: its IDAT data
+// is a zlib stream with PNG predictors, which is exactly FlateDecode with
+// /Predictor 15 (16-bit samples are big-endian in both). The data is
+// inflated once here (to nowhere, and no further than the image's size) to
+// make sure it is complete; everything else goes through the decoder.
 func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 	r := bufio.NewReaderSize(f, 32<<10)
 	if _, err := r.Discard(8); err != nil {
@@ -373,9 +374,9 @@ func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 	}
 	var colors int
 	switch {
-	case ctype == 0 && (depth == 1 || depth == 2 || depth == 4 || depth == 8):
+	case ctype == 0 && (depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16):
 		colors = 1
-	case ctype == 2 && depth == 8:
+	case ctype == 2 && (depth == 8 || depth == 16):
 		colors = 3
 	case ctype == 3 && (depth == 1 || depth == 2 || depth == 4 || depth == 8):
 		colors = 1
@@ -396,9 +397,14 @@ func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 	if err != nil {
 		return nil, corrupt("png: " + err.Error())
 	}
-	got, err := io.Copy(io.Discard, zr)
+	// Bounded: a few KB of IDAT can inflate to gigabytes of zeros, and only
+	// want bytes are of any use. One more byte tells "too much" apart.
+	got, err := io.Copy(io.Discard, io.LimitReader(zr, want+1))
 	if err != nil {
 		return nil, corrupt("png: " + err.Error())
+	}
+	if got > want {
+		return nil, corrupt(fmt.Sprintf("png: more pixel data than the %d bytes a %dx%d image holds", want, w, h))
 	}
 	if got != want {
 		return nil, corrupt(fmt.Sprintf("png: %d bytes of pixel data, want %d", got, want))
@@ -474,6 +480,11 @@ func probeDecode(f *os.File, path, format string, maxPixels int64) (*pageImage, 
 	}
 	p := &pageImage{path: path, kind: kindDecoded, w: b.Dx(), h: b.Dy(), bpc: 8,
 		filter: "/FlateDecode", length: -1, img: img}
+	if is16(img) {
+		// 16-bit PNG with alpha or interlace, 16-bit TIFF: keep the
+		// precision (alpha is composited on white at 16 bits).
+		p.bpc = 16
+	}
 	p.gray = isGray(img)
 	if p.gray {
 		p.colorSpace = "/DeviceGray"

@@ -172,20 +172,25 @@ func (d *docWriter) imageData(p *pageImage) error {
 	}
 }
 
-// encodePixels streams the decoded image as zlib data, one row at a time.
+// encodePixels streams the decoded image as zlib data, one row at a time:
+// 8 or 16 (big-endian) bits per sample as p.bpc says.
 func encodePixels(w io.Writer, p *pageImage) error {
 	zw := zlib.NewWriter(w)
 	rows := rgbRows(p.img)
-	rgb := make([]byte, 3*p.w)
+	bps := 1 // bytes per sample
+	if p.bpc == 16 {
+		rows, bps = rgb16Rows(p.img), 2
+	}
+	rgb := make([]byte, 3*bps*p.w)
 	out := rgb
 	if p.gray {
-		out = make([]byte, p.w)
+		out = make([]byte, bps*p.w)
 	}
 	for y := 0; y < p.h; y++ {
 		rows(y, rgb)
 		if p.gray {
-			for x := range out {
-				out[x] = rgb[3*x]
+			for x := 0; x < p.w; x++ {
+				copy(out[bps*x:bps*x+bps], rgb[3*bps*x:])
 			}
 		}
 		if _, err := zw.Write(out); err != nil {
