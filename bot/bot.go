@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"golang.org/x/time/rate"
 
 	"github.com/mangabot/mangabot/cache"
+	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/store"
 )
@@ -33,6 +35,11 @@ type Bot struct {
 	links  *links
 	appID  string
 	jobDir string
+
+	m     *metrics.Metrics
+
+	// editPause (unix nanos): progress edits wait until then after a 429.
+	editPause atomic.Int64
 
 	st    *store.Store // nil: no persistence
 	cache *cache.Cache // nil: no cache
@@ -65,6 +72,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	}
 	// Tokens and link signatures never reach the log, whatever is logged.
 	logger = slog.New(newRedactor(logger.Handler(), strings.TrimPrefix(cfg.Token, "Bot "), cfg.LinkSecret))
+	routeDiscordgoLogs(logger)
 	tok := cfg.Token
 	if !strings.HasPrefix(tok, "Bot ") {
 		tok = "Bot " + tok
@@ -79,7 +87,9 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	}
 	tr = &logTransport{next: tr, log: logger}
 	s.Client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
-	s.Identify.Intents = discordgo.IntentsGuilds
+	// Interactions arrive without any intent; the bot needs no other
+	// gateway event.
+	s.Identify.Intents = discordgo.IntentsNone
 	s.StateEnabled = true
 	s.LogLevel = discordgo.LogError
 	b := &Bot{
@@ -93,7 +103,21 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		byKey:  map[string]*job{},
 		jobDir: filepath.Join(cfg.OutputDir, "jobs"),
 		quota:  newQuota(cfg),
+		m:      cfg.Metrics,
 	}
+	if b.m == nil {
+		b.m = metrics.New()
+	}
+	b.m.GatewayFunc(func() bool {
+		b.s.RLock()
+		defer b.s.RUnlock()
+		return b.s.DataReady
+	})
+	b.m.QueueLengthFunc(func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.queue)
+	})
 	b.hardStop, b.hardCancel = context.WithCancel(context.Background())
 	if cfg.PublicURL != "" && cfg.Listen != "" {
 		b.links, err = newLinks(filepath.Join(cfg.OutputDir, "links"), cfg.PublicURL, cfg.LinkSecret, cfg.LinkTTL)
@@ -120,29 +144,32 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.cache != nil {
 		go b.sweepCache(ctx)
 	}
-	var srv *http.Server
-	if b.links != nil {
+	if b.cfg.Listen != "" {
 		ln, err := net.Listen("tcp", b.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("bot: listen: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/dl/", b.links)
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if b.links != nil {
+			mux.Handle("/dl/", b.links)
+			go func() {
+				t := time.NewTicker(time.Minute)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						b.links.sweep()
+					}
+				}
+			}()
+		}
+		mux.Handle("/metrics", b.m.Handler())
+		mux.Handle("/healthz", metrics.Health(b.m.GatewayConnected))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 		defer srv.Close()
-		go func() {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					b.links.sweep()
-				}
-			}
-		}()
 	}
 	if err := b.s.Open(); err != nil {
 		return fmt.Errorf("bot: connect: %w", err)
@@ -157,6 +184,19 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.shutdown()
 	return nil
 }
+
+// pauseEdits stops progress edits for d (Discord's retry_after).
+func (b *Bot) pauseEdits(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		old := b.editPause.Load()
+		if old >= until || b.editPause.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+func (b *Bot) editsPaused() bool { return time.Now().UnixNano() < b.editPause.Load() }
 
 // AppID is the application id in use (known once Run has connected).
 func (b *Bot) AppID() string { return b.appID }

@@ -118,11 +118,11 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 	// Cheap checks first, so bad input never becomes a job.
 	u, err := sites.ParseURL(req.URL)
 	if err != nil {
-		b.ephemeral(i, "❌ "+err.Error())
+		b.ephemeral(i, "❌ "+publicErr(err))
 		return
 	}
 	if _, _, err := b.env.Sites.Match(u); err != nil {
-		b.ephemeral(i, "❌ "+err.Error())
+		b.ephemeral(i, "❌ "+publicErr(err))
 		return
 	}
 	userID := userOf(i)
@@ -173,15 +173,26 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		r = <-ch
 	}
 	if r.err != nil {
-		if !deferred {
-			b.ephemeral(i, "❌ "+oneLine(r.err.Error()))
-			return
-		}
-		msg := "❌ " + oneLine(r.err.Error())
-		b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &msg})
+		b.answerError(i, "❌ "+publicErr(r.err), deferred)
 		return
 	}
 	b.attach(i, w, r.p, key, !deferred)
+}
+
+// answerError shows an error to the user only: an ephemeral response, or,
+// after a deferred (public) response, by deleting that response and
+// sending an ephemeral followup.
+func (b *Bot) answerError(i *discordgo.Interaction, msg string, deferred bool) {
+	if !deferred {
+		b.ephemeral(i, msg)
+		return
+	}
+	if err := b.s.InteractionResponseDelete(i); err != nil {
+		b.log.Warn("deleting the deferred response failed", "err", err)
+	}
+	if _, err := b.s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: trunc(msg, 2000), Flags: discordgo.MessageFlagsEphemeral}); err != nil {
+		b.log.Warn("error followup failed", "err", err)
+	}
 }
 
 func oneLine(s string) string {
@@ -199,12 +210,7 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 	w.st = b.newStatus(w, func() view { return j.view(extra) })
 	j, shared, err := b.enqueue(plan, key, w)
 	if err != nil {
-		msg := "❌ " + err.Error()
-		if respond {
-			b.ephemeral(i, msg)
-		} else {
-			b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &msg})
-		}
+		b.answerError(i, "❌ "+publicErr(err), !respond)
 		return
 	}
 	if shared {
@@ -222,8 +228,13 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		}
 	}
 	if err != nil {
-		w.logger(b).Warn("status message failed", "err", err)
-	} else if respond {
+		// The requester sees nothing of this job: it must not go on
+		// invisibly (unless others share it).
+		w.logger(b).Warn("status message failed; the request is dropped", "err", err)
+		b.abandon(j, w)
+		return
+	}
+	if respond {
 		// Learn the message id, so the status can still be edited with
 		// the bot token once the interaction token is gone.
 		if m, err := b.s.InteractionResponse(i); err == nil {
@@ -243,6 +254,31 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		return
 	}
 	b.schedule()
+}
+
+// abandon drops watcher w, whose status message could not be shown, and
+// the job with it when nobody else watches it.
+func (b *Bot) abandon(j *job, w *watcher) {
+	j.mu.Lock()
+	w.left = true
+	others := 0
+	for _, o := range j.watchers {
+		if !o.left {
+			others++
+		}
+	}
+	j.mu.Unlock()
+	if others > 0 {
+		return
+	}
+	j.log.Info("job dropped: its status message could not be shown")
+	if j.fromCache {
+		// Not queued and not started (runCached is not called).
+		j.cancel(errCanceled)
+		go j.finish(nil, errCanceled, false)
+		return
+	}
+	j.stop(errCanceled)
 }
 
 func (b *Bot) cmdSites(i *discordgo.Interaction) {
@@ -312,7 +348,7 @@ func (b *Bot) autocomplete(i *discordgo.Interaction) {
 			}
 		}
 	}
-	var choices []*discordgo.ApplicationCommandOptionChoice
+	choices := []*discordgo.ApplicationCommandOptionChoice{}
 	if len(q) >= 2 && !strings.Contains(q, "://") {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var mu sync.Mutex
@@ -346,8 +382,14 @@ func (b *Bot) autocomplete(i *discordgo.Interaction) {
 	if len(choices) > 25 {
 		choices = choices[:25]
 	}
-	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-		Data: &discordgo.InteractionResponseData{Choices: choices}})
+	// Sent raw: discordgo's omitempty would drop an empty list, and Discord
+	// wants "choices": [] when there is nothing to offer.
+	ep := discordgo.EndpointInteractionResponse(i.ID, i.Token)
+	body := map[string]any{"type": discordgo.InteractionApplicationCommandAutocompleteResult,
+		"data": map[string]any{"choices": choices}}
+	if _, err := b.s.RequestWithBucketID("POST", ep, body, ep); err != nil {
+		b.log.Warn("autocomplete response failed", "err", err)
+	}
 }
 
 // cancelButton handles "cancel:<job>": the requester or a member with
@@ -369,12 +411,12 @@ func (b *Bot) cancelButton(i *discordgo.Interaction, jobID string) {
 		return
 	}
 	var mine *watcher
-	active := 0
+	var active []*watcher
 	for _, w := range j.watchers {
 		if w.left {
 			continue
 		}
-		active++
+		active = append(active, w)
 		if w.userID == userID && mine == nil {
 			mine = w
 		}
@@ -384,23 +426,61 @@ func (b *Bot) cancelButton(i *discordgo.Interaction, jobID string) {
 		b.ephemeral(i, "🚫 Only the person who asked for this download, or a member with Manage Messages, can cancel it.")
 		return
 	}
-	whole := mod || active <= 1
+	// A moderator acts for their own server only: the whole job is
+	// cancelled when every remaining requester is in that server, else
+	// only that server's requesters leave it.
+	var leaving []*watcher
+	whole := false
+	switch {
+	case mod:
+		whole = true
+		for _, w := range active {
+			if w.i.GuildID != i.GuildID {
+				whole = false
+			} else {
+				leaving = append(leaving, w)
+			}
+		}
+	case len(active) <= 1:
+		whole = true
+	default:
+		leaving = []*watcher{mine}
+	}
+	if !whole && len(leaving) == 0 {
+		j.mu.Unlock()
+		b.ephemeral(i, "Nobody in this server is waiting for that download any more.")
+		return
+	}
 	if whole {
 		j.canceler = userID
 	} else {
-		mine.left = true
+		for _, w := range leaving {
+			w.left = true
+		}
 	}
 	j.mu.Unlock()
-	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
 	if whole {
+		// Stopped before the click is acknowledged: once it is, the job
+		// fetches nothing more.
 		j.log.Info("job cancelled", "by", userID)
 		j.stop(errCanceled)
+		b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
 		return
 	}
-	// Only this requester leaves a shared job.
+	b.respond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
+	// These requesters leave a shared job; it goes on for the others.
+	j.log.Info("requesters left a shared job", "by", userID, "left", len(leaving))
+	b.wg.Add(1)
 	go func() {
-		mine.st.close()
-		v := view{Content: "🛑 You left this shared download; it goes on for the others.", Embeds: []*discordgo.MessageEmbed{}, Components: []discordgo.MessageComponent{}}
-		b.finalEdit(mine, v)
+		defer b.wg.Done()
+		for _, w := range leaving {
+			w.st.close()
+			msg := "🛑 You left this shared download; it goes on for the others."
+			if w.userID != userID {
+				msg = "🛑 Cancelled in this server by <@" + userID + ">; the download goes on for others."
+			}
+			v := view{Content: msg, Embeds: []*discordgo.MessageEmbed{}, Components: []discordgo.MessageComponent{}}
+			b.finalEdit(w, v)
+		}
 	}()
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mangabot/mangabot/metrics"
 )
 
 // Config configures the bot. Zero values mean the defaults given per field.
@@ -34,10 +36,13 @@ type Config struct {
 	OutputDir string // job files; default $TMPDIR/mangabot
 	MaxParts  int    // most files one result may be split into; default 10
 
-	// PublicURL and Listen enable links for results too big to attach: the
-	// bot serves them on Listen under PublicURL with signed, expiring URLs.
+	// Listen is the address of the bot's HTTP server: /metrics, /healthz
+	// and, with PublicURL, /dl/. Empty: no server.
+	Listen string
+	// PublicURL (with Listen) enables links for results too big to attach:
+	// the bot serves them on Listen under PublicURL with signed, expiring
+	// URLs.
 	PublicURL  string
-	Listen     string
 	LinkTTL    time.Duration // default 24h
 	LinkSecret string        // HMAC key; empty: random per process
 
@@ -90,6 +95,10 @@ type Config struct {
 	DailyPages int
 	// Now is the clock of the quotas; default time.Now.
 	Now func() time.Time
+
+	// Metrics receives job transitions and serves /metrics and /healthz;
+	// nil: the bot makes its own (with job and gateway metrics only).
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {

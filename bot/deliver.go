@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -25,10 +27,16 @@ type delivery struct {
 	mu    sync.Mutex
 	urls  map[string]string // published links by file
 	links []string          // hard links made for publishing
+
+	buildMu sync.Mutex
+	builds  map[int64][]outFile // results rebuilt in smaller parts, by part size
+	dirs    []string            // their dirs, removed by cleanup
+
+	failed atomic.Bool // a watcher's delivery failed
 }
 
 func newDelivery(b *Bot, j *job, out *pipeline.Output) *delivery {
-	return &delivery{b: b, j: j, out: out, urls: map[string]string{}}
+	return &delivery{b: b, j: j, out: out, urls: map[string]string{}, builds: map[int64][]outFile{}}
 }
 
 type outFile struct {
@@ -37,9 +45,9 @@ type outFile struct {
 	size int64
 }
 
-func (d *delivery) files() ([]outFile, error) {
+func listFiles(paths []string) ([]outFile, error) {
 	var fs []outFile
-	for _, p := range d.out.Files {
+	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
 			return nil, err
@@ -47,6 +55,30 @@ func (d *delivery) files() ([]outFile, error) {
 		fs = append(fs, outFile{path: p, name: filepath.Base(p), size: st.Size()})
 	}
 	return fs, nil
+}
+
+func (d *delivery) files() ([]outFile, error) { return listFiles(d.out.Files) }
+
+// What users see when delivery fails: never the error itself (Discord's
+// carry interaction tokens in URLs, the file system's carry paths).
+const (
+	msgMissing     = "the result went missing; try again."
+	msgUploadFail  = "the upload to Discord failed; try again later."
+	msgPublishFail = "the file could not be published; try again later."
+	msgRefused     = "Discord refused the file as too large."
+	msgRebuildFail = "the result could not be split into smaller parts; try again later."
+)
+
+// fitting reports whether files can be attached under a budget per file.
+func (d *delivery) fitting(files []outFile, budget int64) (fits bool, largest int64) {
+	fits = len(files) <= d.b.cfg.MaxParts
+	for _, f := range files {
+		largest = max(largest, f.size)
+		if f.size > budget {
+			fits = false
+		}
+	}
+	return fits, largest
 }
 
 // to delivers the result (or the failure) to one watcher.
@@ -64,16 +96,21 @@ func (d *delivery) to(w *watcher) {
 	}
 	files, err := d.files()
 	if err != nil {
-		d.fail(w, "the result went missing: "+err.Error())
+		w.logger(d.b).Warn("result files missing", "err", err)
+		d.fail(w, msgMissing)
 		return
 	}
 	budget := uploadBudget(w.limit)
-	fits := len(files) <= d.b.cfg.MaxParts
-	var largest int64
-	for _, f := range files {
-		largest = max(largest, f.size)
-		if f.size > budget {
-			fits = false
+	fits, largest := d.fitting(files, budget)
+	if !fits && d.b.links == nil && largest > budget {
+		// Built for a larger limit (this requester joined later, or the
+		// result came from the cache): rebuild in parts that fit, from
+		// the kept pages.
+		if nf, err := d.build(budget); err != nil {
+			w.logger(d.b).Warn("rebuilding smaller parts failed", "err", err)
+		} else {
+			files = nf
+			fits, largest = d.fitting(files, budget)
 		}
 	}
 	if fits {
@@ -88,12 +125,18 @@ func (d *delivery) to(w *watcher) {
 			if err = d.resplit(w, largest); err == nil {
 				return
 			}
+			w.logger(d.b).Warn("upload of smaller parts failed", "err", err)
 		}
 		if !isTooLarge(err) || d.b.links == nil {
-			if isTooLarge(err) {
-				d.fail(w, "Discord refused the file as too large.")
-			} else {
-				d.fail(w, "upload to Discord failed: "+oneLine(err.Error()))
+			switch {
+			case isTooLarge(err):
+				d.fail(w, msgRefused)
+			case errors.Is(err, errTooManyParts):
+				d.fail(w, fmt.Sprintf("the result is too large to attach: more than %d parts would be needed under Discord's limit.", d.b.cfg.MaxParts))
+			case errors.Is(err, errRebuild):
+				d.fail(w, msgRebuildFail)
+			default:
+				d.fail(w, msgUploadFail)
 			}
 			return
 		}
@@ -103,7 +146,8 @@ func (d *delivery) to(w *watcher) {
 		for _, f := range files {
 			u, err := d.publish(f)
 			if err != nil {
-				d.fail(w, "could not publish the file: "+err.Error())
+				w.logger(d.b).Warn("publishing a link failed", "err", err)
+				d.fail(w, msgPublishFail)
 				return
 			}
 			lines = append(lines, fmt.Sprintf("📥 [%s](%s) (%s)", f.name, u, human(f.size)))
@@ -125,11 +169,54 @@ func (d *delivery) doneView(w *watcher, extra string) view {
 	return v
 }
 
-// fail shows a delivery failure on the status message.
+// fail shows a delivery failure on the status message: the job is shown
+// as failed (not done), with msg.
 func (d *delivery) fail(w *watcher, msg string) {
-	v := d.j.view("❌ " + msg)
-	v.Embeds[0].Color = colorFail
-	d.b.finalEdit(w, v)
+	d.failed.Store(true)
+	d.b.finalEdit(w, d.j.failedView(msg))
+}
+
+var (
+	errTooManyParts = errors.New("too many parts")
+	errRebuild      = errors.New("rebuilding the result failed")
+)
+
+// build makes the result again in parts of at most maxFile bytes from the
+// job's kept pages (no page is fetched when they are all there; a cache
+// hit has none, and they are fetched). Builds are shared by watchers and
+// removed by cleanup.
+func (d *delivery) build(maxFile int64) ([]outFile, error) {
+	d.buildMu.Lock()
+	defer d.buildMu.Unlock()
+	if fs, ok := d.builds[maxFile]; ok {
+		return fs, nil
+	}
+	b := d.b
+	dir := filepath.Join(b.jobDir, d.j.id+"-split-"+newID())
+	d.dirs = append(d.dirs, dir)
+	env := *b.env
+	env.PDF.MaxFileBytes = maxFile
+	out, err := env.RunWith(b.hardStop, d.j.plan, pipeline.RunOptions{Dir: dir, WorkDir: d.j.pages, KeepPages: true})
+	if err != nil {
+		d.j.log.Warn("rebuilding the result failed", "err", err)
+		return nil, errRebuild
+	}
+	fs, err := listFiles(out.Files)
+	if err != nil {
+		return nil, err
+	}
+	d.builds[maxFile] = fs
+	return fs, nil
+}
+
+// cleanup removes the rebuilt results.
+func (d *delivery) cleanup() {
+	d.buildMu.Lock()
+	defer d.buildMu.Unlock()
+	for _, dir := range d.dirs {
+		os.RemoveAll(dir)
+	}
+	d.dirs = nil
 }
 
 // publish hard-links (or copies) a file into the links dir once.
@@ -176,10 +263,14 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
+// uploadTimeout bounds the upload of size bytes.
+func (b *Bot) uploadTimeout(size int64) time.Duration {
+	return b.cfg.UploadTimeout + time.Duration(size*int64(time.Second)/b.cfg.UploadMinRate)
+}
+
 // uploadClient has a timeout sized to the upload.
 func (b *Bot) uploadClient(size int64) *http.Client {
-	t := b.cfg.UploadTimeout + time.Duration(size*int64(time.Second)/b.cfg.UploadMinRate)
-	return &http.Client{Transport: b.tr, Timeout: t}
+	return &http.Client{Transport: b.tr, Timeout: b.uploadTimeout(size)}
 }
 
 func openFiles(files []outFile) ([]*discordgo.File, func(), error) {
@@ -212,7 +303,8 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 		names[i] = fmt.Sprintf("📄 %s (%s)", f.name, human(f.size))
 	}
 	v := d.doneView(w, strings.Join(names, "\n"))
-	if len(files) == 1 && !w.st.tokenDead() {
+	// The token must outlive the whole upload, not only its start.
+	if len(files) == 1 && !w.st.tokenDeadFor(b.uploadTimeout(files[0].size)) {
 		f := files[0]
 		err := b.retry(func(ctx context.Context) error {
 			fs, done, err := openFiles(files)
@@ -245,7 +337,7 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 		one := files[i : i+1]
 		err := b.retry(func(ctx context.Context) error {
 			opts := []discordgo.RequestOption{discordgo.WithClient(b.uploadClient(f.size)), discordgo.WithContext(ctx)}
-			if !w.st.tokenDead() {
+			if !w.st.tokenDeadFor(b.uploadTimeout(f.size)) {
 				fs, done, err := openFiles(one)
 				if err != nil {
 					return err
@@ -317,32 +409,20 @@ func (b *Bot) finalEdit(w *watcher, v view) {
 	}
 }
 
-// resplit rebuilds the result in parts of at most half the largest refused
-// file, a few rounds, and uploads them.
+// resplit rebuilds the result from the kept pages in parts of at most
+// half the largest refused file, a few rounds, and uploads them.
 func (d *delivery) resplit(w *watcher, largest int64) error {
-	b := d.b
-	err := error(nil)
+	var err error
 	for round := 0; round < 3; round++ {
 		largest /= 2
-		dir := filepath.Join(b.jobDir, d.j.id+"-split-"+newID())
-		env := *b.env
-		env.PDF.MaxFileBytes = largest
-		out, rerr := env.Run(b.hardStop, d.j.plan, dir, nil)
-		if rerr != nil {
-			os.RemoveAll(dir)
-			return rerr
+		files, berr := d.build(largest)
+		if berr != nil {
+			return berr
 		}
-		sub := &delivery{b: b, j: d.j, out: out, urls: map[string]string{}}
-		files, ferr := sub.files()
-		if ferr != nil || len(files) > b.cfg.MaxParts {
-			os.RemoveAll(dir)
-			if ferr != nil {
-				return ferr
-			}
-			return err
+		if len(files) > d.b.cfg.MaxParts {
+			return errTooManyParts
 		}
-		err = sub.upload(w, files)
-		os.RemoveAll(dir)
+		err = d.upload(w, files)
 		if err == nil || !isTooLarge(err) {
 			return err
 		}

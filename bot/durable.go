@@ -266,9 +266,10 @@ func (b *Bot) resume(rec store.Job) {
 		j.mu.Lock()
 		j.state = stateRunning
 		j.mu.Unlock()
+		b.m.JobStarted(j.id)
 		go j.finishWith(out, nil, j.outDir, false)
 	case rerr != nil:
-		go j.finishWith(nil, fmt.Errorf("could not resume after a restart: %s", oneLine(rerr.Error())), j.outDir, false)
+		go j.finishWith(nil, fmt.Errorf("could not resume after a restart: %s", publicErr(rerr)), j.outDir, false)
 	default:
 		v := j.view("")
 		b.finalEdit(w, v) // shows "resumed" at once, through the bot token if need be
@@ -291,6 +292,7 @@ func (b *Bot) enqueueResumed(j *job, queue bool) error {
 	}
 	if queue {
 		b.queue = append(b.queue, j)
+		b.m.JobQueued(j.id)
 	}
 	b.wg.Add(1)
 	return nil
@@ -371,6 +373,7 @@ func (b *Bot) runCached(j *job) {
 	j.state = stateRunning
 	j.prog = pipeline.Progress{PagesDone: j.plan.Pages, PagesTotal: j.plan.Pages}
 	j.mu.Unlock()
+	b.m.JobStarted(j.id)
 	j.finishWith(&pipeline.Output{Files: j.lease.Files, Pages: pages}, nil, "", false)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/mangabot/mangabot/cache"
+	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/store"
 )
@@ -52,6 +53,10 @@ type job struct {
 	// restarts), PDFs to outDir; both are named after the job so
 	// store.CleanOrphans finds them.
 	workDir, outDir string
+	// pages is where the pipeline keeps the pages (workDir for durable
+	// jobs): they stay until delivery ends, so smaller parts can be built
+	// again without fetching anything.
+	pages           string
 	maxFile         int64        // part size of the result (0: one file)
 	ckey            cache.Key    // the result's cache key
 	lease           *cache.Lease // a cached result being delivered (a cache hit)
@@ -154,6 +159,7 @@ func (b *Bot) enqueue(plan *pipeline.Plan, key string, w *watcher) (*job, bool, 
 			return nil, false, err
 		}
 		b.queue = append(b.queue, j)
+		b.m.JobQueued(j.id)
 	}
 	b.jobs[j.id] = j
 	b.byKey[key] = j
@@ -168,9 +174,11 @@ func (b *Bot) newJob(id string, plan *pipeline.Plan, key string, w *watcher) *jo
 		limit: w.limit, created: time.Now(), ctx: ctx, cancel: cancel, watchers: []*watcher{w}}
 	j.log = b.log.With("job", id)
 	w.log = j.log.With("user", w.userID)
+	j.pages = filepath.Join(b.jobDir, id+".pages")
 	if b.st != nil {
 		j.workDir = store.JobDir(b.cfg.OutputDir, id)
 		j.outDir = j.workDir + ".out"
+		j.pages = j.workDir
 	}
 	if b.links == nil {
 		j.maxFile = uploadBudget(j.limit)
@@ -278,17 +286,33 @@ func (b *Bot) run(j *job) {
 	j.mu.Lock()
 	j.state = stateRunning
 	j.started = time.Now()
+	// Parts are sized for the smallest attachment limit among the
+	// requesters so far (one who joins later with a smaller one gets
+	// parts rebuilt from the kept pages).
+	if b.links == nil {
+		lim := j.limit
+		for _, w := range j.watchers {
+			if !w.left && w.limit > 0 && w.limit < lim {
+				lim = w.limit
+			}
+		}
+		j.maxFile = uploadBudget(lim)
+	}
+	maxFile := j.maxFile
 	j.mu.Unlock()
+	j.ckey = b.cacheKey(j.plan, maxFile)
+	b.m.JobStarted(j.id)
 	j.kick()
 	b.persist(j, store.Running)
 	j.log.Info("job started", "pages", j.plan.Pages, "resumed", j.resumed)
-	dir, opts := filepath.Join(b.jobDir, j.id), pipeline.RunOptions{}
+	dir := filepath.Join(b.jobDir, j.id)
 	if j.workDir != "" {
-		dir, opts.WorkDir = j.outDir, j.workDir
+		dir = j.outDir
 		// Files a killed run left half-way are made again.
 		os.RemoveAll(j.outDir)
 	}
-	opts.Dir = dir
+	// The pages stay until delivery is over (finishWith removes them).
+	opts := pipeline.RunOptions{Dir: dir, WorkDir: j.pages, KeepPages: true}
 	opts.Progress = func(p pipeline.Progress) {
 		j.mu.Lock()
 		j.prog = p
@@ -303,7 +327,7 @@ func (b *Bot) run(j *job) {
 		}
 	}
 	env := *b.env
-	env.PDF.MaxFileBytes = j.maxFile
+	env.PDF.MaxFileBytes = maxFile
 	out, err := env.RunWith(j.ctx, j.plan, opts)
 	if err != nil && j.ctx.Err() != nil {
 		err = context.Cause(j.ctx)
@@ -336,6 +360,14 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	// A job stopped by shutdown is paused, not cancelled, when it can
 	// resume after the restart.
 	paused := b.st != nil && errors.Is(err, errShutdown)
+	// Nobody can join a finished job: it leaves byKey (under b.mu, which
+	// enqueue holds while it adds a watcher) before its watchers are
+	// taken, so every watcher added before gets the result.
+	b.mu.Lock()
+	if b.byKey[j.key] == j {
+		delete(b.byKey, j.key)
+	}
+	b.mu.Unlock()
 	j.mu.Lock()
 	j.paused = paused
 	switch {
@@ -346,7 +378,7 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 		j.outcome = err.Error()
 	default:
 		j.state = stateFailed
-		j.outcome = err.Error()
+		j.outcome = publicErr(err)
 	}
 	var ws []*watcher
 	for _, w := range j.watchers {
@@ -355,12 +387,6 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 		}
 	}
 	j.mu.Unlock()
-	// Nobody can join a finished job.
-	b.mu.Lock()
-	if b.byKey[j.key] == j {
-		delete(b.byKey, j.key)
-	}
-	b.mu.Unlock()
 
 	if err == nil && out != nil {
 		out = b.keep(j, out)
@@ -382,6 +408,7 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 		}()
 	}
 	wg.Wait()
+	d.cleanup()
 	for _, l := range []*cache.Lease{j.lease, j.kept} {
 		if l != nil {
 			l.Release()
@@ -389,12 +416,23 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	}
 	if !paused {
 		b.persistEnd(j)
-		if j.workDir != "" {
-			os.RemoveAll(j.workDir)
-		}
+	}
+	if !paused || j.workDir == "" {
+		os.RemoveAll(j.pages)
 	}
 	if dir != "" {
 		os.RemoveAll(dir)
 	}
+	state := metrics.StateDone
+	switch {
+	case err == nil && d.failed.Load():
+		state = metrics.StateFailed
+	case err == nil:
+	case errors.Is(err, errCanceled) || errors.Is(err, errShutdown) || errors.Is(err, context.Canceled):
+		state = metrics.StateCancelled
+	default:
+		state = metrics.StateFailed
+	}
+	b.m.JobFinished(j.id, state)
 	b.remove(j, wasRunning)
 }

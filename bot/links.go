@@ -96,12 +96,10 @@ func (l *links) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	exp, err := strconv.ParseInt(q.Get("e"), 10, 64)
 	sig, err2 := hex.DecodeString(q.Get("s"))
 	want, _ := hex.DecodeString(l.sign(id, name, exp))
-	if err != nil || err2 != nil || !hmac.Equal(sig, want) {
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
-	}
-	if l.now().Unix() > exp {
-		http.Error(w, "link expired", http.StatusForbidden)
+	// A bad signature and an expired link look the same (and like a
+	// missing file): nothing is revealed about which links exist.
+	if err != nil || err2 != nil || !hmac.Equal(sig, want) || l.now().Unix() > exp {
+		http.NotFound(w, r)
 		return
 	}
 	root, err := os.OpenRoot(l.dir)

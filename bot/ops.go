@@ -2,13 +2,20 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/bwmarrin/discordgo"
 
 	"github.com/mangabot/mangabot/store"
 )
@@ -99,6 +106,8 @@ func fmtWait(d time.Duration) string {
 // ---- logging ----
 
 var (
+	// urlRe finds URLs in error texts.
+	urlRe = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
 	// Interaction tokens travel in URL paths.
 	tokenPathRe = regexp.MustCompile(`((?:webhooks|interactions)/[^/\s"]+/)[^/\s"?#]+`)
 	// Link signatures (and any token-like query parameter).
@@ -148,7 +157,9 @@ func (r *redactor) attr(a slog.Attr) slog.Attr {
 		var s string
 		switch x := v.Any().(type) {
 		case error:
-			s = x.Error()
+			// Errors of HTTP calls name their URL (Discord's carry
+			// interaction tokens): only scheme and host are kept.
+			s = stripURLs(x.Error())
 		case fmt.Stringer:
 			s = x.String()
 		default:
@@ -199,4 +210,77 @@ func (t *logTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// stripURLs replaces every URL in s by its scheme and host.
+func stripURLs(s string) string {
+	return urlRe.ReplaceAllStringFunc(s, func(raw string) string {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			return u.Scheme + "://" + u.Host + "/…"
+		}
+		return "[url]"
+	})
+}
+
+// publicErr is what a user may see of an error: failures of Discord calls
+// and of the file system become a generic line (their texts carry URLs
+// with interaction tokens, or paths); other errors (the site's, the
+// link's) are shown on one line.
+func publicErr(err error) string {
+	var (
+		re *discordgo.RESTError
+		rl *discordgo.RateLimitError
+		pe *fs.PathError
+		le *os.LinkError
+		se *os.SyscallError
+		ue *url.Error
+	)
+	switch {
+	case errors.As(err, &re), errors.As(err, &rl):
+		return "a request to Discord failed; try again later"
+	case errors.As(err, &ue) && isDiscordURL(ue.URL):
+		return "a request to Discord failed; try again later"
+	case errors.As(err, &pe), errors.As(err, &le), errors.As(err, &se):
+		return "an internal error occurred; try again later"
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "/webhooks/") || strings.Contains(msg, "/interactions/") {
+		return "a request to Discord failed; try again later"
+	}
+	return oneLine(msg)
+}
+
+func isDiscordURL(raw string) bool {
+	return strings.Contains(raw, "/webhooks/") || strings.Contains(raw, "/interactions/") ||
+		strings.Contains(raw, "discord.com") || strings.Contains(raw, "/api/v")
+}
+
+// discordgo logs through a package variable; it is pointed (once) at the
+// redacting logger of the latest bot, so its messages (which name request
+// URLs) are scrubbed too.
+var (
+	dgLog     atomic.Pointer[slog.Logger]
+	dgLogOnce sync.Once
+)
+
+func routeDiscordgoLogs(l *slog.Logger) {
+	dgLog.Store(l)
+	dgLogOnce.Do(func() {
+		discordgo.Logger = func(level, _ int, format string, a ...any) {
+			l := dgLog.Load()
+			if l == nil {
+				return
+			}
+			lv := slog.LevelDebug
+			switch level {
+			case discordgo.LogError:
+				lv = slog.LevelError
+			case discordgo.LogWarning:
+				lv = slog.LevelWarn
+			case discordgo.LogInformational:
+				lv = slog.LevelInfo
+			}
+			l.Log(context.Background(), lv, "discordgo: "+stripURLs(fmt.Sprintf(format, a...)))
+		}
+	})
 }

@@ -101,6 +101,11 @@ func (m *statusMsg) loop() {
 				return
 			}
 		}
+		if m.b.editsPaused() {
+			// Discord said to wait: skip this tick; the next progress
+			// (or the final edit) brings the status up to date.
+			continue
+		}
 		if err := m.b.edits.Wait(ctx); err != nil {
 			return
 		}
@@ -125,10 +130,19 @@ func (m *statusMsg) edit(ctx context.Context, v view, final bool) error {
 	s := m.b.s
 	if !m.tokenDead() {
 		e := &discordgo.WebhookEdit{Content: &v.Content, Embeds: &v.Embeds, Components: &v.Components}
-		msg, err := s.InteractionResponseEdit(m.w.i, e, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
+		// Progress edits never wait out a rate limit inside discordgo (it
+		// sleeps ignoring ctx, and webhook edits share one bucket): they
+		// give up and progress pauses until retry_after has passed. Final
+		// edits keep retrying.
+		msg, err := s.InteractionResponseEdit(m.w.i, e, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(final))
 		if err == nil {
 			m.learn(msg, v)
 			return nil
+		}
+		var rl *discordgo.RateLimitError
+		if !final && errors.As(err, &rl) {
+			m.b.pauseEdits(rl.RetryAfter)
+			return err
 		}
 		if !isTokenErr(err) {
 			return err
@@ -169,10 +183,14 @@ func (m *statusMsg) messageID() string {
 	return m.msgID
 }
 
-func (m *statusMsg) tokenDead() bool {
+func (m *statusMsg) tokenDead() bool { return m.tokenDeadFor(0) }
+
+// tokenDeadFor reports whether the interaction token is dead, or would die
+// before a request that may take d is over.
+func (m *statusMsg) tokenDeadFor(d time.Duration) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.dead || time.Since(m.w.at) > m.b.cfg.TokenTTL
+	return m.dead || time.Since(m.w.at)+d > m.b.cfg.TokenTTL
 }
 
 func (m *statusMsg) markDead() {
@@ -257,10 +275,20 @@ func trunc(s string, n int) string {
 }
 
 // view renders a job as watcher w sees it (extra: delivery lines).
-func (j *job) view(extra string) view {
+func (j *job) view(extra string) view { return j.render(extra, "") }
+
+// failedView renders the job as failed with msg (a delivery that failed
+// after the download succeeded).
+func (j *job) failedView(msg string) view { return j.render("", msg) }
+
+func (j *job) render(extra, failed string) view {
 	pos := j.b.position(j)
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	state, outcome := j.state, j.outcome
+	if failed != "" {
+		state, outcome = stateFailed, failed
+	}
 	p := j.prog
 	total := p.PagesTotal
 	if total == 0 && j.plan != nil {
@@ -271,7 +299,7 @@ func (j *job) view(extra string) view {
 		e.URL = ""
 	}
 	var desc strings.Builder
-	switch j.state {
+	switch state {
 	case stateQueued:
 		e.Color = colorQueued
 		fmt.Fprintf(&desc, "⏳ Waiting in queue")
@@ -300,7 +328,7 @@ func (j *job) view(extra string) view {
 		}
 	case stateFailed:
 		e.Color = colorFail
-		fmt.Fprintf(&desc, "❌ Failed: %s", j.outcome)
+		fmt.Fprintf(&desc, "❌ Failed: %s", outcome)
 	case stateCancelled:
 		e.Color = colorCancel
 		if j.paused {
@@ -311,7 +339,7 @@ func (j *job) view(extra string) view {
 			fmt.Fprintf(&desc, "🛑 Cancelled: %s", j.outcome)
 		}
 	}
-	if j.note != "" && (j.state == stateQueued || j.state == stateRunning) {
+	if j.note != "" && (state == stateQueued || state == stateRunning) {
 		desc.WriteString("\n" + j.note)
 	}
 	if extra != "" {
@@ -324,7 +352,7 @@ func (j *job) view(extra string) view {
 	}
 	pages := fmt.Sprintf("%d done · %d failed · %d total", p.PagesDone, p.PagesFailed, total)
 	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Pages", Value: pages, Inline: false})
-	if j.state == stateRunning && !j.started.IsZero() {
+	if state == stateRunning && !j.started.IsZero() {
 		el := time.Since(j.started).Seconds()
 		if el > 0 && p.Bytes > 0 {
 			e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Speed", Value: human(int64(float64(p.Bytes)/el)) + "/s", Inline: true})
@@ -334,12 +362,12 @@ func (j *job) view(extra string) view {
 			e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "ETA", Value: eta.String(), Inline: true})
 		}
 	}
-	if j.state == stateQueued && pos > 0 {
+	if state == stateQueued && pos > 0 {
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Queue position", Value: fmt.Sprint(pos), Inline: true})
 	}
 	e.Footer = &discordgo.MessageEmbedFooter{Text: "job " + j.id}
 	v := view{Embeds: []*discordgo.MessageEmbed{e}, Components: []discordgo.MessageComponent{}}
-	if j.state == stateQueued || j.state == stateRunning {
+	if state == stateQueued || state == stateRunning {
 		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "Cancel", Style: discordgo.DangerButton, CustomID: "cancel:" + j.id},
 		}}}

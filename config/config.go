@@ -281,8 +281,8 @@ func (c *Config) Validate() error {
 	if c.Download.MaxImageBytes <= 0 {
 		bad("download.max_image_bytes", "must be above 0")
 	}
-	if c.Output.MaxFileBytes < 0 {
-		bad("output.max_file_bytes", "must be 0 (one file) or a size in bytes")
+	if c.Output.MaxFileBytes < 0 || (c.Output.MaxFileBytes > 0 && c.Output.MaxFileBytes < 1<<20) {
+		bad("output.max_file_bytes", "must be 0 (one file) or at least 1 MiB (1048576), got %d", c.Output.MaxFileBytes)
 	}
 	if c.Output.DPI < 9 || c.Output.DPI > 2400 {
 		bad("output.dpi", "must be between 9 and 2400, got %v", c.Output.DPI)

@@ -48,6 +48,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[bot]\nmax_jobs = 0\n", "bot.max_jobs"},
 		{"[bot]\nedit_interval = \"soon\"\n", "edit_interval"},
 		{"[download]\nrate = -1.0\n", "download.rate"},
+		{"[output]\nmax_file_bytes = 100\n", "output.max_file_bytes"},
 		{"[download]\nallow_networks = [\"not-a-net\"]\n", "download.allow_networks"},
 		{"[log]\nformat = \"xml\"\n", "log.format"},
 		{"[storage]\npath = \"\"\n", "storage.path"},

@@ -32,7 +32,7 @@ type Options struct {
 	MaxSide      float64 // max page side in PDF units; default 14400 (Acrobat's limit)
 	MaxPixels    int64   // refuse a page above this many pixels without decoding; default 150e6
 	Placeholders bool    // add a page saying which page is missing and why
-	MaxFileBytes int64   // split into parts each under this size; 0 = one file
+	MaxFileBytes int64   // split into parts each under this size (WriteFiles; at least MinFileBytes); 0 = one file
 }
 
 // Page is one input page.
@@ -45,8 +45,9 @@ type Page struct {
 //
 //	// Write writes one PDF of all pages to w (no splitting).
 //	func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error)
-//	// WriteFiles writes the PDF to path (split into path-partN.pdf files beside
-//	// it when MaxFileBytes is set and needed), each through a temp file renamed
+//	// WriteFiles writes the PDF to path; when MaxFileBytes is set and needed,
+//	// the first part keeps path and the rest go beside it as
+//	// stem-part2.pdf, stem-part3.pdf, ..., each through a temp file renamed
 //	// when complete. Returns the written paths in order.
 //	func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error)
 //

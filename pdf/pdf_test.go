@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -232,14 +233,22 @@ func TestMixedDocument(t *testing.T) {
 		{"basn4a16.png", "gray", "image", 1, 0, ""},
 		{"basn6a08.png", "rgb", "image", 1, 0, ""},
 		{"basn6a16.png", "rgb", "image", 1, 0, ""},
-		{"basn2c16.png", "rgb", "image", 1, 0, ""},
-		{"basn0g16.png", "gray", "image", 1, 0, ""},
+		{"basn2c16.png", "rgb", "image", 1, 0, "idat"},
+		{"basn0g16.png", "gray", "image", 1, 0, "idat"},
 		{"video-001.gif", "rgb", "image", 0, 0, ""},
 		{"video-001.lossy.webp", "rgb", "image", 1, 0, ""}, // YCbCr->RGB rounding differs by 1
 		{"blue-purple-pink.lossless.webp", "rgb", "image", 0, 0, ""},
 		{"yellow_rose.lossy-with-alpha.webp", "rgb", "image", 1, 0, ""},
 		{"video-001.bmp", "rgb", "image", 0, 0, ""},
 		{"video-001.tiff", "rgb", "image", 0, 0, ""},
+		{"video-001-16bit.tiff", "rgb", "image", 1, 0, ""},
+		{"video-001-gray-16bit.tiff", "gray", "image", 1, 0, ""},
+	}
+	// 16-bit sources keep 16 bits per component: passed through (basn0g16,
+	// basn2c16) or decoded and stored at 16 bits (alpha, TIFF).
+	bpc16 := map[string]bool{
+		"basn4a16.png": true, "basn6a16.png": true, "basn2c16.png": true, "basn0g16.png": true,
+		"video-001-16bit.tiff": true, "video-001-gray-16bit.tiff": true,
 	}
 	var pages []Page
 	want := map[int]string{} // input index -> reason prefix
@@ -308,6 +317,9 @@ func TestMixedDocument(t *testing.T) {
 		f := strings.Fields(list[i])
 		if f[0] != strconv.Itoa(i+1) || f[5] != c.color || f[8] != c.enc {
 			t.Errorf("%s: pdfimages says %q", c.file, list[i])
+		}
+		if bpc := f[7]; (bpc == "16") != bpc16[c.file] {
+			t.Errorf("%s: %s bits per component (pdfimages: %q)", c.file, bpc, list[i])
 		}
 		src, _ := os.ReadFile(td(c.file))
 		switch c.how {
@@ -460,6 +472,56 @@ func TestDecompressionBomb(t *testing.T) {
 	}
 }
 
+// TestInflateBomb: a PNG of small dimensions whose IDAT inflates to far
+// more than the image holds (64 MiB of zeros from a few KB) is skipped as
+// corrupt once the expected size is exceeded, not inflated to the end.
+func TestInflateBomb(t *testing.T) {
+	dir := t.TempDir()
+	const w, h = 16, 16 // 8-bit grey: 16 rows of 1+16 bytes
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	// Spoil the Adler-32 at the very end: an inflate that runs to the end
+	// of the stream fails on it ("invalid checksum"); one that stops after
+	// the image's size never gets there.
+	bombZ := z.Bytes()
+	bombZ[len(bombZ)-1] ^= 0xff
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 0, 0, 0, 0)
+	data := []byte("\x89PNG\r\n\x1a\n")
+	data = append(data, pngChunk("IHDR", ihdr)...)
+	data = append(data, pngChunk("IDAT", bombZ)...)
+	data = append(data, pngChunk("IEND", nil)...)
+	bomb := filepath.Join(dir, "bomb.png")
+	os.WriteFile(bomb, data, 0o644)
+
+	// The same dimensions with the right amount of data pass through.
+	var z2 bytes.Buffer
+	zw = zlib.NewWriter(&z2)
+	zw.Write(make([]byte, h*(1+w)))
+	zw.Close()
+	ok := []byte("\x89PNG\r\n\x1a\n")
+	ok = append(ok, pngChunk("IHDR", ihdr)...)
+	ok = append(ok, pngChunk("IDAT", z2.Bytes())...)
+	ok = append(ok, pngChunk("IEND", nil)...)
+	good := filepath.Join(dir, "good.png")
+	os.WriteFile(good, ok, 0o644)
+
+	st, err := Write(context.Background(), io.Discard, []Page{{Path: bomb}, {Path: good}}, Info{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "corrupt image: png: more pixel data than the 272 bytes a 16x16 image holds"
+	if st.Pages != 1 || len(st.Skipped) != 1 || st.Skipped[0].Index != 0 || st.Skipped[0].Reason != want {
+		t.Errorf("stats %+v, want page 0 skipped: %q", st, want)
+	}
+}
+
 func TestPlaceholders(t *testing.T) {
 	dir := t.TempDir()
 	html := filepath.Join(dir, "p3.jpg")
@@ -556,7 +618,7 @@ func splitPages(t *testing.T, dir string, n int) ([]Page, []float64) {
 	var widths []float64
 	for i := range n {
 		p := filepath.Join(dir, fmt.Sprintf("%02d.jpg", i))
-		writeJPEG(t, p, 60+2*i, 80, 75, uint64(i))
+		writeJPEG(t, p, 60+2*i, 320, 75, uint64(i))
 		pages = append(pages, Page{Path: p})
 		widths = append(widths, float64(60+2*i))
 	}
@@ -571,7 +633,7 @@ func TestSplitParts(t *testing.T) {
 	pages, widths := splitPages(t, dir, 14)
 	outDir := filepath.Join(dir, "out")
 	os.Mkdir(outDir, 0o755)
-	const limit = 25_000
+	const limit = splitLimit
 	paths, st, err := WriteFiles(context.Background(), filepath.Join(outDir, "ch 1.pdf"), pages, Info{Title: "split"},
 		Options{DPI: 72, MaxFileBytes: limit, Placeholders: true})
 	if err != nil {
@@ -583,7 +645,12 @@ func TestSplitParts(t *testing.T) {
 	var got []float64
 	var total int64
 	for i, p := range paths {
-		if want := filepath.Join(outDir, fmt.Sprintf("ch 1-part%d.pdf", i+1)); p != want {
+		// The first part keeps the name asked for; the others go beside it.
+		want := filepath.Join(outDir, "ch 1.pdf")
+		if i > 0 {
+			want = filepath.Join(outDir, fmt.Sprintf("ch 1-part%d.pdf", i+1))
+		}
+		if p != want {
 			t.Errorf("part %d named %s, want %s", i+1, p, want)
 		}
 		fi, err := os.Stat(p)
@@ -620,14 +687,51 @@ func TestSplitParts(t *testing.T) {
 func TestSplitPageTooBig(t *testing.T) {
 	dir := t.TempDir()
 	pages, _ := splitPages(t, dir, 3)
+	big := filepath.Join(dir, "big.jpg")
+	writeJPEG(t, big, 400, 400, 95, 7) // noise: far over 64 KiB
+	if fi, err := os.Stat(big); err != nil || fi.Size() <= splitLimit {
+		t.Fatalf("test page too small: %v %v", fi, err)
+	}
+	pages = append([]Page{{Path: big}}, pages...)
 	outDir := filepath.Join(dir, "out")
 	os.Mkdir(outDir, 0o755)
-	_, _, err := WriteFiles(context.Background(), filepath.Join(outDir, "x.pdf"), pages, Info{}, Options{MaxFileBytes: 3000})
+	_, _, err := WriteFiles(context.Background(), filepath.Join(outDir, "x.pdf"), pages, Info{}, Options{MaxFileBytes: splitLimit})
 	if err == nil || !strings.Contains(err.Error(), "page 1 (") {
 		t.Errorf("err = %v, want one naming page 1", err)
 	}
 	if left := dirEntries(t, outDir); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestMinFileBytes: a part size too small for any page is refused up
+// front, with the setting's name, before any page is read or any file is
+// made; the smallest accepted size works.
+func TestMinFileBytes(t *testing.T) {
+	dir := t.TempDir()
+	pages, _ := splitPages(t, dir, 2)
+	outDir := filepath.Join(dir, "out")
+	os.Mkdir(outDir, 0o755)
+	out := filepath.Join(outDir, "x.pdf")
+	for _, n := range []int64{1, 100, 3000, MinFileBytes - 1} {
+		paths, st, err := WriteFiles(context.Background(), out, pages, Info{}, Options{MaxFileBytes: n})
+		if err == nil || !strings.Contains(err.Error(), "max_file_bytes must be at least 4 KiB") {
+			t.Errorf("MaxFileBytes %d: err = %v", n, err)
+		}
+		if len(paths) != 0 || st.Pages != 0 || len(st.Skipped) != 0 {
+			t.Errorf("MaxFileBytes %d: wrote %v, stats %+v", n, paths, st)
+		}
+	}
+	if left := dirEntries(t, outDir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	paths, _, err := WriteFiles(context.Background(), out, pages, Info{}, Options{MaxFileBytes: splitLimit})
+	if err != nil || len(paths) != 1 || paths[0] != out {
+		t.Errorf("MaxFileBytes %d: %v %v", int64(splitLimit), paths, err)
+	}
+	// Write does not split, so the setting does not concern it.
+	if _, err := Write(context.Background(), io.Discard, pages, Info{}, Options{MaxFileBytes: 100}); err != nil {
+		t.Errorf("Write with MaxFileBytes 100: %v", err)
 	}
 }
 
@@ -650,7 +754,7 @@ func TestCancel(t *testing.T) {
 	pages, _ := splitPages(t, dir, 12)
 	outDir := filepath.Join(dir, "out")
 	os.Mkdir(outDir, 0o755)
-	for _, limit := range []int64{0, 40_000} {
+	for _, limit := range []int64{0, splitLimit} {
 		ctx := &cancelAfter{Context: context.Background()}
 		ctx.n.Store(8)
 		_, st, err := WriteFiles(ctx, filepath.Join(outDir, "x.pdf"), pages, Info{}, Options{MaxFileBytes: limit})
@@ -732,3 +836,6 @@ func TestJPEGTrailingData(t *testing.T) {
 		t.Error("file not embedded byte for byte")
 	}
 }
+
+// splitLimit is the part size of the splitting tests, sized to their pages.
+const splitLimit = 64 << 10

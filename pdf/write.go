@@ -43,11 +43,21 @@ func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Optio
 	return j.run(ctx)
 }
 
-// WriteFiles writes the PDF to path (split into path-partN.pdf files beside
-// it when MaxFileBytes is set and needed), each through a temp file renamed
-// when complete. Returns the written paths in order. On error nothing is
-// left behind.
+// MinFileBytes is the smallest MaxFileBytes WriteFiles accepts: below it
+// hardly a page would fit in a part. (Config asks for far more; this only
+// catches nonsense such as 100 bytes.)
+const MinFileBytes = 4 << 10
+
+// WriteFiles writes the PDF to path, each output through a temp file renamed
+// when complete. When MaxFileBytes is set and the document must be split,
+// the first part keeps path and the others go beside it: ch12.pdf,
+// ch12-part2.pdf, ch12-part3.pdf, ... Returns the written paths in order. On
+// error nothing is left behind. A MaxFileBytes below MinFileBytes is an
+// error, before anything is read or written.
 func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error) {
+	if opts.MaxFileBytes > 0 && opts.MaxFileBytes < MinFileBytes {
+		return nil, Stats{}, fmt.Errorf("pdf: max_file_bytes must be at least 4 KiB (%d bytes), got %d", int64(MinFileBytes), opts.MaxFileBytes)
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -112,14 +122,16 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 	return names, st, nil
 }
 
-// partNames gives "ch12-part1.pdf", "ch12-part2.pdf", ... for "ch12.pdf".
+// partNames gives "ch12.pdf", "ch12-part2.pdf", "ch12-part3.pdf", ... for
+// "ch12.pdf": the first part keeps the name asked for.
 func partNames(path string, n int) []string {
 	stem := path
 	if ext := filepath.Ext(path); strings.EqualFold(ext, ".pdf") {
 		stem = strings.TrimSuffix(path, ext)
 	}
 	names := make([]string, n)
-	for i := range names {
+	names[0] = path
+	for i := 1; i < n; i++ {
 		names[i] = fmt.Sprintf("%s-part%d.pdf", stem, i+1)
 	}
 	return names

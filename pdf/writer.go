@@ -66,7 +66,7 @@ type docWriter struct {
 func newDoc(w io.Writer, info []byte) *docWriter {
 	d := &docWriter{cw: countWriter{w: bufio.NewWriterSize(w, 64<<10)}, offsets: make([]int64, 3), info: info}
 	// The second line's high bytes mark the file as binary for transfer tools.
-	d.cw.printf("%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n")
+	d.cw.printf("%%PDF-1.5\n%%\xe2\xe3\xcf\xd3\n")
 	d.begin(catalogObj)
 	d.cw.printf("<< /Type /Catalog /Pages %d 0 R >>\nendobj\n", pagesObj)
 	return d

@@ -49,7 +49,7 @@ package pipeline
 //	func (e *Env) Run(ctx context.Context, p *Plan, outDir string, progress func(Progress)) (*Output, error)
 //
 //	type Output struct {
-//		Files  []string // written PDFs in order (parts: -part1, -part2, ...)
+//		Files  []string // written PDFs in order (parts: -part2, -part3, ... beside the first)
 //		Pages  int      // pages in the PDFs
 //		Failed []download.PageResult // failed pages with reasons
 //		Bytes  int64

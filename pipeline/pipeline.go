@@ -1,3 +1,5 @@
+// Package pipeline glues sites → download → pdf into one job, used by both
+// the CLI (`bot fetch`) and the Discord bot.
 package pipeline
 
 import (
@@ -501,7 +503,7 @@ func uniqueName(dir, name string, used map[string]bool) string {
 			cand = fmt.Sprintf("%s (%d)", base, i)
 		}
 		path := filepath.Join(dir, cand+".pdf")
-		if used[path] || exists(path) || exists(filepath.Join(dir, cand+"-part1.pdf")) || exists(filepath.Join(dir, cand+"-part2.pdf")) {
+		if used[path] || exists(path) || exists(filepath.Join(dir, cand+"-part2.pdf")) {
 			continue
 		}
 		used[path] = true

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,13 @@ type fixtureServer struct {
 	wantReferer string
 	badReferer  []string
 	images      int
+
+	failImages map[string]bool        // image paths answered with 500, every time
+	failed     map[string]int         // image path -> 500s served
+	throttle   string                 // path whose next request gets a 429 ...
+	throttleTS time.Time              // ... with this X-RateLimit-Retry-After
+	times      map[string][]time.Time // arrival of every request, per path
+	users      []string               // user of the Basic auth on page requests
 }
 
 func newFixtureServer(t *testing.T, pages map[string]string) *fixtureServer {
@@ -50,7 +58,7 @@ func newFixtureServer(t *testing.T, pages map[string]string) *fixtureServer {
 // passed through edit (when not nil) before serving.
 func newEditedFixtureServer(t *testing.T, pages map[string]string, edit func(path string, b []byte) []byte) *fixtureServer {
 	t.Helper()
-	fs := &fixtureServer{hits: map[string]int{}}
+	fs := &fixtureServer{hits: map[string]int{}, failImages: map[string]bool{}, failed: map[string]int{}, times: map[string][]time.Time{}}
 	body := map[string][]byte{}
 	for p, file := range pages {
 		b, err := os.ReadFile(filepath.Join("testdata", "generic", file))
@@ -66,10 +74,34 @@ func newEditedFixtureServer(t *testing.T, pages map[string]string, edit func(pat
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fs.mu.Lock()
 		fs.hits[r.URL.Path]++
+		fs.times[r.URL.Path] = append(fs.times[r.URL.Path], time.Now())
 		if r.UserAgent() != testUA {
 			fs.badUA = append(fs.badUA, r.URL.Path+": "+r.UserAgent())
 		}
+		throttle := fs.throttle != "" && fs.throttle == r.URL.Path
+		if throttle {
+			// A Unix time 1-2 s ahead, as MangaDex sends it.
+			fs.throttle, fs.throttleTS = "", time.Unix(time.Now().Unix()+2, 0)
+			w.Header().Set("X-RateLimit-Retry-After", strconv.FormatInt(fs.throttleTS.Unix(), 10))
+		}
+		fail := fs.failImages[r.URL.Path]
+		if fail {
+			fs.failed[r.URL.Path]++
+		}
+		if _, ok := body[r.URL.Path]; ok {
+			if u, _, ok := r.BasicAuth(); ok {
+				fs.users = append(fs.users, u)
+			}
+		}
 		fs.mu.Unlock()
+		if throttle {
+			http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+			return
+		}
+		if fail {
+			http.Error(w, "image server error", http.StatusInternalServerError)
+			return
+		}
 		if b, ok := body[r.URL.Path]; ok {
 			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 			w.Write(b)
@@ -126,6 +158,19 @@ func newFetcher() *download.Fetcher {
 		Rate:          1000,
 		Burst:         100,
 		Retries:       -1,
+	})
+}
+
+// retryFetcher retries like the default configuration (newFetcher does
+// not retry at all).
+func retryFetcher() *download.Fetcher {
+	return download.New(download.Options{
+		UserAgent:     testUA,
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		BackoffBase:   time.Millisecond,
+		Rate:          1000,
+		Burst:         100,
+		Retries:       3,
 	})
 }
 
@@ -382,6 +427,151 @@ func TestGenericGalleryRefererReachesImageServer(t *testing.T) {
 	}
 	if len(fs.badReferer) > 0 {
 		t.Errorf("image requests with a wrong Referer: %q", fs.badReferer)
+	}
+}
+
+// user:pass@ in a link is sent to the reader's host only: not in the
+// Referer of images (which often live on other hosts), not in SourceURL
+// (the PDF's Subject), not in the ID nor in error messages.
+func TestGenericLinkCredentials(t *testing.T) {
+	const pagePath = "/manga/solo-hero/chapter-12/"
+	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
+	plain := fs.URL + pagePath
+	withUser := strings.Replace(plain, "http://", "http://reader:s3cret@", 1)
+	fs.mu.Lock()
+	fs.wantReferer = plain
+	fs.mu.Unlock()
+	f := retryFetcher()
+	env := sites.Env{Client: f.Client(), UserAgent: testUA}
+	h := newGeneric(t, nil)
+	resolve := func(raw string) ([]*sites.Chapter, error) {
+		u, err := sites.ParseURL(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Resolve(context.Background(), env, sites.Request{URL: u})
+	}
+	chs, err := resolve(withUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := chs[0]
+	if ch.SourceURL != plain {
+		t.Errorf("SourceURL = %q, want %q", ch.SourceURL, plain)
+	}
+	for i, p := range ch.Pages {
+		if r := p.Header.Get("Referer"); r != plain {
+			t.Errorf("page %d Referer = %q, want %q", i, r, plain)
+		}
+	}
+	anon, err := resolve(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.ID != anon[0].ID {
+		t.Errorf("ID %q with credentials, %q without: the credentials are part of it", ch.ID, anon[0].ID)
+	}
+	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir()})
+	if err != nil || res.Failed != 0 {
+		t.Fatalf("fetch: %v, %d failed", err, res.Failed)
+	}
+	fs.mu.Lock()
+	if len(fs.badReferer) > 0 {
+		t.Errorf("image requests with a wrong Referer: %q", fs.badReferer)
+	}
+	// The credentials still reach the reader's own host.
+	if len(fs.users) == 0 || fs.users[0] != "reader" {
+		t.Errorf("page requests authenticated as %q, want reader", fs.users)
+	}
+	fs.mu.Unlock()
+
+	for _, p := range []string{"/manga/gone/chapter-1/", "/boom", "/binary"} {
+		_, err := resolve(strings.Replace(withUser, pagePath, p, 1))
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: err = %v, want one without the password", p, err)
+		}
+	}
+}
+
+// The image host fails one page on every try: the download reports that
+// page failed with the reason, and the other pages arrive.
+func TestGenericFailedImage(t *testing.T) {
+	const pagePath = "/manga/solo-hero/chapter-12/"
+	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
+	f := retryFetcher()
+	u, _ := sites.ParseURL(fs.URL + pagePath)
+	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := chs[0]
+	if len(ch.Pages) != 11 {
+		t.Fatalf("%d pages, want 11", len(ch.Pages))
+	}
+	const bad = 3
+	bu, _ := url.Parse(ch.Pages[bad].URL)
+	fs.mu.Lock()
+	fs.failImages[bu.Path] = true
+	fs.mu.Unlock()
+
+	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 1 || len(res.Pages) != 11 {
+		t.Fatalf("%d of %d pages failed, want 1 of 11", res.Failed, len(res.Pages))
+	}
+	for i, p := range res.Pages {
+		if i != bad {
+			if p.Err != nil {
+				t.Errorf("page %d: %v", i, p.Err)
+			}
+			continue
+		}
+		var pe *download.PageError
+		if !errors.As(p.Err, &pe) || pe.Status != http.StatusInternalServerError || !strings.Contains(pe.Reason, "500") || pe.URL != ch.Pages[bad].URL {
+			t.Errorf("page %d: err %#v, want a PageError for %s with HTTP 500", i, p.Err, ch.Pages[bad].URL)
+		}
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if n := fs.failed[bu.Path]; n < 2 {
+		t.Errorf("failing page asked %d times, want it retried", n)
+	}
+	if fs.images != 10 {
+		t.Errorf("image server served %d images, want the 10 other pages", fs.images)
+	}
+}
+
+// A 429 on the reader page with X-RateLimit-Retry-After (a Unix time) is
+// waited out and the page asked again.
+func TestGenericPageRateLimited(t *testing.T) {
+	const pagePath = "/manga/solo-hero/chapter-12/"
+	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
+	fs.mu.Lock()
+	fs.throttle = pagePath
+	fs.mu.Unlock()
+	f := retryFetcher()
+	u, _ := sites.ParseURL(fs.URL + pagePath)
+	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	if err != nil {
+		t.Fatalf("after one 429 the page should load: %v", err)
+	}
+	if len(chs) != 1 || len(chs[0].Pages) != 11 {
+		t.Fatalf("chapters %+v", chs)
+	}
+	fs.mu.Lock()
+	times := append([]time.Time(nil), fs.times[pagePath]...)
+	ts := fs.throttleTS
+	fs.mu.Unlock()
+	if len(times) != 2 || ts.IsZero() {
+		t.Fatalf("page requested %d times (429 sent: %v), want the 429 and one retry", len(times), !ts.IsZero())
+	}
+	if times[1].Before(ts) {
+		t.Errorf("retried at %v, before X-RateLimit-Retry-After %v", times[1], ts)
+	}
+	if n := f.Stats().RateLimited["127.0.0.1"]; n != 1 {
+		t.Errorf("fetcher counted %d 429s, want 1", n)
 	}
 }
 

@@ -103,6 +103,7 @@ type mdAPI struct {
 	atHomeBases []string // baseUrl of successive at-home answers (the last repeats)
 	atHomeCalls int
 	feedPage    int
+	feedFile    string    // testdata file the feed serves; "" is feed.json
 	generated   int       // > 0: the feed is this many generated English chapters
 	throttle    string    // path prefix whose first request gets a 429
 	throttleTS  time.Time // X-RateLimit-Retry-After sent with it
@@ -207,7 +208,13 @@ func (api *mdAPI) feed(w http.ResponseWriter, r *http.Request) {
 		Response string            `json:"response"`
 		Data     []json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(mdFixture(api.t, "feed.json"), &all); err != nil {
+	api.mu.Lock()
+	feedFile := api.feedFile
+	api.mu.Unlock()
+	if feedFile == "" {
+		feedFile = "feed.json"
+	}
+	if err := json.Unmarshal(mdFixture(api.t, feedFile), &all); err != nil {
 		api.t.Error(err)
 		return
 	}
@@ -631,15 +638,107 @@ func TestMangaDexTitleSelection(t *testing.T) {
 				if want := []string{groups[suffix], "MangaDex"}; !slices.Equal(c.Credits, want) {
 					t.Errorf("chapter %s credits %q, want %q", c.Number, c.Credits, want)
 				}
-				if len(c.Pages) != 3 || !strings.HasPrefix(c.Pages[0].URL, node.URL+"/data/"+mdHash+"/1-") || c.Refresh == nil {
-					t.Errorf("chapter %s pages %v", c.Number, c.Pages)
-				}
-				if len(api.rec.paths("/at-home/server/"+c.ID)) != 1 {
-					t.Errorf("chapter %s: at-home not asked once", c.Number)
+				// Pages are loaded later, one at-home call per chapter
+				// when its download starts; meanwhile the feed's count.
+				if len(c.Pages) != 0 || c.PageCount != 3 || c.Refresh == nil || c.RefreshAfter != 5*time.Minute {
+					t.Errorf("chapter %s: %d pages, PageCount %d, Refresh set %v, RefreshAfter %v; want none yet, 3, true, 5m",
+						c.Number, len(c.Pages), c.PageCount, c.Refresh != nil, c.RefreshAfter)
 				}
 			}
-			if n := len(api.rec.paths("/at-home/")); n != len(chs) {
-				t.Errorf("%d at-home requests for %d chapters", n, len(chs))
+			if n := len(api.rec.paths("/at-home/")); n != 0 {
+				t.Errorf("%d at-home requests while resolving %d chapters, want none", n, len(chs))
+			}
+			// Refresh, as the pipeline calls it just before a chapter's
+			// download, loads the chapter's pages from the node.
+			for _, c := range chs {
+				if c.Refresh == nil {
+					continue
+				}
+				pages, err := c.Refresh(mdCtx(t))
+				if err != nil {
+					t.Fatalf("chapter %s: Refresh: %v", c.Number, err)
+				}
+				if len(pages) != 3 || !strings.HasPrefix(pages[0].URL, node.URL+"/data/"+mdHash+"/1-") {
+					t.Errorf("chapter %s pages %v", c.Number, pages)
+				}
+				if n := len(api.rec.paths("/at-home/server/" + c.ID)); n != 1 {
+					t.Errorf("chapter %s: at-home asked %d times, want once", c.Number, n)
+				}
+			}
+		})
+	}
+}
+
+// A series link resolves without asking /at-home/server at all; each
+// chapter's Refresh asks once, when the pipeline gets to it, and the pages
+// it gives download through the fetcher.
+func TestMangaDexTitleLazyPages(t *testing.T) {
+	api := newMDAPI(t)
+	node := newMDNode(t, "MISS")
+	api.atHomeBases = []string{node.URL}
+	h := newMD(t, api, "", nil)
+	env, f := mdEnv(t, h)
+	ctx := mdCtx(t)
+	chs, err := h.Resolve(ctx, env, mdReq(t, "https://mangadex.org/title/"+mdManga, "all", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mdIDs(chs), "1=101 2=102 3=104 5=106"; got != want {
+		t.Fatalf("chapters %q, want %q", got, want)
+	}
+	if hits := api.rec.paths("/at-home/"); len(hits) != 0 {
+		t.Fatalf("resolve asked at-home %d times, want 0", len(hits))
+	}
+	for i, c := range chs {
+		if len(c.Pages) != 0 || c.PageCount != 3 || c.Refresh == nil {
+			t.Fatalf("chapter %s: %d pages, PageCount %d, Refresh set %v", c.Number, len(c.Pages), c.PageCount, c.Refresh != nil)
+		}
+		pages, err := c.Refresh(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(api.rec.paths("/at-home/")); n != i+1 {
+			t.Errorf("after chapter %s: %d at-home requests, want %d", c.Number, n, i+1)
+		}
+		res, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir(), Refresh: c.Refresh})
+		if err != nil || res.Failed != 0 || len(res.Pages) != c.PageCount {
+			t.Errorf("chapter %s: fetched %d pages, %d failed, err %v; want %d", c.Number, len(res.Pages), res.Failed, err, c.PageCount)
+		}
+	}
+}
+
+// Some series start numbering again with each volume: chapter 1 of volume
+// 2 is not chapter 1 of volume 1. An upload without a volume is the same
+// chapter as the uploads of its number when those all lie in one volume;
+// when the number occurs in several volumes it stays a chapter of its own.
+func TestMangaDexVolumeNumbering(t *testing.T) {
+	const beta = "6f1c0a00-aaaa-4aaa-8aaa-000000000002"
+	// feed_volumes.json: 301 v1 c1, 302 v1 c2, 303 v2 c1, 304 v2 c2 (Alpha),
+	// 305 v2 c2 (Beta), 306 v2 c3 (Alpha), then without a volume (Beta):
+	// 307 c3, 308 c4, 309 c1.
+	for _, tc := range []struct {
+		sel       string
+		preferred []string
+		want      string
+	}{
+		{"all", nil, "1=301 2=302 1=303 2=304 3=306 4=308 1=309"},
+		{"all", []string{beta}, "1=301 2=302 1=303 2=305 3=307 4=308 1=309"},
+		{"2", nil, "2=302 2=304"},
+		{"3", []string{beta}, "3=307"},
+		{"last", nil, "1=309"},
+	} {
+		t.Run(tc.sel+"/"+strings.Join(tc.preferred, ","), func(t *testing.T) {
+			api := newMDAPI(t)
+			api.feedFile = "feed_volumes.json"
+			api.atHomeBases = []string{"https://uploads.mangadex.org"}
+			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.PreferredGroups = tc.preferred })
+			env, _ := mdEnv(t, h)
+			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, tc.sel, "", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mdIDs(chs); got != tc.want {
+				t.Errorf("chapters %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -56,18 +56,33 @@ type wtSite struct {
 	viewer *template.Template
 
 	listThrottle atomic.Int32 // answer this many list requests with 429 first
-	retryAfter   string
+	retryAfter   string       // Retry-After sent with them
+	retryUnix    bool         // send X-RateLimit-Retry-After (a Unix time 1-2 s ahead) instead
 
 	mu        sync.Mutex
-	listTimes []time.Time    // arrival of every list page request
-	viewers   []int          // episode_no of every viewer page served
-	images    map[string]int // image path -> requests served
-	refused   int            // image requests refused for a missing Referer
+	listTimes []time.Time     // arrival of every list page request
+	viewers   []int           // episode_no of every viewer page served
+	images    map[string]int  // image path -> requests served
+	refused   int             // image requests refused for a missing Referer
+	retryAt   time.Time       // X-RateLimit-Retry-After of the last 429
+	failImage map[string]bool // image paths answered with 500, every time
+	failed    map[string]int  // image path -> 500s served
+}
+
+// wtGapYear is a series (title_no 555) whose episode 2 was deleted: the
+// site shows episode_no 1, 3, 4 as #1, #2, #3.
+var wtGapYear = map[int]struct {
+	shown int
+	title string
+}{
+	1: {1, "Ep. 1 - Enrolment"},
+	3: {2, "Ep. 2 - Exams"},
+	4: {3, "Ep. 3 - Second Term"},
 }
 
 func newWTSite(t *testing.T) *wtSite {
 	t.Helper()
-	s := &wtSite{t: t, images: map[string]int{}}
+	s := &wtSite{t: t, images: map[string]int{}, failImage: map[string]bool{}, failed: map[string]int{}}
 	s.viewer = template.Must(template.ParseFiles(filepath.Join("testdata", "webtoon", "viewer.html.tmpl")))
 
 	s.img = httptest.NewServer(http.HandlerFunc(s.serveImage))
@@ -82,6 +97,17 @@ func newWTSite(t *testing.T) *wtSite {
 	mux.HandleFunc("GET /en/drama/moved-around/{episode}/viewer", func(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, "viewer-changed.html")
 	})
+	mux.HandleFunc("GET /en/drama/gap-year/list", func(w http.ResponseWriter, r *http.Request) {
+		if s.ageGate(w, r) {
+			return
+		}
+		if r.URL.Query().Get("title_no") != "555" {
+			http.NotFound(w, r)
+			return
+		}
+		s.serveFile(w, "list-deleted.html")
+	})
+	mux.HandleFunc("GET /en/drama/gap-year/{episode}/viewer", s.serveGapYearViewer)
 	mux.HandleFunc("GET /en/ageGate", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<html><body><div class="age_gate"><h2>Please enter your birthday</h2></div></body></html>`)
@@ -116,7 +142,15 @@ func (s *wtSite) serveList(w http.ResponseWriter, r *http.Request) {
 	s.listTimes = append(s.listTimes, time.Now())
 	s.mu.Unlock()
 	if s.listThrottle.Add(-1) >= 0 {
-		w.Header().Set("Retry-After", s.retryAfter)
+		if s.retryUnix {
+			ts := time.Unix(time.Now().Unix()+2, 0)
+			s.mu.Lock()
+			s.retryAt = ts
+			s.mu.Unlock()
+			w.Header().Set("X-RateLimit-Retry-After", strconv.FormatInt(ts.Unix(), 10))
+		} else {
+			w.Header().Set("Retry-After", s.retryAfter)
+		}
 		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 		return
 	}
@@ -153,11 +187,35 @@ func (s *wtSite) serveViewer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	err = s.viewer.Execute(w, map[string]any{
 		"No":        no,
+		"Shown":     no,
 		"Title":     title,
 		"Slug":      fmt.Sprintf("episode-%d", no),
 		"Prev":      max(no-1, 1),
 		"Next":      min(no+1, len(wtTitles)),
 		"ImageHost": s.img.URL,
+	})
+	if err != nil {
+		s.t.Errorf("viewer template: %v", err)
+	}
+}
+
+func (s *wtSite) serveGapYearViewer(w http.ResponseWriter, r *http.Request) {
+	if s.ageGate(w, r) {
+		return
+	}
+	no, err := strconv.Atoi(r.URL.Query().Get("episode_no"))
+	ep, ok := wtGapYear[no]
+	if err != nil || !ok || r.URL.Query().Get("title_no") != "555" || r.PathValue("episode") != fmt.Sprintf("episode-%d", no) {
+		http.NotFound(w, r)
+		return
+	}
+	s.mu.Lock()
+	s.viewers = append(s.viewers, no)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	err = s.viewer.Execute(w, map[string]any{
+		"No": no, "Shown": ep.shown, "Title": ep.title, "Slug": fmt.Sprintf("episode-%d", no),
+		"Prev": no, "Next": no, "ImageHost": s.img.URL,
 	})
 	if err != nil {
 		s.t.Errorf("viewer template: %v", err)
@@ -193,6 +251,12 @@ func (s *wtSite) serveImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.failImage[r.URL.Path] {
+		s.failed[r.URL.Path]++
+		s.mu.Unlock()
+		http.Error(w, "image server error", http.StatusInternalServerError)
+		return
+	}
 	s.images[r.URL.Path]++
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "image/png")
@@ -439,6 +503,143 @@ func TestWebtoonListRetryAfter(t *testing.T) {
 	}
 	if n := f.Stats().RateLimited[strings.ToLower(mustHost(t, s.srv.URL))]; n != 1 {
 		t.Errorf("fetcher counted %d rate-limited responses, want 1 (stats %v)", n, f.Stats().RateLimited)
+	}
+}
+
+// MangaDex-style X-RateLimit-Retry-After (a Unix time) is honoured on
+// WEBTOON's pages too.
+func TestWebtoonListRateLimitRetryAfterUnix(t *testing.T) {
+	s := newWTSite(t)
+	s.retryUnix = true
+	s.listThrottle.Store(1)
+	f := wtFetcher()
+	chs, err := wtResolve(t, s.handler(), wtEnv(f), s.srv.URL+wtSeriesPath+"/list?title_no=4321", "last")
+	if err != nil {
+		t.Fatalf("after one 429 the list should load: %v", err)
+	}
+	if len(chs) != 1 || chs[0].Number != "5" {
+		t.Fatalf("last: %+v", chs)
+	}
+	s.mu.Lock()
+	times := append([]time.Time(nil), s.listTimes...)
+	at := s.retryAt
+	s.mu.Unlock()
+	if len(times) < 2 || at.IsZero() {
+		t.Fatalf("list requested %d times (429 sent: %v), want a retry after the 429", len(times), !at.IsZero())
+	}
+	if times[1].Before(at) {
+		t.Errorf("retry came at %v, before X-RateLimit-Retry-After %v", times[1], at)
+	}
+	if n := f.Stats().RateLimited[strings.ToLower(mustHost(t, s.srv.URL))]; n != 1 {
+		t.Errorf("fetcher counted %d rate-limited responses, want 1 (stats %v)", n, f.Stats().RateLimited)
+	}
+}
+
+// The image host fails one page on every try: the download reports that
+// page failed with the reason, and the other pages arrive.
+func TestWebtoonFailedImage(t *testing.T) {
+	s := newWTSite(t)
+	f := wtFetcher()
+	chs, err := wtResolve(t, s.handler(), wtEnv(f), wtViewerURL(s.srv.URL, 2), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := chs[0]
+	checkWTPages(t, s, ch, 2)
+	bad, _ := url.Parse(ch.Pages[1].URL)
+	s.mu.Lock()
+	s.failImage[bad.Path] = true
+	s.mu.Unlock()
+
+	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 1 || len(res.Pages) != 4 {
+		t.Fatalf("%d of %d pages failed, want 1 of 4: %+v", res.Failed, len(res.Pages), res.Pages)
+	}
+	for i, p := range res.Pages {
+		if i != 1 {
+			if p.Err != nil {
+				t.Errorf("page %d: %v", i, p.Err)
+			}
+			continue
+		}
+		var pe *download.PageError
+		if !errors.As(p.Err, &pe) || pe.Status != http.StatusInternalServerError || !strings.Contains(pe.Reason, "500") || pe.URL != ch.Pages[1].URL {
+			t.Errorf("page 1: err %#v, want a PageError for %s with HTTP 500", p.Err, ch.Pages[1].URL)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.failed[bad.Path]; n < 2 {
+		t.Errorf("failing page asked %d times, want it retried", n)
+	}
+	if len(s.images) != 3 || s.refused != 0 {
+		t.Errorf("image host served %v (refused %d), want the 3 other pages", s.images, s.refused)
+	}
+}
+
+// Episodes are numbered by the "#N" the site shows, not by episode_no,
+// which differs once an episode was deleted; selections apply to "#N", the
+// ID keeps episode_no.
+func TestWebtoonShownNumbers(t *testing.T) {
+	s := newWTSite(t)
+	h := s.handler()
+	env := wtEnv(wtFetcher())
+	list := s.srv.URL + "/en/drama/gap-year/list?title_no=555"
+	viewer := func(no int) string {
+		return fmt.Sprintf("%s/en/drama/gap-year/episode-%d/viewer?title_no=555&episode_no=%d", s.srv.URL, no, no)
+	}
+	ids := func(chs []*sites.Chapter) string {
+		var out []string
+		for _, c := range chs {
+			out = append(out, c.Number+"="+c.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct{ sel, want string }{
+		{"2", "2=555/3"},
+		{"3", "3=555/4"},
+		{"all", "1=555/1 2=555/3 3=555/4"},
+		{"2-3", "2=555/3 3=555/4"},
+		{"last", "3=555/4"},
+	} {
+		chs, err := wtResolve(t, h, env, list, tc.sel)
+		if err != nil {
+			t.Errorf("%q: %v", tc.sel, err)
+			continue
+		}
+		if got := ids(chs); got != tc.want {
+			t.Errorf("%q: chapters %q, want %q", tc.sel, got, tc.want)
+		}
+		for _, c := range chs {
+			no, _ := strconv.Atoi(strings.TrimPrefix(c.ID, "555/"))
+			if c.SourceURL != viewer(no) || c.Title != wtGapYear[no].title || len(c.Pages) != 4 {
+				t.Errorf("%q: chapter %s: SourceURL %s, Title %q, %d pages", tc.sel, c.ID, c.SourceURL, c.Title, len(c.Pages))
+			}
+		}
+	}
+	s.mu.Lock()
+	s.viewers = nil
+	s.mu.Unlock()
+	// "4" is episode_no 4's number no more.
+	if _, err := wtResolve(t, h, env, list, "4"); !errors.Is(err, sites.ErrNotFound) {
+		t.Errorf(`"4": err = %v, want ErrNotFound`, err)
+	}
+	s.mu.Lock()
+	if len(s.viewers) != 0 {
+		t.Errorf("viewer pages fetched for a selection that matches nothing: %v", s.viewers)
+	}
+	s.mu.Unlock()
+
+	// An episode link takes the viewer's "#N" badge.
+	chs, err := wtResolve(t, h, env, viewer(4), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(chs); got != "3=555/4" {
+		t.Errorf("episode link: %q, want 3=555/4", got)
 	}
 }
 

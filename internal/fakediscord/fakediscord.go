@@ -88,6 +88,18 @@ type Fault struct {
 	Status       int
 	Body         string
 	Header       http.Header
+	// WithFiles / WithoutFiles restrict the fault to requests that do (or
+	// do not) upload files.
+	WithFiles, WithoutFiles bool
+	// Drop closes the connection without an answer (the client sees a
+	// transport error, which names the request URL); Status is ignored.
+	Drop bool
+}
+
+// Identify is a recorded gateway IDENTIFY.
+type Identify struct {
+	Token   string
+	Intents int64
 }
 
 // Server is a fake Discord. Create it with New; Close it when done.
@@ -114,6 +126,8 @@ type Server struct {
 	conns          []*gwConn
 	seq            int64
 	identified     int
+	identifies     []Identify
+	refuseGateway  bool
 	heartbeatMilli int
 	closed         bool
 }
@@ -286,6 +300,32 @@ func (s *Server) WaitRequest(ctx context.Context, from int, f func(Request) bool
 	return got, idx, err
 }
 
+// Identifies returns the recorded IDENTIFY payloads (token, intents).
+func (s *Server) Identifies() []Identify {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Identify(nil), s.identifies...)
+}
+
+// DropGateway closes every gateway connection; with refuse, new ones are
+// refused (503 on the upgrade) until AllowGateway.
+func (s *Server) DropGateway(refuse bool) {
+	s.mu.Lock()
+	s.refuseGateway = refuse
+	conns := append([]*gwConn(nil), s.conns...)
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.ws.Close()
+	}
+}
+
+// AllowGateway accepts gateway connections again after DropGateway.
+func (s *Server) AllowGateway() {
+	s.mu.Lock()
+	s.refuseGateway = false
+	s.mu.Unlock()
+}
+
 // Identified reports how many gateway connections completed IDENTIFY.
 func (s *Server) Identified() int {
 	s.mu.Lock()
@@ -369,6 +409,13 @@ func (s *Server) DispatchEvent(t string, d any) error {
 }
 
 func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	refuse := s.refuseGateway
+	s.mu.Unlock()
+	if refuse {
+		http.Error(w, "gateway unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -384,7 +431,8 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	var ident struct {
 		Op int `json:"op"`
 		D  struct {
-			Token string `json:"token"`
+			Token   string `json:"token"`
+			Intents int64  `json:"intents"`
 		} `json:"d"`
 	}
 	if err := ws.ReadJSON(&ident); err != nil || ident.Op != 2 {
@@ -398,6 +446,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	seq := s.seq
 	s.identified++
+	s.identifies = append(s.identifies, Identify{Token: ident.D.Token, Intents: ident.D.Intents})
 	s.conns = append(s.conns, c)
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -512,12 +561,21 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rec Request) int 
 	// Injected faults first.
 	s.mu.Lock()
 	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == r.Method) && strings.Contains(rec.Path, f.PathContains) {
+		if (f.Method == "" || f.Method == r.Method) && strings.Contains(rec.Path, f.PathContains) &&
+			(!f.WithFiles || len(rec.Files) > 0) && (!f.WithoutFiles || len(rec.Files) == 0) {
 			f.Count--
 			if f.Count <= 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
 			}
 			s.mu.Unlock()
+			if f.Drop {
+				if hj, ok := w.(http.Hijacker); ok {
+					if c, _, err := hj.Hijack(); err == nil {
+						c.Close()
+					}
+				}
+				return 0
+			}
 			for k, v := range f.Header {
 				w.Header()[k] = v
 			}
