@@ -3,7 +3,6 @@ package download
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -14,19 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/bench/heavytail"
 	"github.com/mangabot/mangabot/sites"
 )
-
-// heavyTail is the latency of page i (same model as bench/fetchbench):
-// lognormal, 40 ms median; about 1 in 20 pages takes 400–800 ms.
-func heavyTail(seed uint64, i int) time.Duration {
-	r := rand.New(rand.NewPCG(seed, uint64(i)))
-	if r.Float64() < 0.05 {
-		return time.Duration(400+r.Float64()*400) * time.Millisecond
-	}
-	ms := 40 * math.Exp(0.5*r.NormFloat64())
-	return time.Duration(min(ms, 300) * float64(time.Millisecond))
-}
 
 // BenchmarkFetchHeavyTail: 200 pages of ~100 KB, 10 in flight, against a
 // heavy-tailed loopback server; "sliding" is Fetch, "lockstep" the old
@@ -45,7 +34,7 @@ func BenchmarkFetchHeavyTail(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/p/"))
 		select {
-		case <-time.After(heavyTail(seed, i)):
+		case <-time.After(heavytail.Latency(seed, i)):
 		case <-r.Context().Done():
 			return
 		}
