@@ -36,7 +36,7 @@ type Bot struct {
 	appID  string
 	jobDir string
 
-	m     *metrics.Metrics
+	m *metrics.Metrics
 
 	// editPause (unix nanos): progress edits wait until then after a 429.
 	editPause atomic.Int64

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
 )
@@ -45,12 +46,22 @@ type mangaSite struct {
 	mu       sync.Mutex
 	cache    map[string][]byte
 	noImages bool
+	// hold, when set, holds every request but images until closed (a slow
+	// site: links resolve past ResolveWait).
+	hold chan struct{}
 }
 
 func newSite(t *testing.T, side int, gated bool) *mangaSite {
+	return newSiteWith(t, side, gated, false)
+}
+
+func newSiteWith(t *testing.T, side int, gated, held bool) *mangaSite {
 	s := &mangaSite{side: side, cache: map[string][]byte{}}
 	if gated {
 		s.gate = make(chan struct{}, 1000)
+	}
+	if held {
+		s.hold = make(chan struct{})
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
@@ -84,6 +95,13 @@ func (s *mangaSite) jpeg(key string) []byte {
 }
 
 func (s *mangaSite) serve(w http.ResponseWriter, r *http.Request) {
+	if s.hold != nil && !strings.HasPrefix(r.URL.Path, "/img/") {
+		select {
+		case <-s.hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/chapter/"):
 		name := strings.TrimPrefix(r.URL.Path, "/chapter/")
@@ -122,8 +140,13 @@ type harness struct {
 	errc   chan error
 }
 
-func newEnv(t *testing.T) *pipeline.Env {
+func newEnv(t *testing.T) *pipeline.Env { return newEnvWith(t, nil, nil) }
+
+// newEnvWith builds the test env with metrics hooks (m may be nil) and
+// site options (nil: defaults).
+func newEnvWith(t *testing.T, m *metrics.Metrics, siteOpts map[string]any) *pipeline.Env {
 	f := download.New(download.Options{
+		Observer:      m.Observer(),
 		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		BackoffBase:   10 * time.Millisecond,
 		BackoffMax:    50 * time.Millisecond,
@@ -132,11 +155,15 @@ func newEnv(t *testing.T) *pipeline.Env {
 		Rate:          1000,
 		Burst:         100,
 	})
-	set, err := sites.NewSet(nil)
+	set, err := sites.NewSet(siteOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pipeline.Env{Fetcher: f, Sites: set, SiteEnv: sites.Env{Client: f.Client(), UserAgent: "mangabot-test", MaxChapters: 10}, Producer: "mangabot test"}
+	env := &pipeline.Env{Fetcher: f, Sites: set, SiteEnv: sites.Env{Client: f.Client(), UserAgent: "mangabot-test", MaxChapters: 10}, Producer: "mangabot test"}
+	if m != nil {
+		env.Observe = m.Observe
+	}
+	return env
 }
 
 // start runs a bot against a fresh fake Discord. mod adjusts the config.
@@ -148,8 +175,20 @@ func start(t *testing.T, mod func(*Config)) *harness {
 // startLogged is start with a logger (nil: discarded, or stderr with -v).
 func startLogged(t *testing.T, mod func(*Config), logger *slog.Logger) *harness {
 	t.Helper()
+	return startEnv(t, mod, logger, nil)
+}
+
+// startEnv is startLogged with site options for the env.
+func startEnv(t *testing.T, mod func(*Config), logger *slog.Logger, siteOpts map[string]any) *harness {
+	t.Helper()
 	fd := fakediscord.New()
 	t.Cleanup(fd.Close)
+	return startOn(t, fd, mod, logger, siteOpts)
+}
+
+// startOn runs a bot against a given fake Discord.
+func startOn(t *testing.T, fd *fakediscord.Server, mod func(*Config), logger *slog.Logger, siteOpts map[string]any) *harness {
+	t.Helper()
 	cfg := Config{
 		Token:        "test-token",
 		APIURL:       fd.URL,
@@ -169,7 +208,7 @@ func startLogged(t *testing.T, mod func(*Config), logger *slog.Logger) *harness 
 			logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	b, err := New(cfg, newEnv(t), logger)
+	b, err := New(cfg, newEnvWith(t, cfg.Metrics, siteOpts), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +224,10 @@ func startLogged(t *testing.T, mod func(*Config), logger *slog.Logger) *harness 
 		}
 	})
 	h.waitFor("commands registered", func() bool {
-		return fd.Commands(cfg.GuildIDs[len(cfg.GuildIDs)-1]) != nil || (len(cfg.GuildIDs) == 0 && fd.Commands("global") != nil)
+		if len(cfg.GuildIDs) == 0 {
+			return fd.Commands("global") != nil
+		}
+		return fd.Commands(cfg.GuildIDs[len(cfg.GuildIDs)-1]) != nil
 	})
 	return h
 }
@@ -207,6 +249,7 @@ func (h *harness) waitFor(what string, cond func() bool) {
 }
 
 type dl struct {
+	guild string // default g1
 	user  string
 	perms int64
 	limit int64
@@ -220,7 +263,11 @@ func (h *harness) command(sub string, d dl) string {
 	for k, v := range d.opts {
 		opts = append(opts, map[string]any{"name": k, "type": 3, "value": v})
 	}
-	_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 2, GuildID: "g1", ChannelID: "c1", UserID: d.user,
+	guild := d.guild
+	if guild == "" {
+		guild = "g1"
+	}
+	_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 2, GuildID: guild, ChannelID: channelOf(guild), UserID: d.user,
 		Permissions: d.perms, AttachmentSizeLimit: d.limit,
 		Data: map[string]any{"id": "cmd1", "name": "manga", "type": 1,
 			"options": []map[string]any{{"name": sub, "type": 1, "options": opts}}}})
@@ -234,10 +281,29 @@ func (h *harness) download(user, url string, limit int64) string {
 	return h.command("download", dl{user: user, limit: limit, opts: map[string]string{"url": url}})
 }
 
+// channelOf is the test channel of a guild: c1 in g1.
+func channelOf(guild string) string {
+	if guild == "g1" {
+		return "c1"
+	}
+	return "c-" + guild
+}
+
+// downloadIn is download in a guild.
+func (h *harness) downloadIn(guild, user, url string) string {
+	return h.command("download", dl{guild: guild, user: user, opts: map[string]string{"url": url}})
+}
+
 // click presses a button as user and returns the interaction token.
 func (h *harness) click(user string, perms int64, customID string) string {
 	h.t.Helper()
-	_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 3, GuildID: "g1", ChannelID: "c1", UserID: user, Permissions: perms,
+	return h.clickIn("g1", user, perms, customID)
+}
+
+// clickIn presses a button in a guild.
+func (h *harness) clickIn(guild, user string, perms int64, customID string) string {
+	h.t.Helper()
+	_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 3, GuildID: guild, ChannelID: channelOf(guild), UserID: user, Permissions: perms,
 		Data: map[string]any{"custom_id": customID, "component_type": 2}, MessageID: "1"})
 	if err != nil {
 		h.t.Fatal(err)

@@ -56,15 +56,15 @@ type job struct {
 	// pages is where the pipeline keeps the pages (workDir for durable
 	// jobs): they stay until delivery ends, so smaller parts can be built
 	// again without fetching anything.
-	pages           string
-	maxFile         int64        // part size of the result (0: one file)
-	ckey            cache.Key    // the result's cache key
-	lease           *cache.Lease // a cached result being delivered (a cache hit)
-	kept            *cache.Lease // this job's result, put in the cache
-	fromCache       bool         // answered from the cache (j.lease)
-	resumed         bool
-	files           []string   // made files, once delivering
-	delivering      *store.Job // resumed in the delivering state
+	pages      string
+	maxFile    int64        // part size of the result (0: one file)
+	ckey       cache.Key    // the result's cache key
+	lease      *cache.Lease // a cached result being delivered (a cache hit)
+	kept       *cache.Lease // this job's result, put in the cache
+	fromCache  bool         // answered from the cache (j.lease)
+	resumed    bool
+	files      []string   // made files, once delivering
+	delivering *store.Job // resumed in the delivering state
 
 	saveMu   sync.Mutex // orders store writes of this job
 	lastSave time.Time  // of progress saves; under mu

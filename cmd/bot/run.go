@@ -10,6 +10,7 @@ import (
 
 	"github.com/mangabot/mangabot/bot"
 	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -27,11 +28,14 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, errors.New("no Discord token: set DISCORD_TOKEN or [discord] token"))
 	}
 	logger := newLogger(cfg.Log, stderr)
-	env, err := pipeline.NewEnv(cfg)
+	m := metrics.New()
+	env, err := pipeline.NewEnvWith(cfg, m.EnvOptions())
 	if err != nil {
 		return fail(stderr, err)
 	}
-	b, err := bot.New(botConfig(cfg), env, logger)
+	bc := botConfig(cfg)
+	bc.Metrics = m
+	b, err := bot.New(bc, env, logger)
 	if err != nil {
 		return fail(stderr, err)
 	}
