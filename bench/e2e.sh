@@ -27,11 +27,13 @@ burst = 100
 [output]
 placeholders = false
 TOML
+rm -f "$WORK/url.txt"
 "$WORK/e2eserve" -dir "$WORK/pages" -urls "$WORK/urls.txt" >"$WORK/url.txt" &
 srv=$!
 trap 'kill $srv 2>/dev/null' EXIT
-for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$WORK/url.txt" ] && break; sleep 0.2; done
+for _ in $(seq 50); do [ -s "$WORK/url.txt" ] && break; sleep 0.2; done
 url=$(cat "$WORK/url.txt")
+[ -n "$url" ] || { echo "e2eserve did not start" >&2; exit 1; }
 
 now() { date +%s.%N; }
 best() { # command...: best wall time in seconds over RUNS
@@ -55,10 +57,18 @@ theirs() {
 }
 t_ours=$(best ours)
 t_theirs=$(best theirs)
+# Peak memory of one more run each (the whole process tree for aria2c+img2pdf
+# is two processes: the larger peak is reported).
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+rss_ours=$(rss sh -c "rm -f '$WORK/ours.pdf'; '$WORK/bot' fetch -config '$WORK/config.toml' -o '$WORK/ours.pdf' '$url' 2>/dev/null")
+rm -rf "$WORK/aria"
+rss_aria=$(rss aria2c -q -j 10 -x 1 -d "$WORK/aria" -i "$WORK/urls.txt")
+rss_img=$(rss img2pdf -o "$WORK/theirs.pdf" "$WORK"/aria/*.jpg)
+rss_theirs=$(( rss_aria > rss_img ? rss_aria : rss_img ))
 in=$(cat "$WORK"/pages/*.jpg | wc -c)
 echo "$N pages, $in bytes of JPEG, heavy-tailed loopback server, best of $RUNS"
 echo
-echo '| pipeline | wall | PDF bytes |'
-echo '|---|---:|---:|'
-printf '| mangabot `bot fetch` (concurrency 10) | %s s | %d |\n' "$t_ours" "$(wc -c <"$WORK/ours.pdf")"
-printf '| aria2c -j 10 + img2pdf | %s s | %d |\n' "$t_theirs" "$(wc -c <"$WORK/theirs.pdf")"
+echo '| pipeline | wall | PDF bytes | peak RSS MiB |'
+echo '|---|---:|---:|---:|'
+printf '| mangabot `bot fetch` (concurrency 10) | %s s | %d | %d |\n' "$t_ours" "$(wc -c <"$WORK/ours.pdf")" $((rss_ours / 1024))
+printf '| aria2c -j 10 + img2pdf | %s s | %d | %d |\n' "$t_theirs" "$(wc -c <"$WORK/theirs.pdf")" $((rss_theirs / 1024))
