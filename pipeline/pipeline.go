@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,7 +173,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, Friendly(err))
 	}
 	p := &Plan{Site: name, Request: req, resolved: time.Now()}
 	for _, c := range chs {
@@ -572,3 +574,47 @@ func (e *Env) info(g []*sites.Chapter) pdf.Info {
 		Producer: e.Producer,
 	}
 }
+
+// Friendly shortens network errors for people: `Get "https://x/y": dial
+// tcp: lookup x on 10.0.0.53:53: no such host` becomes "cannot reach x: no
+// such host". The original stays in the chain for errors.Is/As.
+func Friendly(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	host := ue.URL
+	if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+		host = u.Host
+	}
+	var blocked *download.BlockedError
+	var dns *net.DNSError
+	var op *net.OpError
+	reason := ue.Err.Error()
+	switch {
+	case errors.As(err, &blocked):
+		return &friendlyError{blocked.Error(), err}
+	case ue.Timeout():
+		reason = "timed out"
+	case errors.As(err, &dns):
+		reason = "no such host"
+		if !dns.IsNotFound {
+			reason = "DNS lookup failed"
+		}
+	case errors.As(err, &op) && op.Err != nil:
+		reason = op.Err.Error()
+		var sys *os.SyscallError
+		if errors.As(op.Err, &sys) {
+			reason = sys.Err.Error()
+		}
+	}
+	return &friendlyError{"cannot reach " + host + ": " + reason, err}
+}
+
+type friendlyError struct {
+	msg string
+	err error
+}
+
+func (e *friendlyError) Error() string { return e.msg }
+func (e *friendlyError) Unwrap() error { return e.err }

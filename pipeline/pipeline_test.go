@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -377,5 +378,24 @@ func TestKeepPagesRebuildsWithoutRequests(t *testing.T) {
 	}
 	if _, err := os.Stat(work); err != nil {
 		t.Errorf("KeepPages removed the work dir: %v", err)
+	}
+}
+
+// Network failures read as one short line, and the cause stays in the chain.
+func TestResolveNetworkErrorIsFriendly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	env := newEnv(t, "https://www.webtoons.com")
+	_, err = env.Resolve(context.Background(), pipeline.Request{URL: "http://" + addr + "/chapter"})
+	if err == nil || err.Error() != "generic: cannot reach "+addr+": connection refused" {
+		t.Fatalf("got %v", err)
+	}
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		t.Error("the network error should stay in the chain")
 	}
 }

@@ -217,10 +217,10 @@ func (m *mangaDex) parseLink(u *url.URL) (kind, id string) {
 	return "", ""
 }
 
-func (m *mangaDex) Match(u *url.URL) bool {
-	kind, _ := m.parseLink(u)
-	return kind != ""
-}
+// Match takes every link on MangaDex's site, so a group or list link gets
+// MangaDex's own clear error rather than the generic gallery's guesswork on
+// a JavaScript app.
+func (m *mangaDex) Match(u *url.URL) bool { return m.hostOK(u) }
 
 func (m *mangaDex) quality(req string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(req)) {
@@ -241,7 +241,7 @@ func (m *mangaDex) siteLink(kind, id string) string {
 func (m *mangaDex) Resolve(ctx context.Context, env Env, req Request) ([]*Chapter, error) {
 	kind, id := m.parseLink(req.URL)
 	if kind == "" {
-		return nil, fmt.Errorf("%w: not a MangaDex chapter or title link: %v", ErrUnsupported, req.URL)
+		return nil, fmt.Errorf("%w: not a MangaDex chapter or title link: %v (use %s/chapter/<uuid> or %s/title/<uuid>)", ErrUnsupported, req.URL.Redacted(), m.site, m.site)
 	}
 	q, err := m.quality(req.Quality)
 	if err != nil {

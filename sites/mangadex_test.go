@@ -447,8 +447,8 @@ func TestMangaDexDeclaration(t *testing.T) {
 		"https://mangadex.org/title/" + mdManga:                    true,
 		"https://mangadex.org/title/" + mdManga + "/kumo-no-mukou": true,
 		"https://mangadex.org/title/" + strings.ToUpper(mdManga):   true,
-		"https://mangadex.org/title/not-a-uuid":                    false,
-		"https://mangadex.org/group/" + mdManga:                    false,
+		"https://mangadex.org/title/not-a-uuid":                    true, // taken, then refused with a clear error
+		"https://mangadex.org/group/" + mdManga:                    true,
 		"https://api.mangadex.org/chapter/" + mdChapter:            false,
 		"https://mangadex.org.evil.example/chapter/" + mdChapter:   false,
 		"https://example.org/chapter/" + mdChapter:                 false,
@@ -456,6 +456,13 @@ func TestMangaDexDeclaration(t *testing.T) {
 		u, _ := url.Parse(raw)
 		if got := h.Match(u); got != want {
 			t.Errorf("Match(%s) = %v, want %v", raw, got, want)
+		}
+	}
+	for _, raw := range []string{"https://mangadex.org/title/not-a-uuid", "https://mangadex.org/group/" + mdManga} {
+		u, _ := url.Parse(raw)
+		_, err := h.Resolve(context.Background(), sites.Env{Client: http.DefaultClient}, sites.Request{URL: u})
+		if !errors.Is(err, sites.ErrUnsupported) || !strings.Contains(err.Error(), "/chapter/<uuid>") {
+			t.Errorf("Resolve(%s) = %v, want a clear unsupported-link error", raw, err)
 		}
 	}
 
