@@ -367,35 +367,19 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 			if err := os.MkdirAll(cdir, 0o755); err != nil {
 				return out, err
 			}
-			if err := e.loadPages(ctx, c, p.resolved, &st); err != nil {
-				if ctx.Err() != nil {
-					return out, ctx.Err()
-				}
-				err = fmt.Errorf("%s: %w", ChapterTitle(c), err)
-				if len(p.Chapters) == 1 {
-					return out, err
-				}
-				out.Errors = append(out.Errors, err)
-				continue
-			}
 			baseDone, baseFailed, baseBytes := st.PagesDone, st.PagesFailed, st.Bytes
-			res, err := e.Fetcher.Fetch(ctx, download.Job{
-				Pages:   c.Pages,
-				Dir:     cdir,
-				Refresh: c.Refresh,
-				Report:  c.Report,
-				Progress: func(dp download.Progress) {
-					st.Progress = dp
-					st.PagesDone = baseDone + dp.Done
-					st.PagesFailed = baseFailed + dp.Failed
-					st.Bytes = baseBytes + dp.Bytes
-					progress(st)
-				},
+			res, err := e.fetchChapter(ctx, c, cdir, p.resolved, &st, func(dp download.Progress) {
+				st.Progress = dp
+				st.PagesDone = baseDone + dp.Done
+				st.PagesFailed = baseFailed + dp.Failed
+				st.Bytes = baseBytes + dp.Bytes
+				progress(st)
 			})
 			if err != nil {
 				if ctx.Err() != nil {
 					return out, ctx.Err()
 				}
+				// One chapter failing does not sink the others.
 				err = fmt.Errorf("%s: %w", ChapterTitle(c), err)
 				if len(p.Chapters) == 1 {
 					return out, err
@@ -470,6 +454,14 @@ func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, 
 		return out, fmt.Errorf("%w: no PDF could be written", sites.ErrNoPages)
 	}
 	return out, nil
+}
+
+// fetchChapter loads the chapter's page list if needed and downloads it.
+func (e *Env) fetchChapter(ctx context.Context, c *sites.Chapter, dir string, resolved time.Time, st *Progress, progress func(download.Progress)) (*download.Result, error) {
+	if err := e.loadPages(ctx, c, resolved, st); err != nil {
+		return nil, err
+	}
+	return e.Fetcher.Fetch(ctx, download.Job{Pages: c.Pages, Dir: dir, Refresh: c.Refresh, Report: c.Report, Progress: progress})
 }
 
 // loadPages makes sure c.Pages is loaded and fresh: lazy chapters load
