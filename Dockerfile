@@ -5,11 +5,15 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN sh scripts/build-static.sh /out/bot "${VERSION}"
+RUN sh scripts/build-static.sh /out/bot "${VERSION}" && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/bot /bot
 COPY config.example.toml /etc/mangabot/config.example.toml
+# /data must belong to the non-root user before it becomes a volume: a new
+# named volume copies this ownership, so the bot can write its files.
+COPY --from=build --chown=65532:65532 /out/data /data
+USER nonroot:nonroot
 # Finished files, temp files, the job store and config.toml (if you mount
 # one) live here; the bot reads ./config.toml from its working directory.
 VOLUME ["/data"]
@@ -19,6 +23,5 @@ ENV MANGABOT_OUTPUT_DIR=/data/output \
     MANGABOT_STORAGE_PATH=/data/mangabot.db \
     MANGABOT_OUTPUT_LISTEN=:8080
 EXPOSE 8080
-USER nonroot:nonroot
 ENTRYPOINT ["/bot"]
 CMD ["run"]
