@@ -48,6 +48,7 @@ type Bot struct {
 	mu      sync.Mutex
 	jobs    map[string]*job // unfinished jobs by id
 	byKey   map[string]*job // unfinished jobs by request key
+	byCkey  map[string]*job // unfinished jobs by their result's cache key
 	queue   []*job          // waiting, in order
 	running int
 	closing bool
@@ -101,6 +102,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		edits:  rate.NewLimiter(rate.Limit(cfg.EditsPerSecond), 1),
 		jobs:   map[string]*job{},
 		byKey:  map[string]*job{},
+		byCkey: map[string]*job{},
 		jobDir: filepath.Join(cfg.OutputDir, "jobs"),
 		quota:  newQuota(cfg),
 		m:      cfg.Metrics,
@@ -141,48 +143,69 @@ func (b *Bot) Run(ctx context.Context) error {
 		return err
 	}
 	defer b.closeStorage()
+	if b.links != nil {
+		b.links.clearDead()
+	}
 	if b.cache != nil {
 		go b.sweepCache(ctx)
 	}
-	if b.cfg.Listen != "" {
-		ln, err := net.Listen("tcp", b.cfg.Listen)
+	if b.cfg.Listen != "" && b.links != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/dl/", b.links)
+		stop, err := serve(b.cfg.Listen, mux)
 		if err != nil {
 			return fmt.Errorf("bot: listen: %w", err)
 		}
-		mux := http.NewServeMux()
-		if b.links != nil {
-			mux.Handle("/dl/", b.links)
-			go func() {
-				t := time.NewTicker(time.Minute)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						b.links.sweep()
-					}
+		defer stop()
+		go func() {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					b.links.sweep()
 				}
-			}()
-		}
+			}
+		}()
+	}
+	if b.cfg.MetricsListen != "" {
+		mux := http.NewServeMux()
 		mux.Handle("/metrics", b.m.Handler())
 		mux.Handle("/healthz", metrics.Health(b.m.GatewayConnected))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+		stop, err := serve(b.cfg.MetricsListen, mux)
+		if err != nil {
+			return fmt.Errorf("bot: metrics listen: %w", err)
+		}
+		defer stop()
 	}
+	rs := b.registerAll(pending)
 	if err := b.s.Open(); err != nil {
+		b.abortResumed(rs)
 		return fmt.Errorf("bot: connect: %w", err)
 	}
 	defer b.s.Close()
 	if err := b.register(); err != nil {
+		b.abortResumed(rs)
 		return err
 	}
 	b.log.Info("bot ready", "app", b.appID, "guilds", len(b.cfg.GuildIDs), "resuming", len(pending))
-	b.resumeAll(pending)
+	b.resumeAll(rs)
 	<-ctx.Done()
 	b.shutdown()
 	return nil
+}
+
+// serve serves h on addr until stop is called.
+func serve(addr string, h http.Handler) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // pauseEdits stops progress edits for d (Discord's retry_after).
@@ -224,6 +247,11 @@ func (b *Bot) register() error {
 		if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, g, cmds); err != nil {
 			return fmt.Errorf("bot: register commands in guild %s: %w", g, err)
 		}
+	}
+	// Commands registered globally before (without guild ids) would show
+	// twice in those guilds: none are global now.
+	if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, "", []*discordgo.ApplicationCommand{}); err != nil {
+		return fmt.Errorf("bot: clear global commands: %w", err)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
-	"github.com/mangabot/mangabot/store"
 )
 
 // commands is the /manga command tree.
@@ -213,9 +212,13 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		b.answerError(i, "❌ "+publicErr(err), !respond)
 		return
 	}
+	b.quota.accepted(w.userID)
 	if shared {
 		extra = "🔗 The same request is already in progress; you will get its result here too."
 	}
+	// On disk before anyone is told: a crash after the response must not
+	// lose the request (nor this watcher of a shared job).
+	b.persistLive(j)
 	v := j.view(extra)
 	if respond {
 		err = b.s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
@@ -242,13 +245,13 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		}
 	}
 	w.st.start(v)
+	b.persistLive(j) // with the status message's id
 	if shared {
 		w.logger(b).Info("request joined a job in progress")
 		return
 	}
 	j.log.Info("job queued", "user", w.userID, "guild", j.guildID, "site", plan.Site, "title", plan.Title,
 		"pages", plan.Pages, "from_cache", j.fromCache)
-	b.persist(j, store.Queued)
 	if j.fromCache {
 		go b.runCached(j)
 		return
@@ -269,6 +272,7 @@ func (b *Bot) abandon(j *job, w *watcher) {
 	}
 	j.mu.Unlock()
 	if others > 0 {
+		b.persistLive(j)
 		return
 	}
 	j.log.Info("job dropped: its status message could not be shown")

@@ -36,9 +36,12 @@ type Config struct {
 	OutputDir string // job files; default $TMPDIR/mangabot
 	MaxParts  int    // most files one result may be split into; default 10
 
-	// Listen is the address of the bot's HTTP server: /metrics, /healthz
-	// and, with PublicURL, /dl/. Empty: no server.
+	// Listen is the address of the bot's public HTTP server: /dl/ (with
+	// PublicURL). Empty: no server.
 	Listen string
+	// MetricsListen is the address of the operators' HTTP server: /metrics
+	// and /healthz. Empty: none.
+	MetricsListen string
 	// PublicURL (with Listen) enables links for results too big to attach:
 	// the bot serves them on Listen under PublicURL with signed, expiring
 	// URLs.

@@ -81,7 +81,10 @@ func (d *delivery) fitting(files []outFile, budget int64) (fits bool, largest in
 	return fits, largest
 }
 
-// to delivers the result (or the failure) to one watcher.
+// to delivers the result (or the failure) to one watcher: attached when
+// it fits, else in parts (up to MaxParts) rebuilt from the kept pages,
+// else (more parts would be needed, or Discord refuses what should fit)
+// as links when they are configured, else the delivery fails.
 func (d *delivery) to(w *watcher) {
 	if w.st != nil {
 		w.st.close()
@@ -94,18 +97,26 @@ func (d *delivery) to(w *watcher) {
 		d.b.finalEdit(w, j.view(""))
 		return
 	}
-	files, err := d.files()
+	if j.delivering != nil && d.b.alreadyDelivered(w) {
+		// Resumed after the upload to @original went through.
+		w.logger(d.b).Info("resumed delivery was already done")
+		return
+	}
+	orig, err := d.files()
 	if err != nil {
 		w.logger(d.b).Warn("result files missing", "err", err)
 		d.fail(w, msgMissing)
 		return
 	}
+	files := orig
 	budget := uploadBudget(w.limit)
 	fits, largest := d.fitting(files, budget)
-	if !fits && d.b.links == nil && largest > budget {
-		// Built for a larger limit (this requester joined later, or the
-		// result came from the cache): rebuild in parts that fit, from
-		// the kept pages.
+	// A cache hit has no pages to rebuild from: with links it is linked
+	// rather than fetched again.
+	if !fits && largest > budget && !(j.fromCache && d.b.links != nil) {
+		// Built for a larger limit (this requester joined later, the
+		// result came from the cache, or it is one file for a link):
+		// rebuild in parts that fit, from the kept pages.
 		if nf, err := d.build(budget); err != nil {
 			w.logger(d.b).Warn("rebuilding smaller parts failed", "err", err)
 		} else {
@@ -119,7 +130,7 @@ func (d *delivery) to(w *watcher) {
 			return
 		}
 		w.logger(d.b).Warn("upload failed", "err", err)
-		if isTooLarge(err) && d.b.links == nil {
+		if isTooLarge(err) {
 			// Discord's real limit is below what the interaction said:
 			// rebuild in smaller parts and try again.
 			if err = d.resplit(w, largest); err == nil {
@@ -127,7 +138,8 @@ func (d *delivery) to(w *watcher) {
 			}
 			w.logger(d.b).Warn("upload of smaller parts failed", "err", err)
 		}
-		if !isTooLarge(err) || d.b.links == nil {
+		partsCannotHelp := isTooLarge(err) || errors.Is(err, errTooManyParts)
+		if !partsCannotHelp || d.b.links == nil {
 			switch {
 			case isTooLarge(err):
 				d.fail(w, msgRefused)
@@ -142,23 +154,34 @@ func (d *delivery) to(w *watcher) {
 		}
 	}
 	if d.b.links != nil {
-		var lines []string
-		for _, f := range files {
-			u, err := d.publish(f)
-			if err != nil {
-				w.logger(d.b).Warn("publishing a link failed", "err", err)
-				d.fail(w, msgPublishFail)
-				return
-			}
-			lines = append(lines, fmt.Sprintf("📥 [%s](%s) (%s)", f.name, u, human(f.size)))
-		}
-		exp := time.Now().Add(d.b.cfg.LinkTTL).Unix()
-		lines = append(lines, fmt.Sprintf("Too big to attach here (limit %s); links expire <t:%d:R>.", human(w.limit), exp))
-		d.b.finalEdit(w, d.doneView(w, strings.Join(lines, "\n")))
+		d.link(w, orig)
 		return
 	}
 	d.fail(w, fmt.Sprintf("the result is too large to attach: %d file(s), largest %s, limit %s per file and %d parts.",
 		len(files), human(largest), human(w.limit), d.b.cfg.MaxParts))
+}
+
+// link delivers files as signed links on the status message.
+func (d *delivery) link(w *watcher, files []outFile) {
+	key := w.i.ID + "/links"
+	if d.j.isDelivered(key) {
+		return
+	}
+	var lines []string
+	for _, f := range files {
+		u, err := d.publish(f)
+		if err != nil {
+			w.logger(d.b).Warn("publishing a link failed", "err", err)
+			d.fail(w, msgPublishFail)
+			return
+		}
+		lines = append(lines, fmt.Sprintf("📥 [%s](%s) (%s)", f.name, u, human(f.size)))
+	}
+	exp := time.Now().Add(d.b.cfg.LinkTTL).Unix()
+	lines = append(lines, fmt.Sprintf("Too big to attach here (limit %s); links expire <t:%d:R>.", human(w.limit), exp))
+	if d.b.finalEdit(w, d.doneView(w, strings.Join(lines, "\n"))) {
+		d.j.markDelivered(key, w.st.messageID())
+	}
 }
 
 func (d *delivery) doneView(w *watcher, extra string) view {
@@ -304,8 +327,12 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 	}
 	v := d.doneView(w, strings.Join(names, "\n"))
 	// The token must outlive the whole upload, not only its start.
+	if len(files) == 1 && d.j.isDelivered(w.i.ID+"/"+files[0].name) {
+		return nil
+	}
 	if len(files) == 1 && !w.st.tokenDeadFor(b.uploadTimeout(files[0].size)) {
 		f := files[0]
+		var msg *discordgo.Message
 		err := b.retry(func(ctx context.Context) error {
 			fs, done, err := openFiles(files)
 			if err != nil {
@@ -313,12 +340,17 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 			}
 			defer done()
 			att := []*discordgo.MessageAttachment{}
-			_, err = b.s.InteractionResponseEdit(w.i, &discordgo.WebhookEdit{Content: &v.Content, Embeds: &v.Embeds,
+			msg, err = b.s.InteractionResponseEdit(w.i, &discordgo.WebhookEdit{Content: &v.Content, Embeds: &v.Embeds,
 				Components: &v.Components, Files: fs, Attachments: &att},
 				discordgo.WithClient(b.uploadClient(f.size)), discordgo.WithContext(ctx))
 			return err
 		})
 		if err == nil {
+			id := ""
+			if msg != nil {
+				id = msg.ID
+			}
+			d.j.markDelivered(w.i.ID+"/"+f.name, id)
 			return nil
 		}
 		if !isTokenErr(err) {
@@ -335,6 +367,11 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 			label += fmt.Sprintf(" — part %d of %d", i+1, len(files))
 		}
 		one := files[i : i+1]
+		key := w.i.ID + "/" + f.name
+		if d.j.isDelivered(key) {
+			continue // sent before a restart
+		}
+		var msg *discordgo.Message
 		err := b.retry(func(ctx context.Context) error {
 			opts := []discordgo.RequestOption{discordgo.WithClient(b.uploadClient(f.size)), discordgo.WithContext(ctx)}
 			if !w.st.tokenDeadFor(b.uploadTimeout(f.size)) {
@@ -342,7 +379,7 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 				if err != nil {
 					return err
 				}
-				_, err = b.s.FollowupMessageCreate(w.i, true, &discordgo.WebhookParams{Content: label, Files: fs}, opts...)
+				msg, err = b.s.FollowupMessageCreate(w.i, true, &discordgo.WebhookParams{Content: label, Files: fs}, opts...)
 				done()
 				if err == nil || !isTokenErr(err) {
 					return err
@@ -354,7 +391,7 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 				return err
 			}
 			defer done()
-			_, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
+			msg, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
 				Content: "<@" + w.userID + "> " + label, Files: fs,
 				AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{w.userID}},
 			}, opts...)
@@ -363,6 +400,11 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 		if err != nil {
 			return err
 		}
+		id := ""
+		if msg != nil {
+			id = msg.ID
+		}
+		d.j.markDelivered(key, id)
 	}
 	return nil
 }
@@ -388,25 +430,37 @@ func (b *Bot) retry(f func(ctx context.Context) error) error {
 
 // finalEdit makes the last state of a status message land: retried, and
 // through the bot token when the interaction token is gone (as a new
-// channel message when the status message's id is unknown).
-func (b *Bot) finalEdit(w *watcher, v view) {
+// channel message when the status message's id is unknown; its id is
+// learnt, so later edits change that message rather than post another).
+// It reports whether the edit landed.
+func (b *Bot) finalEdit(w *watcher, v view) bool {
 	st := w.st
 	if st == nil {
-		return
+		return false
 	}
 	err := b.retry(func(ctx context.Context) error {
 		err := st.edit(ctx, v, true)
 		if err == errNoMessage {
-			_, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
-				Content: "<@" + w.userID + "> " + v.Content, Embeds: v.Embeds,
+			content := strings.TrimSpace("<@" + w.userID + "> " + strings.TrimPrefix(v.Content, "<@"+w.userID+">"))
+			var msg *discordgo.Message
+			msg, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
+				Content: content, Embeds: v.Embeds, Components: v.Components,
 				AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{w.userID}},
 			}, discordgo.WithContext(ctx))
+			if err == nil {
+				if msg != nil && msg.ChannelID == "" {
+					msg.ChannelID = w.i.ChannelID
+				}
+				st.learn(msg, v)
+			}
 		}
 		return err
 	})
 	if err != nil {
 		w.logger(b).Warn("final status edit failed", "err", err)
+		return false
 	}
+	return true
 }
 
 // resplit rebuilds the result from the kept pages in parts of at most

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -52,6 +53,7 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 		b.cache = c
 	}
 	if b.cfg.StorePath == "" {
+		b.cleanTemp(nil)
 		return nil, nil
 	}
 	st, err := store.Open(b.cfg.StorePath)
@@ -67,9 +69,7 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 	for _, j := range pending {
 		live[j.ID] = true
 	}
-	if err := store.CleanOrphans(b.cfg.OutputDir, live); err != nil {
-		b.log.Warn("removing temp files of old jobs failed", "err", err)
-	}
+	b.cleanTemp(live)
 	old, err := st.List(func(j store.Job) bool { return j.State.Finished() && time.Since(j.Updated) > 24*time.Hour })
 	if err == nil {
 		for _, j := range old {
@@ -82,6 +82,26 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 	b.st = st
 	b.quota.st = st
 	return pending, nil
+}
+
+// cleanTemp removes, at start, the temp files of jobs that are gone: the
+// job dirs of the store's dead jobs (store.CleanOrphans on OutputDir) and
+// everything under the jobs dir (store-less jobs' dirs and pages, parts
+// rebuilt for a delivery: no job of this process exists yet, and a
+// resumed one makes them again).
+func (b *Bot) cleanTemp(live map[string]bool) {
+	if err := store.CleanOrphans(b.cfg.OutputDir, live); err != nil {
+		b.log.Warn("removing temp files of old jobs failed", "err", err)
+	}
+	ents, err := os.ReadDir(b.jobDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(b.jobDir, e.Name())); err != nil {
+			b.log.Warn("removing temp files of old jobs failed", "err", err)
+		}
+	}
 }
 
 func (b *Bot) closeStorage() {
@@ -112,10 +132,21 @@ func (b *Bot) sweepCache(ctx context.Context) {
 
 // ---- persisting ----
 
-// put writes the job in the given state; j.saveMu held.
+// put writes the job in the given state; j.saveMu held. Every watcher
+// still waiting is written (the first one also in the record's own
+// fields), with what was already delivered.
 func (b *Bot) put(j *job, st store.State) {
 	j.mu.Lock()
-	w := j.watchers[0]
+	var ws []*watcher
+	for _, w := range j.watchers {
+		if !w.left {
+			ws = append(ws, w)
+		}
+	}
+	if len(ws) == 0 {
+		ws = j.watchers[:1]
+	}
+	w := ws[0]
 	rec := store.Job{
 		ID: j.id, Request: j.plan.Request,
 		UserID: w.userID, GuildID: j.guildID, ChannelID: j.channel,
@@ -123,14 +154,43 @@ func (b *Bot) put(j *job, st store.State) {
 		TokenExpires: w.at.Add(b.cfg.TokenTTL), AttachmentLimit: j.limit,
 		State: st, PagesDone: j.prog.PagesDone, PagesTotal: j.plan.Pages,
 		WorkDir: j.workDir, Files: j.files, Error: j.outcome,
+		Delivered: maps.Clone(j.delivered),
 	}
 	j.mu.Unlock()
-	if w.st != nil {
-		rec.StatusMessageID = w.st.messageID()
+	for _, w := range ws {
+		sw := store.Watcher{UserID: w.userID, GuildID: w.i.GuildID, ChannelID: w.i.ChannelID,
+			AppID: w.i.AppID, InteractionID: w.i.ID, InteractionToken: w.i.Token,
+			TokenExpires: w.at.Add(b.cfg.TokenTTL), AttachmentLimit: w.limit}
+		if w.st != nil {
+			sw.StatusMessageID = w.st.messageID()
+		}
+		rec.Watchers = append(rec.Watchers, sw)
 	}
+	rec.StatusMessageID = rec.Watchers[0].StatusMessageID
 	if _, err := b.st.Put(rec); err != nil {
 		j.log.Error("saving the job failed", "state", st, "err", err)
 	}
+}
+
+// delivered reports whether a piece of the result (key: see
+// store.Job.Delivered) was already handed over.
+func (j *job) isDelivered(key string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, ok := j.delivered[key]
+	return ok
+}
+
+// markDelivered records (in the store at once, when there is one) that a
+// piece of the result was handed over in message msgID.
+func (j *job) markDelivered(key, msgID string) {
+	j.mu.Lock()
+	if j.delivered == nil {
+		j.delivered = map[string]string{}
+	}
+	j.delivered[key] = msgID
+	j.mu.Unlock()
+	j.b.persist(j, store.Delivering)
 }
 
 // persist writes the job in a state. Cache hits are not persisted: they
@@ -157,6 +217,25 @@ func (b *Bot) persistProgress(j *job) {
 	}
 }
 
+// persistLive writes a queued or running job as it is now (its watchers
+// changed); a job already ending is left to finishWith.
+func (b *Bot) persistLive(j *job) {
+	if b.st == nil || j.fromCache {
+		return
+	}
+	j.saveMu.Lock()
+	defer j.saveMu.Unlock()
+	j.mu.Lock()
+	st := j.state
+	j.mu.Unlock()
+	switch st {
+	case stateQueued:
+		b.put(j, store.Queued)
+	case stateRunning:
+		b.put(j, store.Running)
+	}
+}
+
 // persistFiles records that the job's files exist and are being delivered.
 func (b *Bot) persistFiles(j *job, files []string) {
 	j.mu.Lock()
@@ -165,8 +244,9 @@ func (b *Bot) persistFiles(j *job, files []string) {
 	b.persist(j, store.Delivering)
 }
 
-// persistEnd writes the final state.
-func (b *Bot) persistEnd(j *job) {
+// persistEnd writes the final state; failed: the job was done but its
+// delivery failed.
+func (b *Bot) persistEnd(j *job, failed bool) {
 	j.mu.Lock()
 	st := store.Failed
 	switch j.state {
@@ -176,126 +256,182 @@ func (b *Bot) persistEnd(j *job) {
 		st = store.Cancelled
 	}
 	j.mu.Unlock()
+	if failed {
+		st = store.Failed
+	}
 	b.persist(j, st)
 }
 
 // ---- resuming ----
 
-// resumeAll resumes the store's unfinished jobs, in their order, in the
-// background.
-func (b *Bot) resumeAll(pending []store.Job) {
-	if len(pending) == 0 {
-		return
-	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for _, rec := range pending {
-			if b.isClosing() {
-				return
-			}
-			b.resume(rec)
-		}
-	}()
+// resumed is a registered job waiting to be resumed.
+type resumed struct {
+	j   *job
+	rec store.Job
 }
 
-// resume re-creates one job from its record.
-func (b *Bot) resume(rec store.Job) {
-	log := b.log.With("job", rec.ID)
-	i := &discordgo.Interaction{ID: rec.InteractionID, AppID: rec.AppID, Type: discordgo.InteractionApplicationCommand,
-		Token: rec.InteractionToken, ChannelID: rec.ChannelID, GuildID: rec.GuildID}
-	if rec.GuildID != "" {
-		i.Member = &discordgo.Member{User: &discordgo.User{ID: rec.UserID}}
-	} else {
-		i.User = &discordgo.User{ID: rec.UserID}
-	}
-	w := &watcher{userID: rec.UserID, i: i, at: rec.TokenExpires.Add(-b.cfg.TokenTTL), limit: rec.AttachmentLimit}
-	if w.limit <= 0 {
-		w.limit = b.cfg.DefaultAttachmentLimit
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ResolveTimeout)
-	plan, rerr := b.env.Resolve(ctx, rec.Request)
-	cancel()
-	delivering := rec.State == store.Delivering && filesExist(rec.Files)
-	if rerr != nil {
-		title := rec.Request.URL
-		if delivering {
-			title = strings.TrimSuffix(filepath.Base(rec.Files[0]), ".pdf")
+// registerAll registers the store's unfinished jobs at once (before any
+// interaction can arrive: they can be cancelled and are listed by /manga
+// jobs from the start); resumeAll then resumes them.
+func (b *Bot) registerAll(pending []store.Job) []resumed {
+	var rs []resumed
+	for _, rec := range pending {
+		j := b.resumeJob(rec)
+		if err := b.registerResumed(j); err != nil {
+			b.log.Info("not resumed: shutting down", "job", rec.ID)
+			break
 		}
-		plan = &pipeline.Plan{Site: "?", Request: rec.Request, Title: title, Pages: rec.PagesTotal}
+		rs = append(rs, resumed{j, rec})
 	}
-	j := b.newJob(rec.ID, plan, rec.Request.Key(), w)
+	return rs
+}
+
+// abortResumed forgets registered jobs that will not be resumed (Run
+// fails); they stay unfinished in the store.
+func (b *Bot) abortResumed(rs []resumed) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range rs {
+		delete(b.jobs, r.j.id)
+		b.wg.Done()
+	}
+}
+
+// resumeAll resolves registered jobs again in parallel, under a context
+// that a cancel of the job or shutdown's hard stop ends; each is queued
+// or delivered once resolved.
+func (b *Bot) resumeAll(rs []resumed) {
+	for _, r := range rs {
+		go b.resume(r.j, r.rec)
+	}
+}
+
+// resumeJob re-creates one job from its record, with a stand-in plan until
+// it is resolved again.
+func (b *Bot) resumeJob(rec store.Job) *job {
+	ws := rec.Watchers
+	if len(ws) == 0 {
+		ws = []store.Watcher{{UserID: rec.UserID, GuildID: rec.GuildID, ChannelID: rec.ChannelID,
+			AppID: rec.AppID, InteractionID: rec.InteractionID, InteractionToken: rec.InteractionToken,
+			TokenExpires: rec.TokenExpires, StatusMessageID: rec.StatusMessageID, AttachmentLimit: rec.AttachmentLimit}}
+	}
+	title := rec.Request.URL
+	if rec.State == store.Delivering && len(rec.Files) > 0 {
+		title = strings.TrimSuffix(filepath.Base(rec.Files[0]), ".pdf")
+	}
+	plan := &pipeline.Plan{Site: "?", Request: rec.Request, Title: title, Pages: rec.PagesTotal}
+	var j *job
+	for n, sw := range ws {
+		i := &discordgo.Interaction{ID: sw.InteractionID, AppID: sw.AppID, Type: discordgo.InteractionApplicationCommand,
+			Token: sw.InteractionToken, ChannelID: sw.ChannelID, GuildID: sw.GuildID}
+		if sw.GuildID != "" {
+			i.Member = &discordgo.Member{User: &discordgo.User{ID: sw.UserID}}
+		} else {
+			i.User = &discordgo.User{ID: sw.UserID}
+		}
+		w := &watcher{userID: sw.UserID, i: i, at: sw.TokenExpires.Add(-b.cfg.TokenTTL), limit: sw.AttachmentLimit}
+		if w.limit <= 0 {
+			w.limit = b.cfg.DefaultAttachmentLimit
+		}
+		if n == 0 {
+			j = b.newJob(rec.ID, plan, rec.Request.Key(), w)
+		} else {
+			w.log = j.log.With("user", w.userID)
+			j.watchers = append(j.watchers, w)
+		}
+		w.st = b.newStatus(w, func() view { return j.view("") })
+		w.st.msgID = sw.StatusMessageID
+	}
 	j.resumed = true
 	j.note = "🔄 Resumed after a restart."
 	j.prog.PagesDone = rec.PagesDone
-	w.st = b.newStatus(w, func() view { return j.view("") })
-	w.st.msgID = rec.StatusMessageID
-
-	var out *pipeline.Output
-	switch {
-	case delivering:
-		if b.alreadyDelivered(w) {
-			log.Info("resumed job was already delivered")
-			j.mu.Lock()
-			j.state = stateDone
-			j.files = rec.Files
-			j.mu.Unlock()
-			b.persistEnd(j)
-			for _, f := range rec.Files {
-				if filepath.Dir(f) == j.outDir {
-					os.Remove(f)
-				}
-			}
-			os.RemoveAll(j.outDir)
-			return
-		}
-		out = &pipeline.Output{Files: rec.Files, Pages: rec.PagesTotal}
-		if l, ok := b.cacheGet(j.ckey); ok {
-			j.lease, out.Files = l, l.Files
-		}
-	case rerr != nil:
-		log.Warn("resumed job could not be resolved", "err", rerr)
-	}
-	if err := b.enqueueResumed(j, out == nil && rerr == nil); err != nil {
-		log.Info("not resumed: shutting down")
-		return
-	}
-	log.Info("job resumed", "state", rec.State, "pages_done", rec.PagesDone, "pages", plan.Pages)
-	switch {
-	case out != nil:
-		j.mu.Lock()
-		j.state = stateRunning
-		j.mu.Unlock()
-		b.m.JobStarted(j.id)
-		go j.finishWith(out, nil, j.outDir, false)
-	case rerr != nil:
-		go j.finishWith(nil, fmt.Errorf("could not resume after a restart: %s", publicErr(rerr)), j.outDir, false)
-	default:
-		v := j.view("")
-		b.finalEdit(w, v) // shows "resumed" at once, through the bot token if need be
-		w.st.start(v)
-		b.schedule()
-	}
+	j.delivered = maps.Clone(rec.Delivered)
+	return j
 }
 
-// enqueueResumed registers a resumed job (no limits or quotas: it was
-// accepted before the restart), queued when queue is set.
-func (b *Bot) enqueueResumed(j *job, queue bool) error {
+// registerResumed adds a resumed job to the unfinished jobs (not to the queue).
+func (b *Bot) registerResumed(j *job) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closing {
 		return errShutdown
 	}
 	b.jobs[j.id] = j
-	if b.byKey[j.key] == nil {
-		b.byKey[j.key] = j
-	}
-	if queue {
-		b.queue = append(b.queue, j)
-		b.m.JobQueued(j.id)
-	}
 	b.wg.Add(1)
 	return nil
+}
+
+// resume resolves a registered resumed job again and queues or delivers
+// it. Resolving ends with shutdown (hard stop) or a cancel of the job.
+func (b *Bot) resume(j *job, rec store.Job) {
+	log := j.log
+	ctx, cancel := context.WithTimeout(j.ctx, b.cfg.ResolveTimeout)
+	stop := context.AfterFunc(b.hardStop, cancel)
+	plan, rerr := b.env.Resolve(ctx, rec.Request)
+	stop()
+	cancel()
+	if j.ctx.Err() != nil {
+		// Cancelled (or stopped by shutdown) while resolving.
+		j.finish(nil, context.Cause(j.ctx), false)
+		return
+	}
+	delivering := rec.State == store.Delivering && filesExist(rec.Files)
+	if rerr == nil {
+		j.mu.Lock()
+		j.plan = plan
+		j.mu.Unlock()
+		j.ckey = b.cacheKey(plan)
+	}
+	var out *pipeline.Output
+	switch {
+	case delivering:
+		j.delivering = &rec
+		out = &pipeline.Output{Files: rec.Files, Pages: rec.PagesTotal}
+		if rerr == nil {
+			if l, ok := b.cacheGet(j.ckey); ok {
+				j.lease, out.Files = l, l.Files
+			}
+		}
+	case rerr != nil:
+		log.Warn("resumed job could not be resolved", "err", rerr)
+	}
+	log.Info("job resumed", "state", rec.State, "pages_done", rec.PagesDone, "pages", j.plan.Pages)
+	switch {
+	case out != nil:
+		j.mu.Lock()
+		j.state = stateRunning
+		j.mu.Unlock()
+		b.m.JobStarted(j.id)
+		j.finishWith(out, nil, j.outDir, false)
+	case rerr != nil:
+		j.finishWith(nil, fmt.Errorf("could not resume after a restart: %s", publicErr(rerr)), j.outDir, false)
+	default:
+		b.mu.Lock()
+		if b.closing || j.ctx.Err() != nil {
+			b.mu.Unlock()
+			cause := context.Cause(j.ctx)
+			if cause == nil {
+				cause = errShutdown
+			}
+			j.finish(nil, cause, false)
+			return
+		}
+		if b.byKey[j.key] == nil {
+			b.byKey[j.key] = j
+		}
+		b.queue = append(b.queue, j)
+		b.m.JobQueued(j.id)
+		b.mu.Unlock()
+		j.mu.Lock()
+		ws := append([]*watcher(nil), j.watchers...)
+		j.mu.Unlock()
+		for _, w := range ws {
+			v := j.view("")
+			b.finalEdit(w, v) // shows "resumed" at once, through the bot token if need be
+			w.st.start(v)
+		}
+		b.schedule()
+	}
 }
 
 // alreadyDelivered reports whether the status message already carries
@@ -325,7 +461,7 @@ func filesExist(files []string) bool {
 
 // cacheKey names a plan's result: the chapters, the quality and how the
 // output was shaped (merge, part size, page settings).
-func (b *Bot) cacheKey(p *pipeline.Plan, maxFile int64) cache.Key {
+func (b *Bot) cacheKey(p *pipeline.Plan) cache.Key {
 	ids := make([]string, len(p.Chapters))
 	for i, c := range p.Chapters {
 		ids[i] = c.ID
@@ -336,10 +472,23 @@ func (b *Bot) cacheKey(p *pipeline.Plan, maxFile int64) cache.Key {
 	return cache.Key{
 		Site:      p.Site,
 		ChapterID: strings.Join(ids, ","),
-		Quality:   p.Request.Quality,
-		Format: fmt.Sprintf("pdf;merge=%t;max=%d;dpi=%g;placeholders=%t",
-			p.Request.Merge, maxFile, b.env.PDF.DPI, b.env.PDF.Placeholders),
+		Quality:   normQuality(p.Request.Quality),
+		Format: fmt.Sprintf("pdf;merge=%t;dpi=%g;placeholders=%t",
+			p.Request.Merge, b.env.PDF.DPI, b.env.PDF.Placeholders),
 	}
+}
+
+// normQuality names a quality one way ("data" is MangaDex's "original").
+// The empty quality (the site's default) stays empty: the bot cannot see
+// a site's configured default (see the report on sites).
+func normQuality(q string) string {
+	switch q = strings.ToLower(strings.TrimSpace(q)); q {
+	case "data":
+		return "original"
+	case "datasaver", "data_saver":
+		return "data-saver"
+	}
+	return q
 }
 
 func (b *Bot) cacheGet(k cache.Key) (*cache.Lease, bool) {

@@ -98,12 +98,27 @@ func TestRepeatServedFromCache(t *testing.T) {
 	if !bytes.Equal(h.fd.Original(tok).Attachments[0].Data(), h.fd.Original(tok2).Attachments[0].Data()) {
 		t.Fatal("cached file differs")
 	}
-	// Another shape (a smaller part size) is another entry.
+	// Another upload limit the cached file fits: the same entry.
 	h.waitIdle()
-	tok3 := h.download("u3", site.URL+"/chapter/r?n=3", 20<<10)
-	h.waitFor("done", h.originalHas(tok3, "Done"))
-	if site.imgReqs.Load() == n {
-		t.Fatal("a result of another part size came from the cache")
+	size := int64(len(h.fd.Original(tok).Attachments[0].Data()))
+	tok3 := h.download("u3", site.URL+"/chapter/r?n=3", 2*size+(1<<20))
+	h.waitAttachment(tok3)
+	if site.imgReqs.Load() != n || !strings.Contains(statusText(h.fd.Original(tok3)), "from cache") {
+		t.Fatalf("a limit the cached file fits missed the cache (%d page requests)", site.imgReqs.Load()-n)
+	}
+	// A limit it does not fit: made again in parts that fit (a cache
+	// entry has no pages to split; without links they are fetched).
+	h.waitIdle()
+	limit := size*3/4 + 4<<10 // a budget of 3/4 of the file
+	tok4 := h.download("u4", site.URL+"/chapter/r?n=3", limit)
+	parts := h.waitParts(tok4)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	for _, p := range parts {
+		if int64(p.Attachments[0].Size) > limit {
+			t.Fatalf("part of %d bytes over the limit %d", p.Attachments[0].Size, limit)
+		}
 	}
 }
 
@@ -135,6 +150,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		c.PublicURL = "http://" + addr
 		c.LinkSecret = "link-secret-key"
 		c.StorePath = filepath.Join(t.TempDir(), "store.db")
+		c.MaxParts = 1
 	}, logger)
 	const limit = 30 << 10
 	h.fd.SetAttachmentLimit(limit)

@@ -134,6 +134,7 @@ func TestTooBigLink(t *testing.T) {
 		c.PublicURL = "http://" + addr
 		c.LinkSecret = "s3cret"
 		c.LinkTTL = time.Hour
+		c.MaxParts = 1 // more parts than allowed: a link
 	})
 	const limit = 30 << 10
 	h.fd.SetAttachmentLimit(limit)

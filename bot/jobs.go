@@ -66,6 +66,11 @@ type job struct {
 	files      []string   // made files, once delivering
 	delivering *store.Job // resumed in the delivering state
 
+	// charged is what the daily quota was charged for this job (refunded,
+	// less the pages fetched, when it does not complete).
+	charged               int
+	chargeUser, chargeDay string
+
 	saveMu   sync.Mutex // orders store writes of this job
 	lastSave time.Time  // of progress saves; under mu
 
@@ -78,6 +83,9 @@ type job struct {
 	paused   bool   // stopped by shutdown; resumes after the restart
 	canceler string // user who cancelled
 	watchers []*watcher
+	// delivered: pieces of the result already handed over (see
+	// store.Job.Delivered).
+	delivered map[string]string
 }
 
 // watcher is one requester of a job with their status message.
@@ -142,7 +150,14 @@ func (b *Bot) enqueue(plan *pipeline.Plan, key string, w *watcher) (*job, bool, 
 	if b.closing {
 		return nil, false, errShutdown
 	}
-	if j := b.byKey[key]; j != nil {
+	// The same request, or another one for the same result (the same
+	// chapters in the same shape): share it.
+	j := b.byKey[key]
+	ck := b.cacheKey(plan)
+	if j == nil && ck.ChapterID != "" {
+		j = b.byCkey[ck.String()]
+	}
+	if j != nil {
 		j.mu.Lock()
 		j.watchers = append(j.watchers, w)
 		j.mu.Unlock()
@@ -152,17 +167,24 @@ func (b *Bot) enqueue(plan *pipeline.Plan, key string, w *watcher) (*job, bool, 
 	if err := b.limitErrLocked(w.userID, w.i.GuildID); err != nil {
 		return nil, false, err
 	}
-	j := b.newJob(newID(), plan, key, w)
+	j = b.newJob(newID(), plan, key, w)
 	if j.lease, j.fromCache = b.cacheGet(j.ckey); !j.fromCache {
 		// Only real downloads count against the daily pages.
-		if err := b.quota.charge(w.userID, plan.Pages); err != nil {
+		day, err := b.quota.charge(w.userID, plan.Pages)
+		if err != nil {
 			return nil, false, err
+		}
+		if day != "" {
+			j.charged, j.chargeUser, j.chargeDay = plan.Pages, w.userID, day
 		}
 		b.queue = append(b.queue, j)
 		b.m.JobQueued(j.id)
 	}
 	b.jobs[j.id] = j
 	b.byKey[key] = j
+	if ck.ChapterID != "" {
+		b.byCkey[ck.String()] = j
+	}
 	b.wg.Add(1)
 	return j, false, nil
 }
@@ -183,7 +205,7 @@ func (b *Bot) newJob(id string, plan *pipeline.Plan, key string, w *watcher) *jo
 	if b.links == nil {
 		j.maxFile = uploadBudget(j.limit)
 	}
-	j.ckey = b.cacheKey(plan, j.maxFile)
+	j.ckey = b.cacheKey(plan)
 	return j
 }
 
@@ -289,6 +311,9 @@ func (b *Bot) run(j *job) {
 	// Parts are sized for the smallest attachment limit among the
 	// requesters so far (one who joins later with a smaller one gets
 	// parts rebuilt from the kept pages).
+	// With links the result is one file (what a link serves); delivery
+	// rebuilds it in parts from the kept pages when it does not fit and
+	// at most MaxParts parts do.
 	if b.links == nil {
 		lim := j.limit
 		for _, w := range j.watchers {
@@ -300,7 +325,6 @@ func (b *Bot) run(j *job) {
 	}
 	maxFile := j.maxFile
 	j.mu.Unlock()
-	j.ckey = b.cacheKey(j.plan, maxFile)
 	b.m.JobStarted(j.id)
 	j.kick()
 	b.persist(j, store.Running)
@@ -354,6 +378,13 @@ func (j *job) finish(out *pipeline.Output, err error, wasRunning bool) {
 }
 
 // finishWith records the outcome, delivers to every watcher and cleans up.
+//
+// The store learns the outcome before any final edit (those retry for a
+// while; a crash then must not bring a cancelled or failed job back): a
+// cancelled or failed job is written as such at once, a done one as
+// "delivering" (with what each watcher already got, see markDelivered) and
+// then done or failed. A delivery cut short by shutdown stays
+// "delivering", with its files, and resumes after the restart.
 func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning bool) {
 	b := j.b
 	defer b.wg.Done()
@@ -366,6 +397,9 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	b.mu.Lock()
 	if b.byKey[j.key] == j {
 		delete(b.byKey, j.key)
+	}
+	if ck := j.ckey.String(); b.byCkey[ck] == j {
+		delete(b.byCkey, ck)
 	}
 	b.mu.Unlock()
 	j.mu.Lock()
@@ -392,10 +426,17 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 		out = b.keep(j, out)
 	}
 	b.logOutcome(j, out, err)
-	if paused {
+	delivering := err == nil && out != nil
+	if !paused && !delivering {
+		b.refund(j)
+	}
+	switch {
+	case paused:
 		b.persist(j, store.Queued)
-	} else if err == nil && out != nil {
+	case delivering:
 		b.persistFiles(j, out.Files)
+	default:
+		b.persistEnd(j, false)
 	}
 
 	var wg sync.WaitGroup
@@ -409,22 +450,28 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	}
 	wg.Wait()
 	d.cleanup()
+	// A delivery that failed because shutdown ran out of time stays
+	// "delivering": it is done after the restart.
+	interrupted := delivering && d.failed.Load() && b.hardStop.Err() != nil && b.st != nil && !j.fromCache
 	for _, l := range []*cache.Lease{j.lease, j.kept} {
 		if l != nil {
 			l.Release()
 		}
 	}
-	if !paused {
-		b.persistEnd(j)
+	if delivering && !interrupted {
+		b.persistEnd(j, d.failed.Load())
 	}
-	if !paused || j.workDir == "" {
+	if (!paused && !interrupted) || j.workDir == "" {
 		os.RemoveAll(j.pages)
 	}
-	if dir != "" {
+	if dir != "" && !interrupted {
 		os.RemoveAll(dir)
 	}
 	state := metrics.StateDone
 	switch {
+	case paused || interrupted:
+		// Neither done nor cancelled: it resumes after the restart.
+		state = ""
 	case err == nil && d.failed.Load():
 		state = metrics.StateFailed
 	case err == nil:
@@ -433,6 +480,20 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	default:
 		state = metrics.StateFailed
 	}
-	b.m.JobFinished(j.id, state)
+	if state != "" {
+		b.m.JobFinished(j.id, state)
+	}
 	b.remove(j, wasRunning)
+}
+
+// refund gives back the pages charged for the job that were not fetched.
+func (b *Bot) refund(j *job) {
+	j.mu.Lock()
+	n := j.charged - j.prog.PagesDone
+	j.charged = 0
+	user, day := j.chargeUser, j.chargeDay
+	j.mu.Unlock()
+	if n > 0 {
+		b.quota.refund(user, day, n)
+	}
 }

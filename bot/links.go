@@ -31,11 +31,13 @@ type links struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+	random bool // the key is random per process: old links are dead
 }
 
 func newLinks(dir, public, secret string, ttl time.Duration) (*links, error) {
 	key := []byte(secret)
-	if len(key) == 0 {
+	random := len(key) == 0
+	if random {
 		key = make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
@@ -44,7 +46,22 @@ func newLinks(dir, public, secret string, ttl time.Duration) (*links, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &links{dir: dir, public: strings.TrimSuffix(public, "/"), secret: key, ttl: ttl, now: time.Now}, nil
+	return &links{dir: dir, public: strings.TrimSuffix(public, "/"), secret: key, ttl: ttl, now: time.Now, random: random}, nil
+}
+
+// clearDead removes the files of links signed by a previous process's
+// random key: nobody can fetch them any more.
+func (l *links) clearDead() {
+	if !l.random {
+		return
+	}
+	ents, err := os.ReadDir(l.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(l.dir, e.Name()))
+	}
 }
 
 func (l *links) sign(id, name string, exp int64) string {

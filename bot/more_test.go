@@ -87,13 +87,15 @@ func TestDownloadRefusedDuringShutdown(t *testing.T) {
 	}
 }
 
-// Discord refuses the file (413) below the announced limit and links are
-// configured: the file goes out as a link.
+// Discord refuses the file (413) below the announced limit, parts cannot
+// help (more than MaxParts would be needed) and links are configured: the
+// file goes out as a link.
 func Test413FallsBackToLink(t *testing.T) {
 	addr := freeAddr(t)
 	h := start(t, func(c *Config) {
 		c.Listen = addr
 		c.PublicURL = "http://" + addr
+		c.MaxParts = 1
 	})
 	h.fd.SetAttachmentLimit(30 << 10)
 	site := newSite(t, 160, false)

@@ -40,8 +40,8 @@ func newQuota(c Config) *quota {
 	return &quota{daily: c.DailyPages, cd: c.Cooldown, now: c.Now, last: map[string]time.Time{}, mem: map[string]int{}}
 }
 
-// cooldown returns how long the user must still wait, or 0 after
-// recording this request as their last.
+// cooldown returns how long the user must still wait (0: they may ask).
+// It records nothing: accepted records an accepted request.
 func (q *quota) cooldown(user string) time.Duration {
 	if q.cd <= 0 {
 		return 0
@@ -54,6 +54,18 @@ func (q *quota) cooldown(user string) time.Duration {
 			return wait
 		}
 	}
+	return 0
+}
+
+// accepted starts the user's cooldown: a request of theirs was queued (or
+// joined a job).
+func (q *quota) accepted(user string) {
+	if q.cd <= 0 {
+		return
+	}
+	now := q.now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if len(q.last) > 10000 {
 		for u, l := range q.last {
 			if now.Sub(l) >= q.cd {
@@ -62,40 +74,57 @@ func (q *quota) cooldown(user string) time.Duration {
 		}
 	}
 	q.last[user] = now
-	return 0
 }
 
 // charge adds pages to the user's count of the day, or refuses (adding
-// nothing) when that would go over the quota.
-func (q *quota) charge(user string, pages int) error {
+// nothing) when that would go over the quota. It returns the day charged
+// ("" when nothing was).
+func (q *quota) charge(user string, pages int) (string, error) {
 	if q.daily <= 0 || pages <= 0 {
-		return nil
+		return "", nil
 	}
 	day := store.Day(q.now())
-	add := func(n int) (int, error) {
-		if q.st != nil {
-			return q.st.AddPages(user, day, n)
-		}
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		k := day + "\x00" + user
+	total, err := q.add(user, day, pages)
+	if err != nil {
+		return "", fmt.Errorf("could not check your daily page quota; try again later")
+	}
+	if total > q.daily {
+		_, _ = q.add(user, day, -pages)
+		return "", fmt.Errorf("this request has %d pages. You have used %d of %d pages today; try again after 00:00 UTC.", pages, total-pages, q.daily)
+	}
+	return day, nil
+}
+
+// refund gives back pages charged on a day (pages of a job that were
+// never fetched).
+func (q *quota) refund(user, day string, pages int) {
+	if day == "" || pages <= 0 {
+		return
+	}
+	_, _ = q.add(user, day, -pages)
+}
+
+// add adds n pages to the user's count of day and returns the count.
+func (q *quota) add(user, day string, n int) (int, error) {
+	if q.st != nil {
+		return q.st.AddPages(user, day, n)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if today := store.Day(q.now()); day == today {
 		for old := range q.mem {
-			if !strings.HasPrefix(old, day+"\x00") {
+			if !strings.HasPrefix(old, today+"\x00") {
 				delete(q.mem, old)
 			}
 		}
-		q.mem[k] = max(q.mem[k]+n, 0)
-		return q.mem[k], nil
 	}
-	total, err := add(pages)
-	if err != nil {
-		return fmt.Errorf("could not check your daily page quota; try again later")
+	k := day + "\x00" + user
+	if q.mem[k]+n <= 0 {
+		delete(q.mem, k)
+		return 0, nil
 	}
-	if total > q.daily {
-		_, _ = add(-pages)
-		return fmt.Errorf("this request has %d pages. You have used %d of %d pages today; try again after 00:00 UTC.", pages, total-pages, q.daily)
-	}
-	return nil
+	q.mem[k] += n
+	return q.mem[k], nil
 }
 
 // fmtWait renders a wait rounded up to whole seconds.

@@ -273,12 +273,22 @@ func httpGet(t *testing.T, u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// The bot's listener serves /metrics and /healthz (no links configured);
-// IDENTIFY asks for no intents.
+// The metrics listener serves /metrics and /healthz; the public listener
+// (links) serves neither. IDENTIFY asks for no intents.
 func TestMetricsAndHealth(t *testing.T) {
 	m := metrics.New()
-	addr := freeAddr(t)
-	h := start(t, func(c *Config) { c.Listen = addr; c.Metrics = m })
+	addr, pub := freeAddr(t), freeAddr(t)
+	h := start(t, func(c *Config) {
+		c.MetricsListen = addr
+		c.Listen = pub
+		c.PublicURL = "http://" + pub
+		c.Metrics = m
+	})
+	for _, p := range []string{"/metrics", "/healthz"} {
+		if c, _ := httpGet(t, "http://"+pub+p); c != 404 {
+			t.Errorf("public listener serves %s: %d", p, c)
+		}
+	}
 	ids := h.fd.Identifies()
 	if len(ids) == 0 || ids[0].Intents != 0 || ids[0].Token != "Bot test-token" {
 		t.Fatalf("identify: %+v", ids)

@@ -32,6 +32,8 @@ type statusMsg struct {
 	channelID string
 	dead      bool // interaction token no longer usable
 	last      string
+	started   bool // loop running (start called before close)
+	stopped   bool // close called
 }
 
 // view is what a status message shows.
@@ -56,6 +58,12 @@ func (b *Bot) newStatus(w *watcher, render func() view) *statusMsg {
 func (m *statusMsg) start(initial view) {
 	m.mu.Lock()
 	m.last = initial.key()
+	if m.started || m.stopped {
+		// Closed already (the job ended first): nothing to follow.
+		m.mu.Unlock()
+		return
+	}
+	m.started = true
 	m.mu.Unlock()
 	go m.loop()
 }
@@ -67,10 +75,18 @@ func (m *statusMsg) kick() {
 	}
 }
 
-// close stops progress edits and waits for one in flight.
+// close stops progress edits and waits for one in flight. It returns at
+// once when the loop never started (a job that ends before its status
+// message was shown, or a resumed job that goes straight to delivery).
 func (m *statusMsg) close() {
+	m.mu.Lock()
+	m.stopped = true
+	started := m.started
+	m.mu.Unlock()
 	m.once.Do(func() { close(m.stopc) })
-	<-m.done
+	if started {
+		<-m.done
+	}
 }
 
 func (m *statusMsg) loop() {

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"reflect"
@@ -74,17 +75,20 @@ type Download struct {
 
 // Output configures files and delivery.
 type Output struct {
-	Dir          string   `toml:"dir" help:"Where the bot keeps finished files and their temp files (same file system, so renames are atomic)."`
-	MaxFileBytes int64    `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: one file (the bot uses the upload limit of the server)."`
-	MaxParts     int      `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
-	Placeholders bool     `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
-	DPI          float64  `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
-	PublicURL    string   `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked."`
-	Listen       string   `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
-	LinkTTL      Duration `toml:"link_ttl" help:"How long a signed download link stays valid."`
-	LinkSecret   string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
-	Keep         Duration `toml:"keep" help:"How long finished files are kept (in <dir>/cache) to answer identical requests at once; 0s: no cache."`
-	MaxBytes     int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
+	Dir          string  `toml:"dir" help:"Where the bot keeps finished files and their temp files (same file system, so renames are atomic)."`
+	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: one file (the bot uses the upload limit of the server)."`
+	MaxParts     int     `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
+	Placeholders bool    `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
+	DPI          float64 `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
+	PublicURL    string  `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked."`
+	Listen       string  `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
+	// MetricsListen is kept apart from Listen: /dl/ is public, /metrics
+	// and /healthz are for operators.
+	MetricsListen string   `toml:"metrics_listen" help:"Address of the server for /metrics and /healthz, e.g. 127.0.0.1:9090; empty: none. Keep it off the public listen address."`
+	LinkTTL       Duration `toml:"link_ttl" help:"How long a signed download link stays valid."`
+	LinkSecret    string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
+	Keep          Duration `toml:"keep" help:"How long finished files are kept (in <dir>/cache) to answer identical requests at once; 0s: no cache."`
+	MaxBytes      int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
 }
 
 // Sites holds global site settings and each handler's options.
@@ -135,8 +139,9 @@ func Default() *Config {
 		},
 		Output: Output{
 			Dir: "data", MaxParts: 10, Placeholders: true, DPI: 96,
-			LinkTTL: Duration{24 * time.Hour},
-			Keep:    Duration{24 * time.Hour}, MaxBytes: 2 << 30,
+			MetricsListen: "127.0.0.1:9090",
+			LinkTTL:       Duration{24 * time.Hour},
+			Keep:          Duration{24 * time.Hour}, MaxBytes: 2 << 30,
 		},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
@@ -331,6 +336,13 @@ func (c *Config) Validate() error {
 		}
 		if c.Output.Listen == "" {
 			bad("output.listen", "must be set when output.public_url is set (the bot serves the links)")
+		}
+	}
+	if a := c.Output.MetricsListen; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			bad("output.metrics_listen", "must be host:port (e.g. 127.0.0.1:9090) or empty, got %q", a)
+		} else if a == c.Output.Listen {
+			bad("output.metrics_listen", "must differ from output.listen (which serves public links)")
 		}
 	}
 	if c.Discord.APIURL != "" && !strings.HasPrefix(c.Discord.APIURL, "http://") && !strings.HasPrefix(c.Discord.APIURL, "https://") {

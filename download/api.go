@@ -8,7 +8,6 @@ package download
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"time"
 
@@ -128,4 +127,3 @@ type Stats struct {
 //	func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error)
 //	func (f *Fetcher) Stats() Stats
 //	func PageFile(dir string, i int) string // "page-0001" style final name, no extension
-var _ = http.MethodGet

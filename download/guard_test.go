@@ -3,7 +3,6 @@ package download
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -96,24 +95,31 @@ func TestControlRefuses(t *testing.T) {
 	}
 }
 
-// TestGuardLoopback: with allow_networks empty, a loopback server is
-// refused at dial time, by IP and by a name that resolves to it, for pages
-// and for Client(); the server sees nothing and nothing is retried.
+// TestGuardLoopback: with allow_networks empty, loopback servers are
+// refused at dial time, on 127.0.0.1 and on another loopback address
+// (127.0.0.2, without relying on /etc/hosts for a name), for pages and for
+// Client(); the servers see nothing and nothing is retried.
 func TestGuardLoopback(t *testing.T) {
 	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+	srv := httptest.NewServer(h)
 	defer srv.Close()
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	srv2 := httptest.NewUnstartedServer(h)
+	srv2.Listener.Close()
+	srv2.Listener = listenLoopback2(t)
+	srv2.Start()
+	defer srv2.Close()
 	opts := testOptions()
 	opts.AllowNetworks = nil
 	f := New(opts)
-	pages := []sites.Page{{URL: srv.URL + "/a"}, {URL: "http://localhost:" + port + "/b"}}
+	pages := []sites.Page{{URL: srv.URL + "/a"}, {URL: srv2.URL + "/b"}}
 	res, err := f.Fetch(context.Background(), Job{Pages: pages, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range res.Pages {
-		if !strings.HasPrefix(reasonOf(r), "blocked address ") || !strings.Contains(reasonOf(r), "(loopback); allow it with [download] allow_networks") {
+	for i, addr := range []string{"127.0.0.1", "127.0.0.2"} {
+		r := res.Pages[i]
+		if !strings.HasPrefix(reasonOf(r), "blocked address "+addr+" (loopback); allow it with [download] allow_networks") {
 			t.Errorf("page %d: %q", i, reasonOf(r))
 		}
 	}
@@ -133,10 +139,7 @@ func TestGuardLoopback(t *testing.T) {
 // TestGuardRedirect: an allowed host redirecting to a refused one (127.0.0.2
 // is loopback but outside the allowed 127.0.0.1/32) is stopped at dial time.
 func TestGuardRedirect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("no 127.0.0.2 here: %v", err)
-	}
+	ln := listenLoopback2(t)
 	var hitsB atomic.Int32
 	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hitsB.Add(1) }))
 	b.Listener.Close()

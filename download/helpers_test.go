@@ -6,9 +6,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +101,18 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-var _ = filepath.Join
+// listenLoopback2 listens on 127.0.0.2, a loopback address distinct from
+// httptest's 127.0.0.1 (so a distinct host and a distinct address). Linux
+// routes all of 127/8 to lo; elsewhere the test is skipped, except under CI,
+// where the missing address is a failure rather than a silent skip.
+func listenLoopback2(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("cannot listen on 127.0.0.2 (CI is set): %v", err)
+		}
+		t.Skipf("no 127.0.0.2 here: %v", err)
+	}
+	return ln
+}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,12 +75,17 @@ func TestObserverClient(t *testing.T) {
 // the target host once the body is in.
 func TestObserverRedirect(t *testing.T) {
 	img := jpegBytes(t, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/go") {
-			http.Redirect(w, r, "http://localhost:"+strings.Split(r.Host, ":")[1]+"/img", http.StatusFound)
-			return
-		}
+	// The target is another loopback host (127.0.0.2), so the two attempts
+	// carry distinct host labels without a name from /etc/hosts.
+	target := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(img)
+	}))
+	target.Listener.Close()
+	target.Listener = listenLoopback2(t)
+	target.Start()
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/img", http.StatusFound)
 	}))
 	defer srv.Close()
 	rec := &recorder{}
@@ -92,7 +96,7 @@ func TestObserverRedirect(t *testing.T) {
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("fetch: %v %+v", err, res)
 	}
-	want := []reqEvent{{"127.0.0.1", 302, false, false}, {"localhost", 200, false, false}}
+	want := []reqEvent{{"127.0.0.1", 302, false, false}, {"127.0.0.2", 200, false, false}}
 	if len(rec.reqs) != 2 || rec.reqs[0] != want[0] || rec.reqs[1] != want[1] {
 		t.Errorf("events %+v, want %+v", rec.reqs, want)
 	}

@@ -9,10 +9,11 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,7 +121,33 @@ type imageServer struct {
 
 func newImageServer(t *testing.T) *imageServer {
 	s := &imageServer{hits: map[string]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewServer(s.handler(t))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// alsoOn127002 serves the same pages (same counts) on 127.0.0.2 as well and
+// returns that server's URL: a second loopback host, with a host label of
+// its own, that needs no name in /etc/hosts. Linux routes all of 127/8 to
+// lo; elsewhere the test is skipped, but not under CI.
+func (s *imageServer) alsoOn127002(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("cannot listen on 127.0.0.2 (CI is set): %v", err)
+		}
+		t.Skipf("no 127.0.0.2 here: %v", err)
+	}
+	alt := httptest.NewUnstartedServer(s.Config.Handler)
+	alt.Listener.Close()
+	alt.Listener = ln
+	alt.Start()
+	t.Cleanup(alt.Close)
+	return alt.URL
+}
+
+func (s *imageServer) handler(t *testing.T) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.hits[r.URL.Path]++
 		n := s.hits[r.URL.Path]
@@ -162,9 +189,7 @@ func newImageServer(t *testing.T) *imageServer {
 			s.served += int64(len(body))
 			s.mu.Unlock()
 		}
-	}))
-	t.Cleanup(s.Close)
-	return s
+	})
 }
 
 func loopback() []netip.Prefix {
@@ -175,10 +200,9 @@ func loopback() []netip.Prefix {
 // scrape shows matches what the server did and what the fetcher counted.
 func TestFetcherMetrics(t *testing.T) {
 	s := newImageServer(t)
-	u, _ := url.Parse(s.URL)
-	// The 429 comes from "localhost", everything else from 127.0.0.1, so
+	// The 429 comes from 127.0.0.2, everything else from 127.0.0.1, so
 	// the host label is seen to name the right host.
-	other := "http://localhost:" + u.Port()
+	other := s.alsoOn127002(t)
 
 	var pages []sites.Page
 	for i := range 6 {
@@ -232,8 +256,8 @@ func TestFetcherMetrics(t *testing.T) {
 	if got := value(fams, "mangabot_retries_total"); got != 3 || got != float64(st.Retries) {
 		t.Errorf("retries = %v, want 3 (fetcher counted %d)", got, st.Retries)
 	}
-	if got := value(fams, "mangabot_http_429_total", "host", "localhost"); got != 1 {
-		t.Errorf("429s of localhost = %v, want 1", got)
+	if got := value(fams, "mangabot_http_429_total", "host", "127.0.0.2"); got != 1 {
+		t.Errorf("429s of 127.0.0.2 = %v, want 1", got)
 	}
 	if _, ok := sample(fams, "mangabot_http_429_total", "host", "127.0.0.1"); ok {
 		t.Errorf("127.0.0.1 sent no 429 but has a series")
@@ -286,9 +310,12 @@ func TestFetcherMetrics(t *testing.T) {
 // Pages of a cancelled job that were in flight are neither ok nor failed.
 func TestCancelledPagesNotCounted(t *testing.T) {
 	release := make(chan struct{})
+	twoStarted := make(chan struct{}) // closed by the 2nd request
 	var started atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started.Add(1)
+		if started.Add(1) == 2 {
+			close(twoStarted)
+		}
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -298,16 +325,27 @@ func TestCancelledPagesNotCounted(t *testing.T) {
 	defer close(release)
 	m := metrics.New()
 	f := download.New(download.Options{Rate: 10000, Burst: 1000, Concurrency: 2, AllowNetworks: loopback(), Observer: m.Observer()})
-	ctx, cancel := context.WithCancel(context.Background())
+	guard, stop := context.WithTimeout(t.Context(), time.Minute) // hang guard only
+	defer stop()
+	ctx, cancel := context.WithCancel(guard)
+	inFlight := make(chan bool, 1)
 	go func() {
-		for started.Load() < 2 {
-			time.Sleep(time.Millisecond)
+		// Cancel once both pages are in flight; the guard ends the wait
+		// (and Fetch) if they never are.
+		select {
+		case <-twoStarted:
+			inFlight <- true
+		case <-guard.Done():
+			inFlight <- false
 		}
 		cancel()
 	}()
 	pages := []sites.Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}, {URL: srv.URL + "/3"}}
 	if _, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir()}); err == nil {
 		t.Fatal("cancelled Fetch returned no error")
+	}
+	if !<-inFlight {
+		t.Fatal("two pages were never in flight together")
 	}
 	fams := scrape(t, m)
 	if ok, failed := value(fams, "mangabot_pages_total", "result", "ok"), value(fams, "mangabot_pages_total", "result", "failed"); ok != 0 || failed != 0 {

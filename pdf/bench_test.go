@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -66,6 +67,27 @@ func BenchmarkWriteDecoded(b *testing.B) {
 	for b.Loop() {
 		if _, err := Write(context.Background(), io.Discard, pages, Info{}, Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBombRefusal measures refusing a PNG that claims 50000x50000
+// pixels (7.5 GB decoded) from its header: the allocations per op are the
+// memory figure TestDecompressionBomb does not assert. With no other page,
+// Write reports ErrNoPages after skipping the bomb, so nothing else is
+// measured.
+func BenchmarkBombRefusal(b *testing.B) {
+	bomb := filepath.Join(b.TempDir(), "bomb.png")
+	writeBombPNG(b, bomb)
+	pages := []Page{{Path: bomb}}
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := Write(context.Background(), io.Discard, pages, Info{}, Options{})
+		if !errors.Is(err, ErrNoPages) {
+			b.Fatalf("Write: %v, want ErrNoPages", err)
+		}
+		if len(st.Skipped) != 1 || !bombReason.MatchString(st.Skipped[0].Reason) {
+			b.Fatalf("stats %+v", st)
 		}
 	}
 }

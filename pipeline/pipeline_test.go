@@ -383,14 +383,9 @@ func TestKeepPagesRebuildsWithoutRequests(t *testing.T) {
 
 // Network failures read as one short line, and the cause stays in the chain.
 func TestResolveNetworkErrorIsFriendly(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := refusedAddr(t) // nothing listens there
 	env := newEnv(t, "https://www.webtoons.com")
-	_, err = env.Resolve(context.Background(), pipeline.Request{URL: "http://" + addr + "/chapter"})
+	_, err := env.Resolve(context.Background(), pipeline.Request{URL: "http://" + addr + "/chapter"})
 	if err == nil || err.Error() != "generic: cannot reach "+addr+": connection refused" {
 		t.Fatalf("got %v", err)
 	}

@@ -312,17 +312,24 @@ func newMDNode(t *testing.T, xcache string, fail ...string) *mdNode {
 }
 
 // mdReports is a fake MangaDex@Home report endpoint. Until release is
-// closed, it holds every report: a download must not wait for it.
+// closed, it holds every report: a download must not wait for it. Each
+// report is recorded and pushed on arrived as it comes in.
 type mdReports struct {
 	*httptest.Server
 	rec     mdRecorder
 	release chan struct{}
+	arrived chan mdHit
 }
 
 func newMDReports(t *testing.T) *mdReports {
-	rp := &mdReports{release: make(chan struct{})}
+	rp := &mdReports{release: make(chan struct{}), arrived: make(chan mdHit, 256)}
 	rp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rp.rec.record(r)
+		hit := rp.rec.record(r)
+		select {
+		case rp.arrived <- hit:
+		case <-r.Context().Done():
+			return
+		}
 		select {
 		case <-rp.release:
 		case <-r.Context().Done():
@@ -349,28 +356,24 @@ type mdReport struct {
 	Duration int64  `json:"duration"`
 }
 
-// waitReports waits until done says the reports received so far suffice.
-func (rp *mdReports) waitReports(t *testing.T, done func([]mdReport) bool) []mdReport {
+// waitReports takes reports as they arrive until done says those received
+// so far suffice; ctx (the test's, with its hang guard) ends the wait.
+func (rp *mdReports) waitReports(t *testing.T, ctx context.Context, done func([]mdReport) bool) []mdReport {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		var got []mdReport
-		for _, h := range rp.rec.all() {
+	var got []mdReport
+	for !done(got) {
+		select {
+		case h := <-rp.arrived:
 			var r mdReport
 			if err := json.Unmarshal(h.Body, &r); err != nil {
 				t.Fatalf("report body %q: %v", h.Body, err)
 			}
 			got = append(got, r)
-		}
-		if done(got) {
-			return got
-		}
-		select {
-		case <-deadline:
-			t.Fatalf("reports never arrived; got %+v", got)
-		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("reports never arrived (%v); got %+v", ctx.Err(), got)
 		}
 	}
+	return got
 }
 
 // newMD builds the mangadex handler from its registered declaration,
@@ -419,6 +422,21 @@ func mdCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// noNetworkClient is a client for code that must not make any request (the
+// handler's defaults point at the real MangaDex): a request fails the test
+// and is not sent.
+func noNetworkClient(t *testing.T) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		return nil, errors.New("test: no network")
+	})}
+}
+
 func TestMangaDexDeclaration(t *testing.T) {
 	info, ok := sites.Lookup("mangadex")
 	if !ok {
@@ -460,7 +478,7 @@ func TestMangaDexDeclaration(t *testing.T) {
 	}
 	for _, raw := range []string{"https://mangadex.org/title/not-a-uuid", "https://mangadex.org/group/" + mdManga} {
 		u, _ := url.Parse(raw)
-		_, err := h.Resolve(context.Background(), sites.Env{Client: http.DefaultClient}, sites.Request{URL: u})
+		_, err := h.Resolve(context.Background(), sites.Env{Client: noNetworkClient(t)}, sites.Request{URL: u})
 		if !errors.Is(err, sites.ErrUnsupported) || !strings.Contains(err.Error(), "/chapter/<uuid>") {
 			t.Errorf("Resolve(%s) = %v, want a clear unsupported-link error", raw, err)
 		}
@@ -972,7 +990,7 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 		}
 		return nil
 	}
-	got := reports.waitReports(t, func(rs []mdReport) bool {
+	got := reports.waitReports(t, ctx, func(rs []mdReport) bool {
 		return find(rs, url1(0), true) != nil && find(rs, url1(1), false) != nil && find(rs, url1(2), false) != nil &&
 			find(rs, url2(1), true) != nil && find(rs, url2(2), true) != nil
 	})
@@ -1027,7 +1045,7 @@ func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch.Report(sites.FetchReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56 * time.Millisecond})
-	got := reports.waitReports(t, func(rs []mdReport) bool { return len(rs) > 0 })
+	got := reports.waitReports(t, mdCtx(t), func(rs []mdReport) bool { return len(rs) > 0 })
 	want := mdReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56}
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("reports %+v, want only %+v", got, want)

@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -32,11 +33,14 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// WebtoonOptions are the [sites.webtoon] options.
+// WebtoonOptions are the [sites.webtoon] options. ImageHost is there for
+// tests in spirit: the host name (no scheme, no port) the rate applies to;
+// empty means webtoon-phinf.pstatic.net.
 type WebtoonOptions struct {
-	BaseURL string  `toml:"base_url" help:"WEBTOON site root; links on its host are taken (on the default host also m.webtoons.com) and pages are fetched from it"`
-	Referer string  `toml:"referer" help:"Referer sent with page and image requests; the image host (webtoon-phinf.pstatic.net) refuses images without it"`
-	Rate    float64 `toml:"rate" help:"requests per second to the image host webtoon-phinf.pstatic.net"`
+	BaseURL   string  `toml:"base_url" help:"WEBTOON site root; links on its host are taken (on the default host also m.webtoons.com) and pages are fetched from it"`
+	Referer   string  `toml:"referer" help:"Referer sent with page and image requests; the image host (webtoon-phinf.pstatic.net) refuses images without it"`
+	Rate      float64 `toml:"rate" help:"requests per second to the image host (image_host)"`
+	ImageHost string  `toml:"image_host" help:"host whose images get the rate limit"`
 }
 
 const (
@@ -60,9 +64,10 @@ func init() {
 		},
 		Options: func() any {
 			return &WebtoonOptions{
-				BaseURL: webtoonDefaultBase,
-				Referer: "https://www.webtoons.com/",
-				Rate:    4,
+				BaseURL:   webtoonDefaultBase,
+				Referer:   "https://www.webtoons.com/",
+				Rate:      4,
+				ImageHost: webtoonImageHost,
 			}
 		},
 		New: func(opts any) (Handler, error) {
@@ -96,6 +101,13 @@ func newWebtoon(o WebtoonOptions) (*webtoon, error) {
 	if !(o.Rate > 0) || math.IsInf(o.Rate, 0) {
 		return nil, fmt.Errorf("rate: must be > 0, got %v", o.Rate)
 	}
+	o.ImageHost = strings.ToLower(strings.TrimSpace(o.ImageHost))
+	if o.ImageHost == "" {
+		o.ImageHost = webtoonImageHost
+	}
+	if _, err := netip.ParseAddr(o.ImageHost); err != nil && strings.ContainsAny(o.ImageHost, ":/@?#[] \t") {
+		return nil, fmt.Errorf("image_host: not a host name (no scheme, port or path): %q", o.ImageHost)
+	}
 	h := &webtoon{opts: o, base: base, hosts: map[string]bool{strings.ToLower(base.Host): true}}
 	if strings.EqualFold(base.Host, "www.webtoons.com") {
 		h.hosts["m.webtoons.com"] = true
@@ -110,7 +122,7 @@ func (h *webtoon) Limits() []HostLimit {
 	if burst < 1 {
 		burst = 1
 	}
-	return []HostLimit{{Host: webtoonImageHost, Rate: h.opts.Rate, Burst: burst}}
+	return []HostLimit{{Host: h.opts.ImageHost, Rate: h.opts.Rate, Burst: burst}}
 }
 
 // webtoonLink is a parsed viewer or list link.

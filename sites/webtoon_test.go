@@ -9,12 +9,14 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +49,8 @@ var wtTitles = map[int]string{
 }
 
 // wtSite is a stand-in for www.webtoons.com (srv) and its image host
-// webtoon-phinf.pstatic.net (img), both on 127.0.0.1.
+// webtoon-phinf.pstatic.net (img), both on 127.0.0.1 (newWTSiteImagesOn
+// puts the image host on another address).
 type wtSite struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -67,6 +70,7 @@ type wtSite struct {
 	retryAt   time.Time       // X-RateLimit-Retry-After of the last 429
 	failImage map[string]bool // image paths answered with 500, every time
 	failed    map[string]int  // image path -> 500s served
+	imgTimes  []time.Time     // arrival of every image request, in order
 }
 
 // wtGapYear is a series (title_no 555) whose episode 2 was deleted: the
@@ -82,10 +86,22 @@ var wtGapYear = map[int]struct {
 
 func newWTSite(t *testing.T) *wtSite {
 	t.Helper()
+	return newWTSiteImagesOn(t, nil)
+}
+
+// newWTSiteImagesOn is newWTSite with the image host listening on imgLn
+// (nil: 127.0.0.1, like the site).
+func newWTSiteImagesOn(t *testing.T, imgLn net.Listener) *wtSite {
+	t.Helper()
 	s := &wtSite{t: t, images: map[string]int{}, failImage: map[string]bool{}, failed: map[string]int{}}
 	s.viewer = template.Must(template.ParseFiles(filepath.Join("testdata", "webtoon", "viewer.html.tmpl")))
 
-	s.img = httptest.NewServer(http.HandlerFunc(s.serveImage))
+	s.img = httptest.NewUnstartedServer(http.HandlerFunc(s.serveImage))
+	if imgLn != nil {
+		s.img.Listener.Close()
+		s.img.Listener = imgLn
+	}
+	s.img.Start()
 	t.Cleanup(s.img.Close)
 
 	mux := http.NewServeMux()
@@ -243,6 +259,9 @@ func wtImage(path string) []byte {
 // serveImage refuses requests without the WEBTOON Referer, like
 // webtoon-phinf.pstatic.net.
 func (s *wtSite) serveImage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.imgTimes = append(s.imgTimes, time.Now())
+	s.mu.Unlock()
 	if r.Header.Get("Referer") != wtReferer {
 		s.mu.Lock()
 		s.refused++
@@ -267,12 +286,21 @@ func (s *wtSite) serveImage(w http.ResponseWriter, r *http.Request) {
 // at the test site.
 func (s *wtSite) handler() sites.Handler {
 	s.t.Helper()
+	return s.handlerWith(nil)
+}
+
+// handlerWith is handler with more options set by edit.
+func (s *wtSite) handlerWith(edit func(*sites.WebtoonOptions)) sites.Handler {
+	s.t.Helper()
 	info, ok := sites.Lookup("webtoon")
 	if !ok {
 		s.t.Fatal(`"webtoon" is not registered`)
 	}
 	o := info.Options().(*sites.WebtoonOptions)
 	o.BaseURL = s.srv.URL
+	if edit != nil {
+		edit(o)
+	}
 	h, err := info.New(o)
 	if err != nil {
 		s.t.Fatal(err)
@@ -461,6 +489,83 @@ func TestWebtoonSeries(t *testing.T) {
 		t.Errorf("viewer pages fetched for refused selections: %v", s.viewers)
 	}
 	s.mu.Unlock()
+}
+
+// TestWebtoonImageRate: the rate option throttles requests to the image
+// host. The image host here is 127.0.0.2 (image_host points the limit at
+// it), distinct from the site on 127.0.0.1, whose pages are not limited.
+// With rate r the bucket holds ceil(r) tokens at first and gains r a
+// second, and it is made after start: the j-th image request (1-based)
+// cannot reach the server before start + (j - ceil(r))/r. Only lower
+// bounds are checked, so a slow machine cannot fail the test; a fetcher
+// that ignored the limit would send all 12 within milliseconds.
+func TestWebtoonImageRate(t *testing.T) {
+	const rate, burst = 5.0, 5 // burst: ceil(rate), as Limits declares
+	s := newWTSiteImagesOn(t, wtListen127002(t))
+	h := s.handlerWith(func(o *sites.WebtoonOptions) {
+		o.Rate = rate
+		o.ImageHost = "127.0.0.2"
+	})
+	lims := h.(sites.Limiter).Limits()
+	if len(lims) != 1 || lims[0].Host != "127.0.0.2" || lims[0].Rate != rate || lims[0].Burst != burst {
+		t.Fatalf("Limits() = %+v, want 127.0.0.2 at %v/s, burst %d", lims, rate, burst)
+	}
+	// The fetcher's own per-host rate never binds here: only the
+	// handler's limit can space the image requests.
+	f := download.New(download.Options{
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		BackoffBase:   time.Millisecond,
+		UserAgent:     wtUA,
+		Rate:          10000,
+		Burst:         1000,
+	})
+	chs, err := wtResolve(t, h, wtEnv(f), s.srv.URL+wtSeriesPath+"/list?title_no=4321", "1-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages []sites.Page
+	for _, ch := range chs {
+		pages = append(pages, ch.Pages...)
+	}
+	if len(pages) != 12 {
+		t.Fatalf("%d pages in episodes 1-3, want 12", len(pages))
+	}
+	start := time.Now()
+	f.SetHostLimits(lims...) // as the pipeline does
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // hang guard only
+	defer cancel()
+	res, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir()})
+	if err != nil || res.Failed != 0 {
+		t.Fatalf("Fetch: %v, result %+v", err, res)
+	}
+	s.mu.Lock()
+	times := slices.Clone(s.imgTimes)
+	s.mu.Unlock()
+	if len(times) != len(pages) {
+		t.Fatalf("image host saw %d requests, want %d", len(times), len(pages))
+	}
+	const slack = 2 * time.Millisecond // the token bucket's rounding
+	for i, at := range times {
+		earliest := time.Duration(float64(i+1-burst) / rate * float64(time.Second))
+		if got := at.Sub(start); got < earliest-slack {
+			t.Errorf("image request %d arrived %v after the start, before the %v a rate of %v/s (burst %d) allows", i+1, got, earliest, rate, burst)
+		}
+	}
+}
+
+// wtListen127002 listens on 127.0.0.2, a second loopback host. Linux routes
+// all of 127/8 to lo; elsewhere the test is skipped, but not under CI.
+func wtListen127002(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("cannot listen on 127.0.0.2 (CI is set): %v", err)
+		}
+		t.Skipf("no 127.0.0.2 here: %v", err)
+	}
+	return ln
 }
 
 func TestWebtoonSeriesAllInOrder(t *testing.T) {
@@ -703,7 +808,7 @@ func TestWebtoonMatch(t *testing.T) {
 		t.Errorf("declaration lacks patterns or description: %+v", info)
 	}
 	def := info.Options().(*sites.WebtoonOptions)
-	if def.BaseURL != "https://www.webtoons.com" || def.Referer != wtReferer || def.Rate <= 0 {
+	if def.BaseURL != "https://www.webtoons.com" || def.Referer != wtReferer || def.Rate <= 0 || def.ImageHost != "webtoon-phinf.pstatic.net" {
 		t.Errorf("defaults: %+v", def)
 	}
 	h, err := info.New(def)
@@ -769,6 +874,8 @@ func TestWebtoonMatch(t *testing.T) {
 		{BaseURL: "www.webtoons.com", Referer: wtReferer, Rate: 4},
 		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 0},
 		{BaseURL: "https://www.webtoons.com", Referer: "not a url", Rate: 4},
+		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 4, ImageHost: "https://webtoon-phinf.pstatic.net"},
+		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 4, ImageHost: "webtoon-phinf.pstatic.net:443"},
 	} {
 		if _, err := info.New(&bad); err == nil {
 			t.Errorf("New(%+v) accepted bad options", bad)

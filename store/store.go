@@ -88,8 +88,29 @@ type Job struct {
 	Files   []string // finished files
 	Error   string   // why it failed or was cancelled
 
+	// Watchers are everyone waiting for the job's result (the first is
+	// the one named by the fields above), so a job someone joined is
+	// delivered to all of them after a restart. Empty in records of older
+	// versions: the fields above are the only watcher.
+	Watchers []Watcher `json:",omitempty"`
+	// Delivered maps each piece of the result already handed over (a
+	// watcher's interaction id "/" a file name, or "/links") to the
+	// message that carries it, written right after each send, so a job
+	// resumed while delivering sends nothing twice.
+	Delivered map[string]string `json:",omitempty"`
+
 	// Created is set by the first Put when zero; Updated by every Put.
 	Created, Updated time.Time
+}
+
+// Watcher is one requester of a job: where their status message is and
+// how to reach it.
+type Watcher struct {
+	UserID, GuildID, ChannelID             string
+	AppID, InteractionID, InteractionToken string
+	TokenExpires                           time.Time
+	StatusMessageID                        string
+	AttachmentLimit                        int64
 }
 
 // ValidID reports whether id can name a job: 1 to 128 bytes without

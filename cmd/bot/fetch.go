@@ -140,7 +140,6 @@ type reporter struct {
 	w        io.Writer
 	bar      *progressbar.ProgressBar
 	lastLine time.Time
-	failed   int
 	stage    string
 }
 
@@ -161,10 +160,8 @@ func newReporter(w io.Writer, total int) *reporter {
 }
 
 func (r *reporter) update(p pipeline.Progress) {
-	if p.Last != nil && p.Last.Err != nil {
-		// Failures are listed at the end with reasons; here just count.
-		r.failed++
-	}
+	// Failures are listed at the end with reasons; the lines and the bar
+	// count them from p.PagesFailed.
 	if r.bar != nil {
 		_ = r.bar.Set(p.PagesDone + p.PagesFailed)
 		if p.Stage != r.stage {

@@ -87,12 +87,13 @@ type site struct {
 	fail     map[int]int // page -> status to answer
 	block    chan struct{}
 	requests atomic.Int64
+	third    chan struct{} // closed by the third image request
 	mu       sync.Mutex
 	seen     []string
 }
 
 func newSite(t *testing.T, n int) *site {
-	s := &site{fail: map[int]int{}}
+	s := &site{fail: map[int]int{}, third: make(chan struct{})}
 	for i := 0; i < n; i++ {
 		if i%3 == 2 {
 			s.pages = append(s.pages, pngBytes(t, 60, 90))
@@ -116,7 +117,9 @@ func newSite(t *testing.T, n int) *site {
 		fmt.Fprint(w, `<html><head><title>Nothing</title></head><body><p>This reader moved.</p></body></html>`)
 	})
 	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
+		if s.requests.Add(1) == 3 {
+			close(s.third)
+		}
 		i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/img/"))
 		if err != nil || i >= len(s.pages) {
 			http.NotFound(w, r)
@@ -154,10 +157,32 @@ type result struct {
 	stdout, stderr string
 }
 
+// botEnv is the environment the binary runs with: built from scratch, so
+// that DISCORD_TOKEN or MANGABOT_* variables set where the tests run do not
+// change what is tested. Only what a process needs to run is passed on,
+// plus GOCOVERDIR for coverage of an instrumented binary.
+func botEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOCOVERDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// botCommand is the binary with args, in a clean environment and an empty
+// working directory of its own (so no ./config.toml is picked up).
+func botCommand(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, botBin, args...)
+	cmd.Env = botEnv()
+	cmd.Dir = t.TempDir()
+	return cmd
+}
+
 func run(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, botBin, args...)
-	cmd.Env = append(os.Environ(), "DISCORD_TOKEN=")
+	cmd := botCommand(t, ctx, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -312,24 +337,23 @@ func TestFetchInterruptLeavesNothing(t *testing.T) {
 	defer close(s.block)
 	cfg := writeConfig(t, "")
 	out := t.TempDir()
-	cmd := exec.Command(botBin, "fetch", "-config", cfg, "-o", out, s.URL+"/chapter")
+	cmd := botCommand(t, context.Background(), "fetch", "-config", cfg, "-o", out, s.URL+"/chapter")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until pages are in flight (pages 0 and 1 are served, the rest block).
-	deadline := time.Now().Add(20 * time.Second)
-	for s.requests.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if s.requests.Load() < 3 {
-		cmd.Process.Kill()
-		t.Fatal("downloads never started")
-	}
-	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	// Wait until pages are in flight (pages 0 and 1 are served, the rest
+	// block): the site signals its third request. A fetch that exits
+	// before then fails the test instead of leaving it waiting.
+	select {
+	case <-s.third:
+	case err := <-done:
+		t.Fatalf("fetch exited (%v) before its downloads were in flight: %s", err, errb.String())
+	}
+	cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case err := <-done:
 		if err == nil {

@@ -60,6 +60,7 @@ func botConfig(c *config.Config) bot.Config {
 		MaxParts:          c.Output.MaxParts,
 		PublicURL:         c.Output.PublicURL,
 		Listen:            c.Output.Listen,
+		MetricsListen:     c.Output.MetricsListen,
 		LinkTTL:           c.Output.LinkTTL.Duration,
 		LinkSecret:        c.Output.LinkSecret,
 		ShutdownGrace:     c.Bot.ShutdownGrace.Duration,

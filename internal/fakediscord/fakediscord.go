@@ -130,6 +130,7 @@ type Server struct {
 	refuseGateway  bool
 	heartbeatMilli int
 	closed         bool
+	hook           func(Request)
 }
 
 type gwConn struct {
@@ -546,6 +547,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := Request{Method: r.Method, Path: path, Auth: r.Header.Get("Authorization"), Body: body, Files: files}
+	s.mu.Lock()
+	hook := s.hook
+	s.mu.Unlock()
+	if hook != nil {
+		hook(rec)
+	}
 	status := s.route(w, r, rec)
 	s.mu.Lock()
 	rec.Seq = len(s.requests)
@@ -822,6 +829,15 @@ func (s *Server) channelEdit(w http.ResponseWriter, channel, id string, rec Requ
 	s.applyLocked(m, d, rec.Files)
 	writeJSON(w, 200, m)
 	return 200
+}
+
+// OnRequest sets f to be called with every REST request before it is
+// answered (Seq and Status unset), while the client waits: a test can look
+// at the bot's state at that moment. nil removes it.
+func (s *Server) OnRequest(f func(Request)) {
+	s.mu.Lock()
+	s.hook = f
+	s.mu.Unlock()
 }
 
 // Message returns a message by id (originals, followups and channel posts).
