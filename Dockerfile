@@ -21,7 +21,9 @@ WORKDIR /data
 # Any key can be set as MANGABOT_<SECTION>_<KEY>; these suit the image.
 ENV MANGABOT_OUTPUT_DIR=/data/output \
     MANGABOT_STORAGE_PATH=/data/mangabot.db \
-    MANGABOT_OUTPUT_LISTEN=:8080
-EXPOSE 8080
+    MANGABOT_OUTPUT_LISTEN=:8080 \
+    MANGABOT_OUTPUT_METRICS_LISTEN=:9090
+# 8080: download links; 9090: /metrics and /healthz (publish it privately).
+EXPOSE 8080 9090
 ENTRYPOINT ["/bot"]
 CMD ["run"]

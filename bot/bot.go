@@ -219,7 +219,10 @@ func (b *Bot) pauseEdits(d time.Duration) {
 	}
 }
 
-func (b *Bot) editsPaused() bool { return time.Now().UnixNano() < b.editPause.Load() }
+// editPauseLeft is how long progress edits must still wait (0: none).
+func (b *Bot) editPauseLeft() time.Duration {
+	return time.Duration(max(b.editPause.Load()-time.Now().UnixNano(), 0))
+}
 
 // AppID is the application id in use (known once Run has connected).
 func (b *Bot) AppID() string { return b.appID }

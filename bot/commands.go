@@ -327,6 +327,8 @@ func (b *Bot) cmdJobs(i *discordgo.Interaction) {
 		switch {
 		case pos > 0:
 			state = fmt.Sprintf("queued, position %d", pos)
+		case j.state == stateQueued && j.resumed:
+			state = "resuming after a restart"
 		case j.state == stateRunning:
 			state = fmt.Sprintf("running, %d/%d pages", j.prog.PagesDone, j.plan.Pages)
 		case j.state != stateQueued:

@@ -21,21 +21,26 @@ import (
 // Durable jobs.
 //
 // With a store (Config.StorePath) every job is written to it when it is
-// queued (after its status message exists, so the message id is known),
-// when it starts, at most once a second while pages complete, when its
-// files are made ("delivering", with the files) and when it ends. Pages go
-// to store.JobDir(OutputDir, id) and the PDFs to that dir + ".out", so
+// queued (before the status response goes out, and again with every
+// watcher who joins, so all of them are delivered after a restart), when
+// it starts, at most once a second while pages complete, when its files
+// are made ("delivering", with the files), after each piece of the result
+// is handed over (Delivered: the message that carries it) and when it
+// ends: a cancelled or failed job before its final edits, a delivered one
+// as done, or failed when its delivery failed. Pages go to
+// store.JobDir(OutputDir, id) and the PDFs to that dir + ".out", so
 // store.CleanOrphans at start removes the dirs of jobs that are gone.
 //
 // Finished jobs stay in the store with their final state (for
 // inspection) and are deleted at the first start a day after they ended.
 //
-// At start, after the gateway is up, unfinished jobs are resumed with the
-// same id and status message: queued and running ones are resolved again
-// and queued (pages already on disk are not fetched again); a job that
-// was delivering is not delivered again when its status message already
-// carries the file, else its kept files are delivered. Jobs stopped by a
-// shutdown are "paused": they stay unfinished in the store and resume too.
+// At start unfinished jobs are registered at once (listed, cancellable),
+// then, after the gateway is up, resolved again in parallel with the
+// same id and status messages: queued and running ones are queued (pages
+// already on disk are not fetched again); a job that was delivering sends
+// only what it had not sent (and nothing when its status message already
+// carries the file). Jobs stopped by a shutdown are "paused": they stay
+// unfinished in the store and resume too.
 
 // openStorage opens the cache and the store, removes the temp files of
 // jobs that no longer exist and returns the jobs to resume.
@@ -346,6 +351,9 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 	j.note = "🔄 Resumed after a restart."
 	j.prog.PagesDone = rec.PagesDone
 	j.delivered = maps.Clone(rec.Delivered)
+	if rec.State == store.Delivering {
+		j.files = rec.Files
+	}
 	return j
 }
 
@@ -418,6 +426,9 @@ func (b *Bot) resume(j *job, rec store.Job) {
 		}
 		if b.byKey[j.key] == nil {
 			b.byKey[j.key] = j
+		}
+		if ck := j.ckey.String(); j.ckey.ChapterID != "" && b.byCkey[ck] == nil {
+			b.byCkey[ck] = j
 		}
 		b.queue = append(b.queue, j)
 		b.m.JobQueued(j.id)

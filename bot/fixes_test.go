@@ -129,6 +129,7 @@ func TestResumedUnresolvableFails(t *testing.T) {
 	if r := record(t, db, "gone1"); r.State != store.Failed {
 		t.Fatalf("state %s", r.State)
 	}
+
 }
 
 // A watcher that joined a job whose status response then failed
@@ -375,4 +376,129 @@ func TestResumedJobCancellableWhileResolving(t *testing.T) {
 func TestGuildRegistrationClearsGlobal(t *testing.T) {
 	h := start(t, nil)
 	h.waitFor("global cleared", func() bool { return string(h.fd.Commands("global")) == "[]" })
+}
+
+// A progress edit refused with 429 is sent again once the pause is over,
+// even when no further progress comes: the status does not stay stale.
+func TestRateLimitedStatusCatchesUp(t *testing.T) {
+	h := start(t, nil)
+	site := newSite(t, 60, true)
+	tok := h.download("u1", site.URL+"/chapter/stale?n=3", 0)
+	h.waitFor("running", h.originalHas(tok, "0 done"))
+	h.fd.RateLimit("PATCH", "/messages/@original", 1, 0.2)
+	site.release(1)
+	h.waitFor("429 seen", func() bool {
+		for _, r := range h.patches(tok) {
+			if r.Status == 429 {
+				return true
+			}
+		}
+		return false
+	})
+	h.waitFor("status caught up", h.originalHas(tok, "1 done"))
+	site.release(2)
+	h.waitAttachment(tok)
+}
+
+// Two different requests for the same chapters (the same result: the
+// generic site ignores the language) share one download.
+func TestSameChaptersShareDownload(t *testing.T) {
+	h := start(t, nil)
+	site := newSite(t, 60, true)
+	url := site.URL + "/chapter/same?n=2"
+	tok1 := h.download("u1", url, 0)
+	h.jobID(tok1)
+	tok2 := h.command("download", dl{user: "u2", opts: map[string]string{"url": url, "language": "en"}})
+	h.waitFor("joined", h.originalHas(tok2, "already in progress"))
+	site.release(100)
+	h.waitAttachment(tok1)
+	h.waitAttachment(tok2)
+	if n := site.imgReqs.Load(); n != 2 {
+		t.Fatalf("%d image requests for 2 pages", n)
+	}
+}
+
+// With a random link key, links of a previous run are dead: their files
+// are removed at start. A configured key keeps them.
+func TestRandomLinkKeyClearsOldLinks(t *testing.T) {
+	for _, secret := range []string{"", "kept-secret"} {
+		out := t.TempDir()
+		old := filepath.Join(out, "links", strings.Repeat("a", 32))
+		os.MkdirAll(old, 0o700)
+		os.WriteFile(filepath.Join(old, "x.pdf"), []byte("x"), 0o600)
+		addr := freeAddr(t)
+		h := start(t, func(c *Config) {
+			c.OutputDir = out
+			c.Listen = addr
+			c.PublicURL = "http://" + addr
+			c.LinkSecret = secret
+		})
+		_, err := os.Stat(old)
+		if gone := os.IsNotExist(err); gone != (secret == "") {
+			t.Errorf("secret %q: old link removed: %v", secret, gone)
+		}
+		h.stop()
+	}
+}
+
+// A resumed job whose token is gone and whose status message is unknown
+// posts one status message (with its Cancel button) and then edits it:
+// the final state does not come as another post.
+func TestFallbackStatusPostedOnce(t *testing.T) {
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	site := newSite(t, 60, false)
+	putRecords(t, db, deadRecord("post1", site.URL+"/chapter/post?n=2", store.Queued))
+	h := startOn(t, fd, func(c *Config) { c.OutputDir = out; c.StorePath = db }, nil, nil)
+	h.waitFor("delivery", func() bool { return len(channelFiles(fd)) > 0 })
+	h.waitIdle()
+	var status []fakediscord.Message
+	for _, m := range fd.ChannelMessages() {
+		if len(m.Attachments) == 0 {
+			status = append(status, m)
+		}
+	}
+	if len(status) != 1 || !strings.Contains(statusText(&status[0]), "Done") {
+		t.Fatalf("%d status posts: %+v", len(status), status)
+	}
+	var first string
+	for _, r := range fd.Requests() {
+		if r.Method == "POST" && strings.HasPrefix(r.Path, "/channels/") && len(r.Files) == 0 {
+			first = string(r.Body)
+			break
+		}
+	}
+	if !strings.Contains(first, "cancel:post1") {
+		t.Fatalf("the posted status has no Cancel button: %s", first)
+	}
+}
+
+// Shutdown that cuts an upload short leaves the job "delivering", with
+// its files, so it is delivered after the restart.
+func TestShutdownDuringUploadKeepsDelivering(t *testing.T) {
+	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	h := start(t, func(c *Config) {
+		c.OutputDir, c.StorePath = out, db
+		c.RetryDelay = time.Hour // the upload waits to be retried (until the hard stop)
+		c.ShutdownGrace = 100 * time.Millisecond
+	})
+	h.fd.Inject(fakediscord.Fault{Method: "PATCH", PathContains: "/messages/@original", WithFiles: true,
+		Count: 1000, Status: 500, Body: `{"message":"boom","code":0}`})
+	site := newSite(t, 60, false)
+	tok := h.download("u1", site.URL+"/chapter/cut?n=2", 0)
+	id := h.jobID(tok)
+	h.waitFor("upload refused", func() bool {
+		for _, r := range h.patches(tok) {
+			if len(r.Files) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	h.stop()
+	r := record(t, db, id)
+	if r.State != store.Delivering || !filesExist(r.Files) {
+		t.Fatalf("state %s, files %v (exist %v)", r.State, r.Files, filesExist(r.Files))
+	}
 }

@@ -430,7 +430,12 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	if !paused && !delivering {
 		b.refund(j)
 	}
+	j.mu.Lock()
+	madeFiles := len(j.files) > 0 // resumed while delivering
+	j.mu.Unlock()
 	switch {
+	case paused && madeFiles:
+		b.persist(j, store.Delivering)
 	case paused:
 		b.persist(j, store.Queued)
 	case delivering:
@@ -464,7 +469,7 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	if (!paused && !interrupted) || j.workDir == "" {
 		os.RemoveAll(j.pages)
 	}
-	if dir != "" && !interrupted {
+	if dir != "" && !interrupted && !(paused && madeFiles) {
 		os.RemoveAll(dir)
 	}
 	state := metrics.StateDone

@@ -117,10 +117,17 @@ func (m *statusMsg) loop() {
 				return
 			}
 		}
-		if m.b.editsPaused() {
-			// Discord said to wait: skip this tick; the next progress
-			// (or the final edit) brings the status up to date.
-			continue
+		if wait := m.b.editPauseLeft(); wait > 0 {
+			// Discord said to wait: wait it out (the edit after it shows
+			// the state of then), so the status does not stay stale when
+			// no progress comes after the pause.
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-m.stopc:
+				t.Stop()
+				return
+			}
 		}
 		if err := m.b.edits.Wait(ctx); err != nil {
 			return
@@ -135,6 +142,10 @@ func (m *statusMsg) loop() {
 		}
 		if err := m.edit(ctx, v, false); err != nil {
 			m.w.logger(m.b).Debug("status edit failed", "err", err)
+			var rl *discordgo.RateLimitError
+			if errors.As(err, &rl) {
+				m.kick() // again once the pause is over
+			}
 		}
 		last = time.Now()
 	}

@@ -58,6 +58,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[output]\nkeep = \"-1h\"\n", "output.keep"},
 		{"[output]\nmax_bytes = 0\n", "output.max_bytes"},
 		{"[output]\npublic_url = \"https://x.example\"\n", "output.listen"},
+		{"[output]\nmetrics_listen = \"nonsense\"\n", "output.metrics_listen"},
+		{"[output]\nlisten = \":8080\"\nmetrics_listen = \":8080\"\n", "output.metrics_listen"},
 		{"[bot\n", "line "},
 	} {
 		_, err := Parse(tc.text)

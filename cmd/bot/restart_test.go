@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -190,6 +191,12 @@ func TestKillAndResume(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	dbPath := filepath.Join(dir, "db", "mangabot.db")
 	const botToken = "restart-bot-token-0123456789"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
 	cfg := writeConfig(t, fmt.Sprintf(`concurrency = 4
 rate = 1000.0
 burst = 100
@@ -201,12 +208,13 @@ guild_ids = ["g1"]
 edit_interval = "50ms"
 [output]
 dir = %q
+metrics_listen = %q
 [storage]
 path = %q
 [log]
 level = "debug"
 format = "json"
-`, botToken, fd.URL, out, dbPath))
+`, botToken, fd.URL, out, metricsAddr, dbPath))
 
 	// A dead job's leftovers, which the first start removes.
 	if err := os.MkdirAll(filepath.Join(out, "job-deadbeef00", "1"), 0o755); err != nil {
@@ -322,6 +330,13 @@ format = "json"
 	}
 	if !bytes.Equal(fd.Original(tok2).Attachments[0].Data(), d.Attachments[0].Data()) {
 		t.Error("the cached file differs from the delivered one")
+	}
+
+	// [output] metrics_listen serves the operators' endpoints.
+	if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("metrics_listen: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	// Graceful stop: every delivery has happened by then.
