@@ -207,6 +207,10 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 	var j *job
 	extra := ""
 	w.st = b.newStatus(w, func() view { return j.view(extra) })
+	// Once enqueued, w may get the job's result at any moment (a job it
+	// joined may be ending): delivery waits until the response is out.
+	w.st.pending()
+	defer w.st.markShown()
 	j, shared, err := b.enqueue(plan, key, w)
 	if err != nil {
 		b.answerError(i, "❌ "+publicErr(err), !respond)
@@ -234,7 +238,7 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 		// The requester sees nothing of this job: it must not go on
 		// invisibly (unless others share it).
 		w.logger(b).Warn("status message failed; the request is dropped", "err", err)
-		b.abandon(j, w)
+		b.abandon(j, w) // before markShown: a waiting delivery skips w
 		return
 	}
 	if respond {
@@ -244,6 +248,7 @@ func (b *Bot) attach(i *discordgo.Interaction, w *watcher, plan *pipeline.Plan, 
 			w.st.learn(m, v)
 		}
 	}
+	w.st.markShown()
 	w.st.start(v)
 	b.persistLive(j) // with the status message's id
 	if shared {

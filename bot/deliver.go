@@ -86,10 +86,19 @@ func (d *delivery) fitting(files []outFile, budget int64) (fits bool, largest in
 // else (more parts would be needed, or Discord refuses what should fit)
 // as links when they are configured, else the delivery fails.
 func (d *delivery) to(w *watcher) {
+	j := d.j
 	if w.st != nil {
+		// A requester who joined as the job ended: its status response
+		// may not be out yet.
+		w.st.waitShown(d.b.hardStop)
+		j.mu.Lock()
+		left := w.left
+		j.mu.Unlock()
+		if left {
+			return // its status message could not be shown (abandon)
+		}
 		w.st.close()
 	}
-	j := d.j
 	j.mu.Lock()
 	state := j.state
 	j.mu.Unlock()

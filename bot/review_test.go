@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,4 +313,58 @@ func TestMetricsAndHealth(t *testing.T) {
 	h.fd.DropGateway(true)
 	h.waitFor("unhealthy", func() bool { c, _ := httpGet(t, base+"/healthz"); return c == 503 })
 	h.fd.AllowGateway()
+}
+
+// A request that joins a job as it ends is a watcher before its status
+// response is out: delivery to it waits for that response (an upload to
+// @original before it is answered 404, and the response after it would
+// show a stale view without the file).
+func TestJoinerRespondingAfterTheEnd(t *testing.T) {
+	h := start(t, nil)
+	site := newSite(t, 40, true)
+	u := site.URL + "/chapter/late?n=1"
+	tok1 := h.download("u1", u, 0)
+	jobID := h.jobID(tok1)
+	blocked, proceed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.fd.OnRequest(func(r fakediscord.Request) {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/callback") && strings.Contains(string(r.Body), "already in progress") {
+			once.Do(func() {
+				close(blocked)
+				<-proceed
+			})
+		}
+	})
+	t.Cleanup(func() { h.fd.OnRequest(nil) })
+	tok2 := h.download("u2", u, 0)
+	select {
+	case <-blocked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the joined request's status response never went out")
+	}
+	// The job ends while the joiner's response is held.
+	site.release(1)
+	h.waitFor("job done", func() bool {
+		h.bot.mu.Lock()
+		j := h.bot.jobs[jobID]
+		h.bot.mu.Unlock()
+		if j == nil {
+			return true
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.state == stateDone
+	})
+	// Give a delivery that does not wait the time to try @original.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	h.fd.WaitRequest(ctx, 0, func(r fakediscord.Request) bool {
+		return r.Method == "PATCH" && strings.Contains(r.Path, "/"+tok2+"/messages/@original")
+	})
+	cancel()
+	close(proceed)
+	h.waitAttachment(tok1)
+	h.waitIdle()
+	if m := h.fd.Original(tok2); m == nil || len(m.Attachments) == 0 {
+		t.Fatalf("the late joiner got no file: %s", statusText(m))
+	}
 }

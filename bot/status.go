@@ -26,6 +26,14 @@ type statusMsg struct {
 	stopc  chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	// shown, when set, is closed once the requester's status message is
+	// out (or failed to go out): a request that joined a job in progress
+	// is a watcher before its response is sent, and delivery to it must
+	// wait for that response (an edit of @original before it 404s, and
+	// the response sent after would overwrite the result with a stale
+	// view). nil: shown already (a resumed job's status).
+	shown     chan struct{}
+	shownOnce sync.Once
 
 	mu        sync.Mutex
 	msgID     string // learned from edit responses
@@ -52,6 +60,29 @@ func (b *Bot) newStatus(w *watcher, render func() view) *statusMsg {
 	m := &statusMsg{b: b, w: w, render: render, kickc: make(chan struct{}, 1),
 		stopc: make(chan struct{}), done: make(chan struct{}), channelID: w.i.ChannelID}
 	return m
+}
+
+// pending marks the status message as not shown yet (see shown); called
+// before the watcher is added to a job.
+func (m *statusMsg) pending() { m.shown = make(chan struct{}) }
+
+// markShown says the status response went out, or failed for good.
+func (m *statusMsg) markShown() {
+	if m.shown != nil {
+		m.shownOnce.Do(func() { close(m.shown) })
+	}
+}
+
+// waitShown waits until the status response went out (or failed), or ctx
+// ends.
+func (m *statusMsg) waitShown(ctx context.Context) {
+	if m.shown == nil {
+		return
+	}
+	select {
+	case <-m.shown:
+	case <-ctx.Done():
+	}
 }
 
 // start begins following the job; initial is the view already shown.
