@@ -487,6 +487,8 @@ func (j *job) finishWith(out *pipeline.Output, err error, dir string, wasRunning
 	}
 	if state != "" {
 		b.m.JobFinished(j.id, state)
+	} else {
+		b.m.JobPaused(j.id)
 	}
 	b.remove(j, wasRunning)
 }

@@ -207,6 +207,21 @@ func (m *Metrics) JobFinished(id, state string) {
 	m.finished.WithLabelValues(state).Inc()
 }
 
+// JobPaused takes a job out of the queued or running gauge without
+// counting it finished: shutdown paused it and the next start resumes it
+// (and counts it queued again there).
+func (m *Metrics) JobPaused(id string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if was, ok := m.state[id]; ok {
+		delete(m.state, id)
+		m.jobs.WithLabelValues(was).Dec()
+	}
+}
+
 // SetQueueLength sets the number of jobs waiting for a slot. Unused once
 // QueueLengthFunc is set.
 func (m *Metrics) SetQueueLength(n int) {

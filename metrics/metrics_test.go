@@ -446,6 +446,9 @@ func TestJobsAndQueue(t *testing.T) {
 	m.JobFinished("hit", metrics.StateDone) // never queued (cache hit): finished only
 	m.JobFinished("d", "weird")             // unknown state: failed
 	m.JobQueued("b")                        // already running: ignored
+	m.JobQueued("p")
+	m.JobStarted("p")
+	m.JobPaused("p") // shutdown: leaves the gauges, is not finished
 	m.SetQueueLength(1)
 	m.SetGatewayConnected(true)
 
