@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/internal/fsutil"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -265,7 +266,7 @@ func (d *delivery) publish(f outFile) (string, error) {
 	defer os.RemoveAll(tmp)
 	dst := filepath.Join(tmp, f.name)
 	if err := os.Link(f.path, dst); err != nil {
-		if err := copyFile(f.path, dst); err != nil {
+		if err := fsutil.CopyNew(f.path, dst); err != nil {
 			return "", err
 		}
 	}
@@ -276,23 +277,6 @@ func (d *delivery) publish(f outFile) (string, error) {
 	d.j.log.Info("link published", "file", f.name, "url", u)
 	d.urls[f.path] = u
 	return u, nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // uploadTimeout bounds the upload of size bytes.

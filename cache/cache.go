@@ -40,7 +40,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -49,6 +48,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mangabot/mangabot/internal/fsutil"
 )
 
 // Key names a cached result. Format tells results of one chapter apart,
@@ -493,28 +494,10 @@ func move(src, dst string) error {
 	if !errors.Is(err, syscall.EXDEV) {
 		return err
 	}
-	if err := copyFile(src, dst); err != nil {
-		os.Remove(dst)
-		return err
+	if err := fsutil.CopyNew(src, dst); err != nil {
+		return err // CopyNew removed its partial file; never an existing one
 	}
 	return os.Remove(src)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // syncFile flushes a file to disk and returns its size.

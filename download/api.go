@@ -119,11 +119,3 @@ type Stats struct {
 	Requests, Retries, Pages, Bytes int64
 	RateLimited                     map[string]int64 // 429s per host
 }
-
-// The rest of the API (implemented in the other files):
-//
-//	func New(opts Options) *Fetcher
-//	func (f *Fetcher) Client() *http.Client // for site handlers' API calls: same guard, limits, retries
-//	func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error)
-//	func (f *Fetcher) Stats() Stats
-//	func PageFile(dir string, i int) string // "page-0001" style final name, no extension

@@ -41,15 +41,7 @@ type Page struct {
 	Err  error  // why it failed (for the placeholder); nil when Path is set
 }
 
-// The rest of the API (implemented in the other files):
-//
-//	// Write writes one PDF of all pages to w (no splitting).
-//	func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error)
-//	// WriteFiles writes the PDF to path; when MaxFileBytes is set and needed,
-//	// the first part keeps path and the rest go beside it as
-//	// stem-part2.pdf, stem-part3.pdf, ..., each through a temp file renamed
-//	// when complete. Returns the written paths in order.
-//	func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error)
+// Stats describe a written document (Write, WriteFiles).
 //
 // A page that cannot be used (corrupt, too many pixels) is skipped (or gets a
 // placeholder) and reported in Stats.Skipped; only "no usable page at all"
