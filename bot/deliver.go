@@ -119,7 +119,7 @@ func (d *delivery) to(w *watcher) {
 		return
 	}
 	files := orig
-	budget := uploadBudget(w.limit)
+	budget := d.b.partSize(w.limit)
 	fits, largest := d.fitting(files, budget)
 	// A cache hit has no pages to rebuild from: with links it is linked
 	// rather than fetched again.

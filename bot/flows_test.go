@@ -414,3 +414,37 @@ func Test413FallsBackToParts(t *testing.T) {
 	}
 	h.waitFor("clean", func() bool { return len(filesIn(t, h.cfg.OutputDir)) == 0 })
 }
+
+// [output] max_file_bytes caps the parts even when the server's upload
+// limit would take the whole file.
+func TestOperatorPartSizeCapsParts(t *testing.T) {
+	h := start(t, nil)
+	const part = 120 << 10
+	h.bot.env.PDF.MaxFileBytes = part // as config's [output] max_file_bytes
+	site := newSite(t, 160, false)
+	tok := h.download("u1", site.URL+"/chapter/capped?n=6", 10<<20)
+	h.waitFor("done", h.originalHas(tok, "Done"))
+	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
+	h.waitFor("parts", func() bool {
+		fs := h.fd.Followups(tok)
+		if len(fs) == 0 {
+			return false
+		}
+		m := partsRe.FindStringSubmatch(fs[0].Content)
+		return m != nil && m[1] == strconv.Itoa(len(fs))
+	})
+	fs := h.fd.Followups(tok)
+	if len(fs) < 2 {
+		t.Fatalf("want parts under the operator's size, got %d followups", len(fs))
+	}
+	pages := 0
+	for _, f := range fs {
+		if len(f.Attachments) != 1 || f.Attachments[0].Size > part {
+			t.Fatalf("part over %d bytes: %+v", part, f.Attachments)
+		}
+		pages += checkPDF(t, f.Attachments[0].Data())
+	}
+	if pages != 6 {
+		t.Fatalf("parts hold %d pages, want 6", pages)
+	}
+}

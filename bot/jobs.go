@@ -203,7 +203,7 @@ func (b *Bot) newJob(id string, plan *pipeline.Plan, key string, w *watcher) *jo
 		j.pages = j.workDir
 	}
 	if b.links == nil {
-		j.maxFile = uploadBudget(j.limit)
+		j.maxFile = b.partSize(j.limit)
 	}
 	j.ckey = b.cacheKey(plan)
 	return j
@@ -321,7 +321,7 @@ func (b *Bot) run(j *job) {
 				lim = w.limit
 			}
 		}
-		j.maxFile = uploadBudget(lim)
+		j.maxFile = b.partSize(lim)
 	}
 	maxFile := j.maxFile
 	j.mu.Unlock()
@@ -357,6 +357,17 @@ func (b *Bot) run(j *job) {
 		err = context.Cause(j.ctx)
 	}
 	j.finishWith(out, err, dir, true)
+}
+
+// partSize is the size of the parts a result is built in for an
+// attachment limit: the upload budget, or the operator's
+// [output] max_file_bytes when that is smaller.
+func (b *Bot) partSize(limit int64) int64 {
+	size := uploadBudget(limit)
+	if c := b.env.PDF.MaxFileBytes; c > 0 && c < size {
+		size = c
+	}
+	return size
 }
 
 // uploadBudget is the largest file worth trying under an attachment limit:

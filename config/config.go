@@ -76,7 +76,7 @@ type Download struct {
 // Output configures files and delivery.
 type Output struct {
 	Dir          string  `toml:"dir" help:"Where the bot keeps finished files and their temp files (same file system, so renames are atomic)."`
-	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: one file (the bot uses the upload limit of the server)."`
+	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: no limit of your own (bot fetch writes one file; the bot splits by the server's upload limit, or by this when smaller)."`
 	MaxParts     int     `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
 	Placeholders bool    `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
 	DPI          float64 `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
