@@ -224,13 +224,14 @@ func (b *Bot) editPauseLeft() time.Duration {
 	return time.Duration(max(b.editPause.Load()-time.Now().UnixNano(), 0))
 }
 
-// AppID is the application id in use (known once Run has connected).
-func (b *Bot) AppID() string { return b.appID }
-
 func (b *Bot) register() error {
 	b.appID = b.cfg.AppID
-	if b.appID == "" && b.s.State != nil && b.s.State.Application != nil {
-		b.appID = b.s.State.Application.ID
+	if b.appID == "" && b.s.State != nil {
+		b.s.State.RLock()
+		if b.s.State.Application != nil {
+			b.appID = b.s.State.Application.ID
+		}
+		b.s.State.RUnlock()
 	}
 	if b.appID == "" {
 		app, err := b.s.Application("@me")

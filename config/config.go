@@ -382,16 +382,6 @@ func (c *Config) AllowNetworks() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// fieldByKey is used by the example generator and tests.
-func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		if f := t.Field(i); strings.Split(f.Tag.Get("toml"), ",")[0] == key {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
 func siteNames() string {
 	var names []string
 	for _, i := range sites.All() {
