@@ -1,0 +1,229 @@
+package book
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Image is one page ready to be written: the file as downloaded, or a
+// generated placeholder saying which page is missing.
+type Image struct {
+	Index  int    // position in the input pages (0-based)
+	Path   string // the downloaded file; empty when Data is set
+	Data   []byte // a placeholder or converted image, when Path is empty
+	Format string // "jpeg", "png", "gif", "webp"
+	Width  int
+	Height int
+	Size   int64
+	// Missing is why the page is missing when this is a placeholder.
+	Missing string
+	// Chapter indexes Meta.Chapters (-1: none); ChapterStart is set on the
+	// first page of each chapter within a part, so every part's table of
+	// contents starts with the chapter its first page belongs to.
+	Chapter      int
+	ChapterStart bool
+}
+
+// Ext is the file extension for the image format, with its dot.
+func (im *Image) Ext() string {
+	if im.Format == "jpeg" {
+		return ".jpg"
+	}
+	return "." + im.Format
+}
+
+// MediaType is the image's MIME type.
+func (im *Image) MediaType() string { return "image/" + im.Format }
+
+// Part is one output file being written by a format.
+type Part interface {
+	Add(img *Image) error
+	Written() int64 // bytes written so far
+	Reserve() int64 // an upper bound of what Close still writes
+	Close() error
+}
+
+// Writer is a format: it opens parts and says what a page will cost.
+type Writer interface {
+	// Open starts part number part (1-based) on w.
+	Open(w io.Writer, meta *Meta, part int) (Part, error)
+	// Cost is an upper bound of the bytes Add writes for img.
+	Cost(img *Image) int64
+}
+
+// ImageInfo is what Inspect learns of an image file.
+type ImageInfo struct {
+	Format        string // "jpeg", "png", "gif", "webp"
+	Width, Height int
+	// Data, when set, replaces the file: the image converted to Format
+	// because readers do not take the original (BMP, TIFF).
+	Data []byte
+}
+
+// Options configure WriteFiles.
+type Options struct {
+	Placeholders bool  // a generated page says which page is missing and why
+	MaxFileBytes int64 // split into parts each under this size; 0 = one file
+	// Inspect checks an image file and reads its format and size; an error
+	// makes the page a skipped one (its text is the reason). Required.
+	Inspect func(path string) (ImageInfo, error)
+}
+
+// WriteFiles writes the pages as format w to path, in parts when
+// MaxFileBytes asks for it (see Files for names). Returns the written paths
+// in order. On error nothing is left behind.
+func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts Options, w Writer) ([]string, Stats, error) {
+	if err := CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
+		return nil, Stats{}, err
+	}
+	files := NewFiles(path)
+	r := &run{pages: pages, meta: &meta, opts: opts, w: w, files: files}
+	if err := r.loop(ctx); err != nil {
+		files.Abort()
+		return nil, r.stats, err
+	}
+	names, err := files.Commit()
+	return names, r.stats, err
+}
+
+type run struct {
+	pages []Page
+	meta  *Meta
+	opts  Options
+	w     Writer
+	files *Files
+
+	part    Part
+	parts   int
+	chapter int // chapter of the last page added to the current part
+	stats   Stats
+	lastW   int // width of the last image page, for placeholders
+	lastH   int
+}
+
+func (r *run) loop(ctx context.Context) error {
+	// Failed pages seen before the first usable one: the document is only
+	// started once there is something real to put in it.
+	var pending []Skipped
+	started := false
+	for i, pg := range r.pages {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		img, err := r.inspect(i, pg)
+		if err != nil {
+			sk := Skipped{Index: i, Reason: err.Error()}
+			r.stats.Skipped = append(r.stats.Skipped, sk)
+			if !r.opts.Placeholders {
+				continue
+			}
+			if !started {
+				pending = append(pending, sk)
+				continue
+			}
+			if err := r.placeholder(sk); err != nil {
+				return err
+			}
+			continue
+		}
+		if !started {
+			started = true
+			r.lastW, r.lastH = img.Width, img.Height
+			for _, sk := range pending {
+				if err := r.placeholder(sk); err != nil {
+					return err
+				}
+			}
+		}
+		if err := r.add(img); err != nil {
+			return err
+		}
+		r.lastW, r.lastH = img.Width, img.Height
+	}
+	if !started {
+		return ErrNoPages
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.endPart()
+}
+
+func (r *run) inspect(i int, pg Page) (*Image, error) {
+	if pg.Path == "" {
+		if pg.Err != nil {
+			return nil, pg.Err
+		}
+		return nil, errors.New("no image file")
+	}
+	info, err := r.opts.Inspect(pg.Path)
+	if err != nil {
+		return nil, err
+	}
+	if info.Data != nil {
+		return &Image{Index: i, Data: info.Data, Format: info.Format, Width: info.Width, Height: info.Height, Size: int64(len(info.Data))}, nil
+	}
+	size, err := fileSize(pg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open image: %w", err)
+	}
+	return &Image{Index: i, Path: pg.Path, Format: info.Format, Width: info.Width, Height: info.Height, Size: size}, nil
+}
+
+func (r *run) placeholder(sk Skipped) error {
+	data, w, h, err := Placeholder(sk.Index+1, sk.Reason, r.lastW, r.lastH)
+	if err != nil {
+		return err
+	}
+	return r.add(&Image{Index: sk.Index, Data: data, Format: "png", Width: w, Height: h, Size: int64(len(data)), Missing: sk.Reason})
+}
+
+// add puts img in the current part, or starts the next part when it would
+// not fit under MaxFileBytes.
+func (r *run) add(img *Image) error {
+	limit := r.opts.MaxFileBytes
+	cost := r.w.Cost(img)
+	if r.part != nil && limit > 0 && r.part.Written()+cost+r.part.Reserve() > limit {
+		if err := r.endPart(); err != nil {
+			return err
+		}
+	}
+	if r.part == nil {
+		out, err := r.files.Next()
+		if err != nil {
+			return err
+		}
+		r.parts++
+		if r.part, err = r.w.Open(out, r.meta, r.parts); err != nil {
+			return err
+		}
+		r.chapter = -2
+		if limit > 0 && r.part.Written()+cost+r.part.Reserve() > limit {
+			return fmt.Errorf("page %d needs about %d bytes, more than max_file_bytes %d on its own",
+				img.Index+1, r.part.Written()+cost+r.part.Reserve(), limit)
+		}
+	}
+	img.Chapter = r.meta.ChapterAt(img.Index)
+	img.ChapterStart = img.Chapter != r.chapter
+	r.chapter = img.Chapter
+	if err := r.part.Add(img); err != nil {
+		return err
+	}
+	r.stats.Pages++
+	return nil
+}
+
+func (r *run) endPart() error {
+	if r.part == nil {
+		return nil
+	}
+	err := r.part.Close()
+	r.stats.Bytes += r.part.Written()
+	r.part = nil
+	if err != nil {
+		return err
+	}
+	return r.files.Done()
+}
