@@ -19,6 +19,9 @@ type Image struct {
 	Size   int64
 	// Missing is why the page is missing when this is a placeholder.
 	Missing string
+	// Fallback is a copy in a format every reader takes, for a format some
+	// lack (EPUB 3.2 readers and WebP); set by the writer's Prepare.
+	Fallback []byte
 	// Chapter indexes Meta.Chapters (-1: none); ChapterStart is set on the
 	// first page of each chapter within a part, so every part's table of
 	// contents starts with the chapter its first page belongs to.
@@ -49,8 +52,9 @@ type Part interface {
 type Writer interface {
 	// Open starts part number part (1-based) on w.
 	Open(w io.Writer, meta *Meta, part int) (Part, error)
-	// Cost is an upper bound of the bytes Add writes for img.
-	Cost(img *Image) int64
+	// Prepare readies img for Add (a format may convert or add to it) and
+	// returns an upper bound of the bytes Add writes for it.
+	Prepare(img *Image) (int64, error)
 }
 
 // ImageInfo is what Inspect learns of an image file.
@@ -184,7 +188,10 @@ func (r *run) placeholder(sk Skipped) error {
 // not fit under MaxFileBytes.
 func (r *run) add(img *Image) error {
 	limit := r.opts.MaxFileBytes
-	cost := r.w.Cost(img)
+	cost, err := r.w.Prepare(img)
+	if err != nil {
+		return fmt.Errorf("page %d: %w", img.Index+1, err)
+	}
 	if r.part != nil && limit > 0 && r.part.Written()+cost+r.part.Reserve() > limit {
 		if err := r.endPart(); err != nil {
 			return err

@@ -38,8 +38,8 @@ func (w *writer) name(n int, img *book.Image) string {
 	return fmt.Sprintf("%0*d%s", w.digits, n, img.Ext())
 }
 
-func (w *writer) Cost(img *book.Image) int64 {
-	return book.ZipEntryCost(w.name(1, img), img.Size) + pageInfoCost + int64(len(img.Missing)) + 64
+func (w *writer) Prepare(img *book.Image) (int64, error) {
+	return book.ZipEntryCost(w.name(1, img), img.Size) + pageInfoCost + int64(len(img.Missing)) + 64, nil
 }
 
 func (w *writer) Open(out io.Writer, meta *book.Meta, part int) (book.Part, error) {
