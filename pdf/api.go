@@ -6,13 +6,14 @@
 package pdf
 
 import (
-	"errors"
 	"time"
+
+	"github.com/mangabot/mangabot/book"
 )
 
 // ErrNoPages is returned when not a single page could be used; nothing is
 // written then (no empty or placeholder-only document).
-var ErrNoPages = errors.New("pdf: no usable pages")
+var ErrNoPages = book.ErrNoPages
 
 // Info is the document information dictionary.
 type Info struct {
@@ -24,6 +25,11 @@ type Info struct {
 	Producer string // "mangabot VERSION"
 	// CreationDate is written as /CreationDate; zero means time.Now().
 	CreationDate time.Time
+	// Chapters give the outline (one bookmark per chapter, when there are
+	// several) and the page labels ("12-1", "12-2", ... when merged).
+	Chapters []book.Chapter
+	// RightToLeft sets /ViewerPreferences /Direction /R2L (manga).
+	RightToLeft bool
 }
 
 // Options configure the writer. The zero value works.
@@ -35,25 +41,11 @@ type Options struct {
 	MaxFileBytes int64   // split into parts each under this size (WriteFiles; at least MinFileBytes); 0 = one file
 }
 
-// Page is one input page.
-type Page struct {
-	Path string // image file on disk; empty when the page failed
-	Err  error  // why it failed (for the placeholder); nil when Path is set
-}
+// Page is one input page (see book.Page).
+type Page = book.Page
 
-// Stats describe a written document (Write, WriteFiles).
-//
-// A page that cannot be used (corrupt, too many pixels) is skipped (or gets a
-// placeholder) and reported in Stats.Skipped; only "no usable page at all"
-// is an error (ErrNoPages).
-type Stats struct {
-	Pages   int       // pages written (placeholders included)
-	Bytes   int64     // total output bytes
-	Skipped []Skipped // input pages left out or replaced
-}
+// Stats describe a written document (Write, WriteFiles); see book.Stats.
+type Stats = book.Stats
 
 // Skipped is an input page that did not make it into the document.
-type Skipped struct {
-	Index  int    // position in the pages slice (0-based)
-	Reason string // e.g. "not an image", "corrupt image: ...", the Page.Err text
-}
+type Skipped = book.Skipped

@@ -554,7 +554,7 @@ func TestPlaceholders(t *testing.T) {
 			t.Fatal(err)
 		}
 		qpdfCheck(t, out)
-		wantSkipped := []Skipped{{0, "timeout"}, {2, reason}, {3, "not an image"}}
+		wantSkipped := []Skipped{{Index: 0, Reason: "timeout"}, {Index: 2, Reason: reason}, {Index: 3, Reason: "not an image"}}
 		if fmt.Sprint(st.Skipped) != fmt.Sprint(wantSkipped) {
 			t.Errorf("skipped %v", st.Skipped)
 		}

@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
+
+	"github.com/mangabot/mangabot/book"
 )
 
 const (
@@ -35,18 +34,14 @@ func (o Options) withDefaults() Options {
 // to w when no page is usable (ErrNoPages).
 func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error) {
 	opts.MaxFileBytes = 0
-	j := &job{
-		pages: pages, opts: opts.withDefaults(), info: infoDict(info),
-		open:  func() (io.Writer, error) { return w, nil },
-		close: func() error { return nil },
-	}
+	j := newJob(pages, info, opts)
+	j.open = func() (io.Writer, error) { return w, nil }
+	j.close = func() error { return nil }
 	return j.run(ctx)
 }
 
-// MinFileBytes is the smallest MaxFileBytes WriteFiles accepts: below it
-// hardly a page would fit in a part. (Config asks for far more; this only
-// catches nonsense such as 100 bytes.)
-const MinFileBytes = 4 << 10
+// MinFileBytes is the smallest MaxFileBytes WriteFiles accepts.
+const MinFileBytes = book.MinFileBytes
 
 // WriteFiles writes the PDF to path, each output through a temp file renamed
 // when complete. When MaxFileBytes is set and the document must be split,
@@ -55,86 +50,32 @@ const MinFileBytes = 4 << 10
 // error nothing is left behind. A MaxFileBytes below MinFileBytes is an
 // error, before anything is read or written.
 func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error) {
-	if opts.MaxFileBytes > 0 && opts.MaxFileBytes < MinFileBytes {
-		return nil, Stats{}, fmt.Errorf("pdf: max_file_bytes must be at least 4 KiB (%d bytes), got %d", int64(MinFileBytes), opts.MaxFileBytes)
+	if err := book.CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
+		return nil, Stats{}, fmt.Errorf("pdf: %w", err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	var (
-		temps []string
-		cur   *os.File
-	)
-	cleanup := func() {
-		if cur != nil {
-			cur.Close()
-		}
-		for _, t := range temps {
-			os.Remove(t)
-		}
-	}
-	j := &job{
-		pages: pages, opts: opts.withDefaults(), info: infoDict(info),
-		open: func() (io.Writer, error) {
-			f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-			if err != nil {
-				return nil, err
-			}
-			cur = f
-			temps = append(temps, f.Name())
-			return f, nil
-		},
-		close: func() error {
-			f := cur
-			cur = nil
-			// Sync before rename so a crash cannot leave a complete-looking
-			// name over partial data.
-			err := f.Sync()
-			if err2 := f.Chmod(0o644); err == nil {
-				err = err2
-			}
-			if err2 := f.Close(); err == nil {
-				err = err2
-			}
-			return err
-		},
-	}
+	files := book.NewFiles(path)
+	j := newJob(pages, info, opts)
+	j.open, j.close = files.Next, files.Done
 	st, err := j.run(ctx)
 	if err != nil {
-		cleanup()
+		files.Abort()
 		return nil, st, err
 	}
-	names := []string{path}
-	if len(temps) > 1 {
-		names = partNames(path, len(temps))
-	}
-	for i, t := range temps {
-		if err := os.Rename(t, names[i]); err != nil {
-			for _, done := range names[:i] {
-				os.Remove(done)
-			}
-			temps = temps[i:]
-			cleanup()
-			return nil, st, fmt.Errorf("pdf: %w", err)
-		}
+	names, err := files.Commit()
+	if err != nil {
+		return nil, st, fmt.Errorf("pdf: %w", err)
 	}
 	return names, st, nil
 }
 
-// partNames gives "ch12.pdf", "ch12-part2.pdf", "ch12-part3.pdf", ... for
-// "ch12.pdf": the first part keeps the name asked for.
-func partNames(path string, n int) []string {
-	stem := path
-	if ext := filepath.Ext(path); strings.EqualFold(ext, ".pdf") {
-		stem = strings.TrimSuffix(path, ext)
+func newJob(pages []Page, info Info, opts Options) *job {
+	j := &job{pages: pages, opts: opts.withDefaults(), info: infoDict(info), meta: book.Meta{Chapters: info.Chapters}, rtl: info.RightToLeft}
+	for _, c := range info.Chapters {
+		j.markCost = max(j.markCost, int64(len(textString(c.Title))+len(textString(c.Label))))
 	}
-	names := make([]string, n)
-	names[0] = path
-	for i := 1; i < n; i++ {
-		names[i] = fmt.Sprintf("%s-part%d.pdf", stem, i+1)
-	}
-	return names
+	// An outline item and a page label range, written at the end.
+	j.markCost += 256
+	return j
 }
 
 // job runs the page loop for one or more output documents.
@@ -144,6 +85,11 @@ type job struct {
 	info  []byte
 	open  func() (io.Writer, error) // start the next output
 	close func() error              // the current output is complete
+
+	meta     book.Meta // the chapters, for ChapterAt
+	rtl      bool
+	markCost int64       // bound of what a chapter mark adds at the end
+	chPages  map[int]int // pages written so far of each chapter
 
 	doc   *docWriter
 	stats Stats
@@ -226,7 +172,7 @@ func (j *job) ensureRoom(est int64, what string) error {
 		if err != nil {
 			return fmt.Errorf("pdf: %w", err)
 		}
-		j.doc = newDoc(w, j.info)
+		j.doc = newDoc(w, j.info, j.rtl)
 		if limit > 0 && j.doc.cw.n+est+pageOverhead+j.doc.reserve() > limit {
 			return fmt.Errorf("pdf: %s needs about %d bytes, more than MaxFileBytes %d on its own", what, est+pageOverhead+j.doc.reserve(), limit)
 		}
@@ -255,10 +201,11 @@ func (j *job) emitImage(i int, img *pageImage, pw, ph float64) error {
 			return err
 		}
 	}
-	est := img.length + int64(len(img.colorSpace)+len(img.parms))
+	est := img.length + int64(len(img.colorSpace)+len(img.parms)) + j.markCost
 	if err := j.ensureRoom(est, fmt.Sprintf("page %d (%s)", i+1, img.path)); err != nil {
 		return err
 	}
+	j.mark(i)
 	if err := j.doc.addImage(img, pw, ph); err != nil {
 		return err
 	}
@@ -272,12 +219,40 @@ func (j *job) emitPlaceholder(sk Skipped) error {
 		pw, ph = j.lastW, j.lastW*a4H/a4W
 	}
 	content := placeholderContent(sk.Index+1, sk.Reason, pw, ph)
-	if err := j.ensureRoom(int64(len(content)), fmt.Sprintf("placeholder for page %d", sk.Index+1)); err != nil {
+	if err := j.ensureRoom(int64(len(content))+j.markCost, fmt.Sprintf("placeholder for page %d", sk.Index+1)); err != nil {
 		return err
 	}
+	j.mark(sk.Index)
 	if err := j.doc.addPlaceholder(content, pw, ph); err != nil {
 		return err
 	}
 	j.stats.Pages++
 	return nil
+}
+
+// mark notes, before input page i is added, where a chapter starts: its
+// outline item and page label range. Every part opens with a mark, so that
+// its labels and outline continue the chapter its first page belongs to.
+func (j *job) mark(i int) {
+	c := j.meta.ChapterAt(i)
+	if j.chPages == nil {
+		j.chPages = map[int]int{}
+	}
+	defer func() { j.chPages[c]++ }()
+	if n := len(j.doc.marks); n > 0 && j.doc.marks[n-1].chapter == c {
+		return
+	}
+	m := chapterMark{chapter: c, page: len(j.doc.kids), first: j.chPages[c] + 1}
+	if c >= 0 {
+		ch := j.meta.Chapters[c]
+		m.title = ch.Title
+		if len(j.meta.Chapters) > 1 {
+			m.prefix = ch.Label
+			if m.prefix == "" {
+				m.prefix = fmt.Sprint(c + 1)
+			}
+			m.prefix += "-"
+		}
+	}
+	j.doc.marks = append(j.doc.marks, m)
 }

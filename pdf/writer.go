@@ -61,14 +61,24 @@ type docWriter struct {
 	info    []byte // Info dictionary, rendered up front to know its size
 	lastW   float64
 	lastH   float64
+	rtl     bool
+	marks   []chapterMark
 }
 
-func newDoc(w io.Writer, info []byte) *docWriter {
-	d := &docWriter{cw: countWriter{w: bufio.NewWriterSize(w, 64<<10)}, offsets: make([]int64, 3), info: info}
+// chapterMark is where a chapter starts in this document: an outline item
+// (when there are several chapters) and a page label range.
+type chapterMark struct {
+	chapter int    // index into the chapters, -1 for none
+	page    int    // index into kids
+	title   string // outline title
+	prefix  string // page label prefix: "12-"
+	first   int    // label number of its first page (a part may open mid-chapter)
+}
+
+func newDoc(w io.Writer, info []byte, rtl bool) *docWriter {
+	d := &docWriter{cw: countWriter{w: bufio.NewWriterSize(w, 64<<10)}, offsets: make([]int64, 3), info: info, rtl: rtl}
 	// The second line's high bytes mark the file as binary for transfer tools.
 	d.cw.printf("%%PDF-1.5\n%%\xe2\xe3\xcf\xd3\n")
-	d.begin(catalogObj)
-	d.cw.printf("<< /Type /Catalog /Pages %d 0 R >>\nendobj\n", pagesObj)
 	return d
 }
 
@@ -85,7 +95,12 @@ func (d *docWriter) begin(obj int) {
 // reserve is what finishing the document would still add, counted
 // generously; used to decide whether another page fits in a part.
 func (d *docWriter) reserve() int64 {
-	return docOverhead + int64(len(d.info)) + int64(len(d.kids))*10 + int64(len(d.offsets))*20
+	n := docOverhead + int64(len(d.info)) + int64(len(d.kids))*10 + int64(len(d.offsets))*20
+	for _, m := range d.marks {
+		// Outline item, its xref entry and the page label range.
+		n += 256 + int64(len(textString(m.title))+len(textString(m.prefix)))
+	}
+	return n
 }
 
 func num(v float64) string {
@@ -248,6 +263,7 @@ func (d *docWriter) finish() error {
 		d.cw.printf("%d 0 R", k)
 	}
 	d.cw.printf("] >>\nendobj\n")
+	d.catalog()
 	infoObj := d.alloc()
 	d.begin(infoObj)
 	d.cw.Write(d.info)
@@ -293,4 +309,67 @@ func pdfDate(t time.Time) string {
 		sign, off = '-', -off
 	}
 	return fmt.Sprintf("%s%c%02d'%02d'", s, sign, off/3600, off/60%60)
+}
+
+// catalog writes the outline and the catalog, which points at it and holds
+// the page labels and the reading direction.
+func (d *docWriter) catalog() {
+	outline := 0
+	if len(d.marks) > 1 || (len(d.marks) == 1 && d.marks[0].prefix != "") {
+		outline = d.outline()
+	}
+	d.begin(catalogObj)
+	d.cw.printf("<< /Type /Catalog /Pages %d 0 R", pagesObj)
+	if outline != 0 {
+		d.cw.printf(" /Outlines %d 0 R /PageMode /UseOutlines", outline)
+	}
+	if len(d.marks) > 0 {
+		d.cw.printf(" /PageLabels << /Nums [")
+		for i, m := range d.marks {
+			if i > 0 {
+				d.cw.printf(" ")
+			}
+			d.cw.printf("%d << /S /D", m.page)
+			if m.prefix != "" {
+				d.cw.printf(" /P %s", textString(m.prefix))
+			}
+			if m.first != 1 {
+				d.cw.printf(" /St %d", m.first)
+			}
+			d.cw.printf(" >>")
+		}
+		d.cw.printf("] >>")
+	}
+	if d.rtl {
+		d.cw.printf(" /ViewerPreferences << /Direction /R2L >>")
+	}
+	d.cw.printf(" >>\nendobj\n")
+}
+
+// outline writes the outline dictionary and one item per chapter mark,
+// each opening its first page; returns the dictionary's object number.
+func (d *docWriter) outline() int {
+	root := d.alloc()
+	items := make([]int, len(d.marks))
+	for i := range items {
+		items[i] = d.alloc()
+	}
+	d.begin(root)
+	d.cw.printf("<< /Type /Outlines /First %d 0 R /Last %d 0 R /Count %d >>\nendobj\n", items[0], items[len(items)-1], len(items))
+	for i, m := range d.marks {
+		d.begin(items[i])
+		title := m.title
+		if title == "" {
+			title = fmt.Sprintf("Page %d", m.page+1)
+		}
+		d.cw.printf("<< /Title %s /Parent %d 0 R /Dest [%d 0 R /Fit]", textString(title), root, d.kids[m.page])
+		if i > 0 {
+			d.cw.printf(" /Prev %d 0 R", items[i-1])
+		}
+		if i < len(items)-1 {
+			d.cw.printf(" /Next %d 0 R", items[i+1])
+		}
+		d.cw.printf(" >>\nendobj\n")
+	}
+	return root
 }
