@@ -39,6 +39,11 @@ type Options struct {
 	MaxPixels    int64   // refuse a page above this many pixels without decoding; default 150e6
 	Placeholders bool    // add a page saying which page is missing and why
 	MaxFileBytes int64   // split into parts each under this size (WriteFiles; at least MinFileBytes); 0 = one file
+	// LossyWebP is how lossy WebP pages are stored: WebPJPEG (the default,
+	// "") re-encodes them as JPEG at JPEGQuality; WebPLossless keeps their
+	// decoded pixels exactly, at several times the size. See README.
+	LossyWebP   string
+	JPEGQuality int // 1-100; default 90
 }
 
 // Page is one input page (see book.Page).

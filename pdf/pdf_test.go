@@ -275,7 +275,9 @@ func TestMixedDocument(t *testing.T) {
 	}
 
 	out := filepath.Join(dir, "mix.pdf")
-	paths, st, err := WriteFiles(context.Background(), out, pages, Info{Title: "mix"}, Options{DPI: 72})
+	// Lossless WebP storage here: every decoded page must match exactly
+	// (webp_test.go covers the JPEG re-encoding).
+	paths, st, err := WriteFiles(context.Background(), out, pages, Info{Title: "mix"}, Options{DPI: 72, LossyWebP: WebPLossless})
 	if err != nil {
 		t.Fatal(err)
 	}

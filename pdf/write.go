@@ -27,6 +27,12 @@ func (o Options) withDefaults() Options {
 	if o.MaxPixels <= 0 {
 		o.MaxPixels = defaultMaxPixels
 	}
+	if o.LossyWebP == "" {
+		o.LossyWebP = WebPJPEG
+	}
+	if o.JPEGQuality <= 0 || o.JPEGQuality > 100 {
+		o.JPEGQuality = defaultJPEGQuality
+	}
 	return o
 }
 
@@ -194,6 +200,11 @@ func (j *job) endDoc() error {
 }
 
 func (j *job) emitImage(i int, img *pageImage, pw, ph float64) error {
+	if img.kind == kindDecoded && j.opts.LossyWebP == WebPJPEG && isLossyWebP(img.path) {
+		if err := webpToJPEG(img, j.opts.JPEGQuality); err != nil {
+			return err
+		}
+	}
 	if j.opts.MaxFileBytes > 0 {
 		// The part boundary is decided before writing, so the size must be
 		// known: decoded pages are compressed into memory first.

@@ -1,0 +1,61 @@
+package pdf
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// With the default LossyWebP, lossy WebP pages (with alpha too) become
+// JPEG close to the decoded original; lossless WebP stays lossless; and
+// the document is smaller than with lossless storage.
+func TestLossyWebPAsJPEG(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{"video-001.lossy.webp", "yellow_rose.lossy-with-alpha.webp", "blue-purple-pink.lossless.webp"}
+	var pages []Page
+	for _, f := range files {
+		pages = append(pages, Page{Path: td(f)})
+	}
+	sizes := map[string]int64{}
+	for _, mode := range []string{"", WebPLossless} {
+		out := filepath.Join(dir, "w"+mode+".pdf")
+		if _, _, err := WriteFiles(context.Background(), out, pages, Info{}, Options{DPI: 72, LossyWebP: mode}); err != nil {
+			t.Fatal(err)
+		}
+		qpdfCheck(t, out)
+		fi, _ := os.Stat(out)
+		sizes[mode] = fi.Size()
+		if mode != "" {
+			continue
+		}
+		list := strings.Split(strings.TrimSpace(run(t, "pdfimages", "-list", out)), "\n")[2:]
+		for i, want := range []string{"jpeg", "jpeg", "image"} {
+			if f := strings.Fields(list[i]); f[8] != want {
+				t.Errorf("%s: pdfimages says %q, want %s", files[i], list[i], want)
+			}
+		}
+		run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"))
+		for i, f := range files {
+			w, h, ref := refRGB(t, td(f))
+			rw, rh, got := readRender(t, filepath.Join(dir, "r-"+strconv.Itoa(i+1)+".ppm"))
+			if rw != w || rh != h {
+				t.Fatalf("%s: rendered %dx%d, want %dx%d", f, rw, rh, w, h)
+			}
+			sum := 0
+			for k := range got {
+				sum += max(int(got[k])-int(ref[k]), int(ref[k])-int(got[k]))
+			}
+			// Quality 90 on these colourful video frames: about 3 levels of
+			// 255 on average (manga pages, mostly flat, come out closer).
+			if mean := float64(sum) / float64(len(got)); mean > 3.5 {
+				t.Errorf("%s: mean difference %.2f", f, mean)
+			}
+		}
+	}
+	if sizes[""] >= sizes[WebPLossless] {
+		t.Errorf("JPEG %d bytes, lossless %d", sizes[""], sizes[WebPLossless])
+	}
+}
