@@ -39,9 +39,10 @@ type Options struct {
 	MaxPixels    int64   // refuse a page above this many pixels without decoding; default 150e6
 	Placeholders bool    // add a page saying which page is missing and why
 	MaxFileBytes int64   // split into parts each under this size (WriteFiles; at least MinFileBytes); 0 = one file
-	// LossyWebP is how lossy WebP pages are stored: WebPJPEG (the default,
-	// "") re-encodes them as JPEG at JPEGQuality; WebPLossless keeps their
-	// decoded pixels exactly, at several times the size. See README.
+	// LossyWebP is how lossy WebP pages are stored: WebPAuto (the default,
+	// "") takes the smaller of JPEG at JPEGQuality and lossless; WebPJPEG
+	// always re-encodes as JPEG; WebPLossless keeps the decoded pixels
+	// exactly. README has the measurements behind the default.
 	LossyWebP   string
 	JPEGQuality int // 1-100; default 90
 }

@@ -16,6 +16,10 @@ const (
 	WebPLossless = "lossless"
 	// WebPJPEG re-encodes the pixels as JPEG at Options.JPEGQuality.
 	WebPJPEG = "jpeg"
+	// WebPAuto encodes each lossy WebP page both ways and keeps the smaller:
+	// clean line art is smaller lossless, grainy scans and colour as JPEG
+	// (see README for the measurements).
+	WebPAuto = "auto"
 
 	defaultJPEGQuality = 90
 )
@@ -50,6 +54,29 @@ func isLossyWebP(path string) bool {
 		}
 	}
 	return false
+}
+
+// storeWebP applies mode to a decoded lossy WebP page.
+func storeWebP(p *pageImage, mode string, quality int) error {
+	switch mode {
+	case WebPJPEG:
+		return webpToJPEG(p, quality)
+	case WebPAuto:
+		if err := preEncode(p); err != nil {
+			return err
+		}
+		flate, n := p.pre, p.length
+		p.pre = nil
+		saved := *p
+		if err := webpToJPEG(p, quality); err != nil {
+			return err
+		}
+		if p.length >= n {
+			*p = saved
+			p.pre, p.length = flate, n
+		}
+	}
+	return nil
 }
 
 // webpToJPEG makes a decoded lossy WebP page a JPEG in memory: a lossy

@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// With the default LossyWebP, lossy WebP pages (with alpha too) become
-// JPEG close to the decoded original; lossless WebP stays lossless; and
-// the document is smaller than with lossless storage.
+// With LossyWebP jpeg, and with the default auto on these colourful frames
+// (where JPEG is the smaller), lossy WebP pages (with alpha too) become JPEG
+// close to the decoded original; lossless WebP stays lossless; and the
+// document is smaller than with lossless storage.
 func TestLossyWebPAsJPEG(t *testing.T) {
 	dir := t.TempDir()
 	files := []string{"video-001.lossy.webp", "yellow_rose.lossy-with-alpha.webp", "blue-purple-pink.lossless.webp"}
@@ -20,7 +21,7 @@ func TestLossyWebPAsJPEG(t *testing.T) {
 		pages = append(pages, Page{Path: td(f)})
 	}
 	sizes := map[string]int64{}
-	for _, mode := range []string{"", WebPLossless} {
+	for _, mode := range []string{"", WebPJPEG, WebPLossless} {
 		out := filepath.Join(dir, "w"+mode+".pdf")
 		if _, _, err := WriteFiles(context.Background(), out, pages, Info{}, Options{DPI: 72, LossyWebP: mode}); err != nil {
 			t.Fatal(err)
@@ -28,7 +29,7 @@ func TestLossyWebPAsJPEG(t *testing.T) {
 		qpdfCheck(t, out)
 		fi, _ := os.Stat(out)
 		sizes[mode] = fi.Size()
-		if mode != "" {
+		if mode == WebPLossless {
 			continue
 		}
 		list := strings.Split(strings.TrimSpace(run(t, "pdfimages", "-list", out)), "\n")[2:]
@@ -37,10 +38,10 @@ func TestLossyWebPAsJPEG(t *testing.T) {
 				t.Errorf("%s: pdfimages says %q, want %s", files[i], list[i], want)
 			}
 		}
-		run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"))
+		run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"+mode))
 		for i, f := range files {
 			w, h, ref := refRGB(t, td(f))
-			rw, rh, got := readRender(t, filepath.Join(dir, "r-"+strconv.Itoa(i+1)+".ppm"))
+			rw, rh, got := readRender(t, filepath.Join(dir, "r"+mode+"-"+strconv.Itoa(i+1)+".ppm"))
 			if rw != w || rh != h {
 				t.Fatalf("%s: rendered %dx%d, want %dx%d", f, rw, rh, w, h)
 			}
@@ -55,7 +56,7 @@ func TestLossyWebPAsJPEG(t *testing.T) {
 			}
 		}
 	}
-	if sizes[""] >= sizes[WebPLossless] {
-		t.Errorf("JPEG %d bytes, lossless %d", sizes[""], sizes[WebPLossless])
+	if sizes[""] != sizes[WebPJPEG] || sizes[WebPJPEG] >= sizes[WebPLossless] {
+		t.Errorf("auto %d bytes, JPEG %d, lossless %d", sizes[""], sizes[WebPJPEG], sizes[WebPLossless])
 	}
 }

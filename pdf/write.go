@@ -28,7 +28,7 @@ func (o Options) withDefaults() Options {
 		o.MaxPixels = defaultMaxPixels
 	}
 	if o.LossyWebP == "" {
-		o.LossyWebP = WebPJPEG
+		o.LossyWebP = WebPAuto
 	}
 	if o.JPEGQuality <= 0 || o.JPEGQuality > 100 {
 		o.JPEGQuality = defaultJPEGQuality
@@ -200,8 +200,8 @@ func (j *job) endDoc() error {
 }
 
 func (j *job) emitImage(i int, img *pageImage, pw, ph float64) error {
-	if img.kind == kindDecoded && j.opts.LossyWebP == WebPJPEG && isLossyWebP(img.path) {
-		if err := webpToJPEG(img, j.opts.JPEGQuality); err != nil {
+	if img.kind == kindDecoded && j.opts.LossyWebP != WebPLossless && isLossyWebP(img.path) {
+		if err := storeWebP(img, j.opts.LossyWebP, j.opts.JPEGQuality); err != nil {
 			return err
 		}
 	}
