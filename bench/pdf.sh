@@ -1,6 +1,6 @@
 #!/bin/sh
-# Measures the PDF writer against img2pdf on a generated chapter of 200 noisy
-# JPEG pages (~1.5 MB each, ~300 MB). Data lives under $WORK (default
+# Measures the PDF, CBZ and EPUB writers, and img2pdf, on a generated chapter
+# of 200 noisy JPEG pages (~1.5 MB each, ~300 MB). Data lives under $WORK (default
 # /tmp/pdfbench), never in the repository. Prints a Markdown table.
 # Bars: output within 1% of the JPEG input bytes, writer peak RSS < 64 MiB.
 set -eu
@@ -32,9 +32,11 @@ measure() { # name, output file, command...
 
 echo "input: $N JPEG pages, $in bytes"
 echo
-echo '| tool | pages | wall | PDF bytes | vs input | peak RSS MiB |'
+echo '| tool | pages | wall | output bytes | vs input | peak RSS MiB |'
 echo '|---|---|---|---|---|---|'
 measure "mangabot pdf" "$WORK/ours.pdf" "$WORK/pdfwrite" -o "$WORK/ours.pdf" "$WORK"/pages/*.jpg
+measure "mangabot cbz" "$WORK/ours.cbz" "$WORK/pdfwrite" -format cbz -o "$WORK/ours.cbz" "$WORK"/pages/*.jpg
+measure "mangabot epub" "$WORK/ours.epub" "$WORK/pdfwrite" -format epub -o "$WORK/ours.epub" "$WORK"/pages/*.jpg
 if command -v img2pdf >/dev/null; then
 	measure "img2pdf $(img2pdf --version 2>&1 | awk '{ print $2 }')" "$WORK/img2pdf.pdf" img2pdf -o "$WORK/img2pdf.pdf" "$WORK"/pages/*.jpg
 fi
