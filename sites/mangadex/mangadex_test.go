@@ -30,9 +30,9 @@ import (
 
 const (
 	testUA      = "mangabot-test/1.0 (+https://example.org/contact)"
-	mangaID   = "9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e"
-	chapterID = "a1b2c3d4-0000-4000-8000-00000000c001"
-	chapterHash    = "3303dd03ac8d27452cce3f2a882e94b2"
+	mangaID     = "9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e"
+	chapterID   = "a1b2c3d4-0000-4000-8000-00000000c001"
+	chapterHash = "3303dd03ac8d27452cce3f2a882e94b2"
 )
 
 // readFixture reads testdata/mangadex/name.

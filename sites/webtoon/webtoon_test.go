@@ -27,8 +27,8 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
-	"github.com/mangabot/mangabot/sites/webtoon"
 	"github.com/mangabot/mangabot/sites/sitestest"
+	"github.com/mangabot/mangabot/sites/webtoon"
 )
 
 // The fixtures in testdata/webtoon mirror www.webtoons.com: one series,
@@ -37,9 +37,9 @@ import (
 // layout the handler does not know.
 
 const (
-	seriesPath = "/en/fantasy/the-lighthouse-keeper"
-	testReferer    = "https://www.webtoons.com/"
-	testUA         = "mangabot-test/1.0"
+	seriesPath  = "/en/fantasy/the-lighthouse-keeper"
+	testReferer = "https://www.webtoons.com/"
+	testUA      = "mangabot-test/1.0"
 )
 
 var episodeTitles = map[int]string{
