@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mangabot/mangabot/internal/humanize"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -317,7 +318,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt
 		return fail(reason, resp.StatusCode, errStatus), false
 	}
 	max := f.opts.MaxImageBytes
-	tooLarge := fmt.Sprintf("too large (> %s)", mib(max))
+	tooLarge := fmt.Sprintf("too large (> %s)", humanize.Bytes(max))
 	if resp.ContentLength > max {
 		// Closing without draining drops the connection: cheaper than
 		// reading what we would throw away.
@@ -399,16 +400,6 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt
 func baseName(i int) string {
 	b := PageFile("", i)
 	return b
-}
-
-func mib(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", (n+1023)>>10)
 }
 
 // requestMade: did err come from talking to the server (worth a Report),

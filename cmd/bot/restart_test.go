@@ -367,7 +367,7 @@ format = "json"
 	if left, _ := os.ReadDir(filepath.Join(out, "jobs")); len(left) != 0 {
 		t.Errorf("left in jobs/: %v", left)
 	}
-	st, err := store.Open(dbPath)
+	st, err := store.Open(dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
