@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,9 +79,8 @@ func infoField(pdfinfo, key string) string {
 
 func td(name string) string { return filepath.Join("testdata", name) }
 
-// refRGB decodes a source image with Go's decoders and composites it onto
-// white in floating point, independently of the writer's integer code.
-func refRGB(t *testing.T, path string) (int, int, []byte) {
+// decodeFile decodes an image file with Go's decoders.
+func decodeFile(t *testing.T, path string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -91,6 +91,14 @@ func refRGB(t *testing.T, path string) (int, int, []byte) {
 	if err != nil {
 		t.Fatalf("decode %s: %v", path, err)
 	}
+	return img
+}
+
+// refRGB decodes a source image with Go's decoders and composites it onto
+// white in floating point, independently of the writer's integer code.
+func refRGB(t *testing.T, path string) (int, int, []byte) {
+	t.Helper()
+	img := decodeFile(t, path)
 	b := img.Bounds()
 	out := make([]byte, 0, 3*b.Dx()*b.Dy())
 	for y := b.Min.Y; y < b.Max.Y; y++ {
@@ -246,3 +254,22 @@ const renderScale = 4
 // bombReason is the reason a bomb is refused with: its dimensions, read
 // from the header.
 var bombReason = regexp.MustCompile(`^image too large: 50000x50000 pixels exceeds the limit of \d+$`)
+
+// imagesAndRenders lists the images of the PDF at out (pdfimages -list,
+// one line per image, headers dropped) and renders its pages into dir at
+// renderScale (pdftoppm), in page order; it fails unless there are n of
+// each.
+func imagesAndRenders(t *testing.T, out, dir string, n int) (list, renders []string) {
+	t.Helper()
+	list = strings.Split(strings.TrimSpace(run(t, "pdfimages", "-list", out)), "\n")[2:]
+	if len(list) != n {
+		t.Fatalf("pdfimages lists %d images, want %d", len(list), n)
+	}
+	run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"))
+	renders, _ = filepath.Glob(filepath.Join(dir, "r-*.ppm"))
+	sort.Strings(renders)
+	if len(renders) != n {
+		t.Fatalf("%d pages rendered, want %d", len(renders), n)
+	}
+	return list, renders
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -125,17 +124,8 @@ func TestMixedDocument(t *testing.T) {
 
 	// pdfimages -list: one image per page, with the expected colour space
 	// and encoding.
-	list := strings.Split(strings.TrimSpace(run(t, "pdfimages", "-list", out)), "\n")[2:]
-	if len(list) != len(cases) {
-		t.Fatalf("pdfimages lists %d images, want %d", len(list), len(cases))
-	}
+	list, renders := imagesAndRenders(t, out, dir, len(cases))
 	pdfBytes, _ := os.ReadFile(out)
-	run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"))
-	renders, _ := filepath.Glob(filepath.Join(dir, "r-*.ppm"))
-	sort.Strings(renders)
-	if len(renders) != len(cases) {
-		t.Fatalf("%d renders", len(renders))
-	}
 	for i, c := range cases {
 		f := strings.Fields(list[i])
 		if f[0] != strconv.Itoa(i+1) || f[5] != c.color || f[8] != c.enc {
