@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -32,16 +31,17 @@ func TestLossyWebPAsJPEG(t *testing.T) {
 		if mode == WebPLossless {
 			continue
 		}
-		list := strings.Split(strings.TrimSpace(run(t, "pdfimages", "-list", out)), "\n")[2:]
+		sub := filepath.Join(dir, "r"+mode)
+		os.Mkdir(sub, 0o755)
+		list, renders := imagesAndRenders(t, out, sub, len(files))
 		for i, want := range []string{"jpeg", "jpeg", "image"} {
 			if f := strings.Fields(list[i]); f[8] != want {
 				t.Errorf("%s: pdfimages says %q, want %s", files[i], list[i], want)
 			}
 		}
-		run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"+mode))
 		for i, f := range files {
 			w, h, ref := refRGB(t, td(f))
-			rw, rh, got := readRender(t, filepath.Join(dir, "r"+mode+"-"+strconv.Itoa(i+1)+".ppm"))
+			rw, rh, got := readRender(t, renders[i])
 			if rw != w || rh != h {
 				t.Fatalf("%s: rendered %dx%d, want %dx%d", f, rw, rh, w, h)
 			}

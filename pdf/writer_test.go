@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +15,61 @@ import (
 
 	"github.com/mangabot/mangabot/book"
 )
+
+func TestPageSizeDefaultsAndTallStrip(t *testing.T) {
+	dir := t.TempDir()
+	strip := filepath.Join(dir, "strip.png")
+	img := image.NewGray(image.Rect(0, 0, 800, 30000))
+	for y := 0; y < 30000; y++ {
+		for x := 0; x < 800; x++ {
+			img.Pix[y*800+x] = byte(x ^ y)
+		}
+	}
+	f, _ := os.Create(strip)
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(dir, "out.pdf")
+	// Default options: 96 dpi, 14400-unit side limit.
+	pages := []Page{{Path: td("video-001.jpeg")}, {Path: strip}}
+	if _, _, err := WriteFiles(context.Background(), out, pages, Info{}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	qpdfCheck(t, out)
+	sizes := pageSizes(t, out)
+	want := [][2]float64{{112.5, 77.25}, {384, 14400}} // 150x103 px at 96 dpi; 600x22500 scaled to fit
+	if fmt.Sprint(sizes) != fmt.Sprint(want) {
+		t.Errorf("page sizes %v, want %v", sizes, want)
+	}
+}
+
+func TestInfo(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "info.pdf")
+	info := Info{
+		Title:        "進撃の巨人 — 第1話",
+		Author:       `Group (scans) \ site`,
+		Subject:      "https://example.com/manga/1",
+		Keywords:     "manga, 漫画",
+		Creator:      "mangabot",
+		Producer:     "mangabot test",
+		CreationDate: time.Date(2024, 3, 5, 10, 20, 30, 0, time.FixedZone("JST", 9*3600)),
+	}
+	if _, _, err := WriteFiles(context.Background(), out, []Page{{Path: td("video-001.jpeg")}}, info, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	qpdfCheck(t, out)
+	o := run(t, "pdfinfo", "-isodates", out)
+	for k, v := range map[string]string{
+		"Title": info.Title, "Author": info.Author, "Subject": info.Subject, "Keywords": info.Keywords,
+		"Creator": info.Creator, "Producer": info.Producer, "CreationDate": "2024-03-05T10:20:30+09",
+	} {
+		if got := infoField(o, k); !strings.HasPrefix(got, v) {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+}
 
 // qpdfJSON is the part of `qpdf --json` the metadata tests read.
 type qpdfJSON struct {
@@ -48,17 +106,6 @@ func catalog(t *testing.T, j qpdfJSON) map[string]any {
 	return cat
 }
 
-func pdfinfo(t *testing.T, path string) map[string]string {
-	t.Helper()
-	info := map[string]string{}
-	for _, l := range strings.Split(run(t, "pdfinfo", path), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok {
-			info[k] = strings.TrimSpace(v)
-		}
-	}
-	return info
-}
-
 // Merged chapters: the information dictionary, one bookmark per chapter
 // on its first page, page labels per chapter and right-to-left reading.
 func TestMetadataOutlineAndLabels(t *testing.T) {
@@ -82,10 +129,10 @@ func TestMetadataOutlineAndLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	qpdfCheck(t, out)
-	pi := pdfinfo(t, out)
+	pi := run(t, "pdfinfo", out)
 	for k, v := range map[string]string{"Title": info.Title, "Author": info.Author, "Subject": "Series", "Keywords": info.Keywords, "Producer": "mangabot test", "Pages": "6"} {
-		if pi[k] != v {
-			t.Errorf("pdfinfo %s = %q, want %q", k, pi[k], v)
+		if got := infoField(pi, k); got != v {
+			t.Errorf("pdfinfo %s = %q, want %q", k, got, v)
 		}
 	}
 	j := inspectPDF(t, out)
