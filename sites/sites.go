@@ -12,16 +12,21 @@ import (
 
 // Chapter is what a handler resolves a link into.
 type Chapter struct {
-	Site      string // handler name
-	ID        string // stable id within the site (cache key, file names)
-	Series    string
-	Number    string // chapter number as the site writes it ("12", "12.5"); may be empty
-	Volume    string
-	Title     string // chapter title
-	Language  string
-	Credits   []string // scanlation group(s), site credit
-	SourceURL string
-	Pages     []download.Page
+	Site     string // handler name
+	ID       string // stable id within the site (cache key, file names)
+	Series   string
+	Number   string // chapter number as the site writes it ("12", "12.5"); may be empty
+	Volume   string
+	Title    string // chapter title
+	Language string
+	Credits  []string // scanlation group(s), site credit
+	Summary  string   // the series' description, where the site gives one
+	// LeftToRight: pages read left to right (manhwa, manhua, western
+	// comics); false is manga order, right to left. Webtoon strips are
+	// told apart by Site.
+	LeftToRight bool
+	SourceURL   string
+	Pages       []download.Page
 
 	// PageCount, when Pages is still empty, is how many pages the chapter
 	// has; the pipeline then calls Refresh to load them just before the

@@ -57,8 +57,34 @@ type chapterAttrs struct {
 }
 
 type mangaAttrs struct {
-	Title     map[string]string   `json:"title"`
-	AltTitles []map[string]string `json:"altTitles"`
+	Title            map[string]string   `json:"title"`
+	AltTitles        []map[string]string `json:"altTitles"`
+	Description      map[string]string   `json:"description"`
+	OriginalLanguage string              `json:"originalLanguage"`
+}
+
+// summaryOf is the description in the chapter's language, else English.
+func summaryOf(a *mangaAttrs, lang string) string {
+	if a == nil {
+		return ""
+	}
+	if d := strings.TrimSpace(a.Description[lang]); d != "" {
+		return d
+	}
+	return strings.TrimSpace(a.Description["en"])
+}
+
+// leftToRight: Korean and Chinese comics (manhwa, manhua) read left to
+// right; Japanese manga right to left.
+func leftToRight(a *mangaAttrs) bool {
+	if a == nil {
+		return false
+	}
+	switch l := strings.ToLower(a.OriginalLanguage); {
+	case l == "ko", l == "zh", strings.HasPrefix(l, "zh-"):
+		return true
+	}
+	return false
 }
 
 type atHomeAnswer struct {
@@ -268,7 +294,7 @@ func (m *handler) resolveChapter(ctx context.Context, env sites.Env, id, quality
 	if !info.downloadable() {
 		return nil, m.externalErr(info)
 	}
-	ch := m.newChapter(env, info, titleOf(info.manga), quality)
+	ch := m.newChapter(env, info, info.manga, quality)
 	if ch.Pages, err = ch.Refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -277,7 +303,7 @@ func (m *handler) resolveChapter(ctx context.Context, env sites.Env, id, quality
 
 // newChapter builds a sites.Chapter (without pages) whose Refresh asks
 // /at-home/server for a page list.
-func (m *handler) newChapter(env sites.Env, c *chapterInfo, series, quality string) *sites.Chapter {
+func (m *handler) newChapter(env sites.Env, c *chapterInfo, manga *mangaAttrs, quality string) *sites.Chapter {
 	var credits []string
 	for _, g := range c.groups {
 		if g.name != "" {
@@ -288,7 +314,9 @@ func (m *handler) newChapter(env sites.Env, c *chapterInfo, series, quality stri
 	ch := &sites.Chapter{
 		Site:         "mangadex",
 		ID:           c.id,
-		Series:       series,
+		Series:       titleOf(manga),
+		Summary:      summaryOf(manga, c.lang),
+		LeftToRight:  leftToRight(manga),
 		Number:       c.number,
 		Volume:       c.volume,
 		Title:        c.title,

@@ -36,7 +36,6 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	if err := json.Unmarshal(manga.Data.Attributes, &ma); err != nil || len(ma.Title) == 0 {
 		return nil, layoutErr("manga %s: no title", id)
 	}
-	series := titleOf(&ma)
 
 	infos, err := m.feed(ctx, env, id, langs)
 	if err != nil {
@@ -81,7 +80,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	// chapter just before its download and counts PageCount meanwhile.
 	out := make([]*sites.Chapter, 0, len(dl))
 	for _, c := range dl {
-		ch := m.newChapter(env, c, series, quality)
+		ch := m.newChapter(env, c, &ma, quality)
 		ch.PageCount = c.pages
 		out = append(out, ch)
 	}
