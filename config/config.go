@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	Bot      Bot      `toml:"bot" help:"Jobs and queue of the Discord bot."`
 	Download Download `toml:"download" help:"The fetcher shared by every job."`
 	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
+	PDF      PDF      `toml:"pdf" help:"PDF output."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
 	Log      Log      `toml:"log" help:"Logging."`
@@ -72,7 +74,8 @@ type Download struct {
 // Output configures files and delivery.
 type Output struct {
 	Dir          string  `toml:"dir" help:"Where the bot keeps finished files and their temp files (same file system, so renames are atomic)."`
-	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: no limit of your own (bot fetch writes one file; the bot splits by the server's upload limit, or by this when smaller)."`
+	Format       string  `toml:"format" help:"Default output format: pdf, cbz (ComicInfo.xml inside, for Komga, Kavita, Mihon) or epub (fixed layout). Users choose per request."`
+	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split files into parts under this size in bytes; 0: no limit of your own (bot fetch writes one file; the bot splits by the server's upload limit, or by this when smaller)."`
 	MaxParts     int     `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
 	Placeholders bool    `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
 	DPI          float64 `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
@@ -85,6 +88,12 @@ type Output struct {
 	LinkSecret    string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
 	Keep          Duration `toml:"keep" help:"How long finished files are kept (in <dir>/cache) to answer identical requests at once; 0s: no cache."`
 	MaxBytes      int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
+}
+
+// PDF configures the PDF writer.
+type PDF struct {
+	LossyWebP   string `toml:"lossy_webp" help:"Lossy WebP pages in PDFs: auto (per page, the smaller of JPEG and lossless), jpeg (re-encoded at jpeg_quality) or lossless (exact, several times larger). CBZ and EPUB keep WebP as it is."`
+	JPEGQuality int    `toml:"jpeg_quality" help:"JPEG quality (1-100) of re-encoded lossy WebP pages."`
 }
 
 // Sites holds global site settings and each handler's options.
@@ -134,11 +143,12 @@ func Default() *Config {
 			AllowNetworks: []string{},
 		},
 		Output: Output{
-			Dir: "data", MaxParts: 10, Placeholders: true, DPI: 96,
+			Dir: "data", Format: "pdf", MaxParts: 10, Placeholders: true, DPI: 96,
 			MetricsListen: "127.0.0.1:9090",
 			LinkTTL:       Duration{24 * time.Hour},
 			Keep:          Duration{24 * time.Hour}, MaxBytes: 2 << 30,
 		},
+		PDF:     PDF{LossyWebP: "auto", JPEGQuality: 90},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
 		Log:     Log{Format: "text", Level: "info"},
@@ -158,6 +168,7 @@ type file struct {
 	Bot      *Bot                      `toml:"bot"`
 	Download *Download                 `toml:"download"`
 	Output   *Output                   `toml:"output"`
+	PDF      *PDF                      `toml:"pdf"`
 	Sites    map[string]toml.Primitive `toml:"sites"`
 	Storage  *Storage                  `toml:"storage"`
 	Log      *Log                      `toml:"log"`
@@ -213,7 +224,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Output: &c.Output, PDF: &c.PDF, Storage: &c.Storage, Log: &c.Log}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -284,6 +295,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Output.MaxFileBytes < 0 || (c.Output.MaxFileBytes > 0 && c.Output.MaxFileBytes < 1<<20) {
 		bad("output.max_file_bytes", "must be 0 (one file) or at least 1 MiB (1048576), got %d", c.Output.MaxFileBytes)
+	}
+	if _, err := book.ParseFormat(c.Output.Format); err != nil || c.Output.Format == "" {
+		bad("output.format", "must be pdf, cbz or epub, got %q", c.Output.Format)
+	}
+	switch c.PDF.LossyWebP {
+	case "auto", "jpeg", "lossless":
+	default:
+		bad("pdf.lossy_webp", "must be auto, jpeg or lossless, got %q", c.PDF.LossyWebP)
+	}
+	if c.PDF.JPEGQuality < 1 || c.PDF.JPEGQuality > 100 {
+		bad("pdf.jpeg_quality", "must be between 1 and 100, got %d", c.PDF.JPEGQuality)
 	}
 	if c.Output.DPI < 9 || c.Output.DPI > 2400 {
 		bad("output.dpi", "must be between 9 and 2400, got %v", c.Output.DPI)

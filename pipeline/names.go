@@ -8,8 +8,8 @@ import (
 	"github.com/mangabot/mangabot/sites"
 )
 
-// FileName is a file name for a group of chapters, safe on every OS:
-// "Series - Vol.1 Ch.12 - Title.pdf".
+// FileName is a file name without extension for a group of chapters, safe
+// on every OS: "Series - Vol.1 Ch.12 - Title".
 func FileName(g []*sites.Chapter, byVolume bool) string {
 	c := g[0]
 	var parts []string
@@ -43,7 +43,7 @@ func FileName(g []*sites.Chapter, byVolume bool) string {
 	if name == "" {
 		name = "chapter"
 	}
-	return name + ".pdf"
+	return name
 }
 
 // SafeName makes s usable as a file name on Linux, macOS and Windows:

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/pdf"
@@ -22,14 +23,18 @@ var Version = "dev"
 
 // Env is everything a job needs; one per process, shared by every job.
 type Env struct {
-	Fetcher  *download.Fetcher
-	Sites    *sites.Set
-	SiteEnv  sites.Env
-	PDF      pdf.Options
+	Fetcher *download.Fetcher
+	Sites   *sites.Set
+	SiteEnv sites.Env
+	// PDF configures the PDF writer; its Placeholders, MaxFileBytes and
+	// MaxPixels apply to every format.
+	PDF pdf.Options
+	// Format is the default of requests that name none.
+	Format   book.Format
 	Producer string
 	// Observe, when set, is told how long a stage of a run took. Stages:
-	// "pdf", each PDF (or set of parts) written successfully by
-	// pdf.WriteFiles. Called from the job's goroutine; must not block.
+	// the format ("pdf", "cbz", "epub"), each file (or set of parts)
+	// written successfully. Called from the job's goroutine; must not block.
 	Observe func(stage string, d time.Duration)
 }
 
@@ -85,7 +90,10 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 			DPI:          cfg.Output.DPI,
 			Placeholders: cfg.Output.Placeholders,
 			MaxFileBytes: cfg.Output.MaxFileBytes,
+			LossyWebP:    cfg.PDF.LossyWebP,
+			JPEGQuality:  cfg.PDF.JPEGQuality,
 		},
+		Format:   book.Format(cfg.Output.Format),
 		Producer: "mangabot " + Version,
 		Observe:  o.Observe,
 	}, nil
@@ -122,11 +130,12 @@ type Request struct {
 	Language string
 	Quality  string // "original" | "data-saver" | ""
 	Merge    bool   // one file per volume (or one file) instead of one per chapter
+	Format   string // "pdf" | "cbz" | "epub"; "": Env.Format (Resolve fills it in)
 }
 
 // Key identifies identical requests (for sharing one download).
 func (r Request) Key() string {
-	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge)}, "\x00")
+	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge), r.Format}, "\x00")
 }
 
 // Plan is a resolved request.
@@ -155,6 +164,9 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		return nil, fmt.Errorf("unknown quality %q (use original or data-saver)", req.Quality)
 	}
 	if _, err := sites.ParseSelection(req.Chapters); err != nil {
+		return nil, err
+	}
+	if req.Format, err = e.format(req.Format); err != nil {
 		return nil, err
 	}
 	name, h, err := e.Sites.Match(u)
@@ -343,8 +355,9 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 	names := map[string]bool{}
 	chapterNo := 0
 	for _, g := range groups {
-		var pages []pdf.Page
-		var refs []FailedPage // chapter and page of each entry of pages
+		var pages []book.Page
+		var refs []FailedPage    // chapter and page of each entry of pages
+		var marks []book.Chapter // where each chapter starts in pages
 		for _, c := range g {
 			chapterNo++
 			st.Chapter = chapterNo
@@ -372,31 +385,33 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 				out.Errors = append(out.Errors, err)
 				continue
 			}
+			marks = append(marks, book.Chapter{Title: chapterLabel(c), Label: c.Number, Start: len(pages)})
 			st.PagesDone = baseDone + (len(res.Pages) - res.Failed)
 			st.PagesFailed = baseFailed + res.Failed
 			st.Bytes = baseBytes + res.Bytes
 			for i, r := range res.Pages {
 				refs = append(refs, FailedPage{Chapter: chapterNo, Page: i + 1})
 				if r.Err != nil {
-					pages = append(pages, pdf.Page{Err: r.Err})
+					pages = append(pages, book.Page{Err: r.Err})
 				} else {
-					pages = append(pages, pdf.Page{Path: r.Path})
+					pages = append(pages, book.Page{Path: r.Path})
 				}
 			}
 		}
 		if len(pages) == 0 {
 			continue
 		}
-		st.Stage = "building pdf"
+		format := book.Format(p.Request.Format)
+		st.Stage = "building " + string(format)
 		progress(st)
 		name := file
 		if name == "" {
-			name = uniqueName(dir, FileName(g, p.Request.Merge), names)
+			name = uniqueName(dir, FileName(g, p.Request.Merge), format.Ext(), names)
 		}
 		built := time.Now()
-		files, stats, err := pdf.WriteFiles(ctx, name, pages, e.info(g), e.PDF)
+		files, stats, err := e.write(ctx, format, name, pages, e.meta(g, marks))
 		if err == nil && e.Observe != nil {
-			e.Observe("pdf", time.Since(built))
+			e.Observe(string(format), time.Since(built))
 		}
 		// Every page the PDF lacks, whether the download or the writer
 		// dropped it, is reported with its reason.
@@ -411,7 +426,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
-			if errors.Is(err, pdf.ErrNoPages) {
+			if errors.Is(err, book.ErrNoPages) {
 				err = fmt.Errorf("%w: all %d pages of %s failed", sites.ErrNoPages, len(pages), ChapterTitle(g[0]))
 			}
 			if len(groups) == 1 {
@@ -436,7 +451,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		if len(out.Errors) > 0 {
 			return out, out.Errors[0]
 		}
-		return out, fmt.Errorf("%w: no PDF could be written", sites.ErrNoPages)
+		return out, fmt.Errorf("%w: no %s could be written", sites.ErrNoPages, strings.ToUpper(p.Request.Format))
 	}
 	return out, nil
 }
@@ -471,18 +486,17 @@ func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Tim
 	return nil
 }
 
-// uniqueName picks dir/name, or "name (2).pdf", ... when this run already
-// wrote that name or a file of that name (or its parts) exists: a run
-// never overwrites earlier results.
-func uniqueName(dir, name string, used map[string]bool) string {
-	base := strings.TrimSuffix(name, ".pdf")
+// uniqueName picks dir/base+ext, or "base (2).pdf", ... when this run
+// already wrote that name or a file of that name (or its parts) exists: a
+// run never overwrites earlier results.
+func uniqueName(dir, base, ext string, used map[string]bool) string {
 	for i := 1; ; i++ {
 		cand := base
 		if i > 1 {
 			cand = fmt.Sprintf("%s (%d)", base, i)
 		}
-		path := filepath.Join(dir, cand+".pdf")
-		if used[path] || exists(path) || exists(filepath.Join(dir, cand+"-part2.pdf")) {
+		path := filepath.Join(dir, cand+ext)
+		if used[path] || exists(path) || exists(filepath.Join(dir, cand+"-part2"+ext)) {
 			continue
 		}
 		used[path] = true
@@ -531,25 +545,6 @@ func group(chs []*sites.Chapter, merge, single bool) [][]*sites.Chapter {
 		out = append(out, []*sites.Chapter{c})
 	}
 	return out
-}
-
-func (e *Env) info(g []*sites.Chapter) pdf.Info {
-	title := ChapterTitle(g[0])
-	if len(g) > 1 {
-		title = fmt.Sprintf("%s — %s to %s", g[0].Series, label(g[0]), label(g[len(g)-1]))
-	}
-	var keys []string
-	if g[0].Language != "" {
-		keys = append(keys, g[0].Language)
-	}
-	return pdf.Info{
-		Title:    title,
-		Author:   strings.Join(credits(g), ", "),
-		Subject:  g[0].SourceURL,
-		Keywords: strings.Join(keys, ", "),
-		Creator:  "mangabot",
-		Producer: e.Producer,
-	}
 }
 
 // Friendly shortens network errors for people: `Get "https://x/y": dial

@@ -239,10 +239,10 @@ func TestSafeName(t *testing.T) {
 
 func TestFileName(t *testing.T) {
 	c := &sites.Chapter{Series: "Keeper", Volume: "2", Number: "12", Title: "Low Tide"}
-	if got := pipeline.FileName([]*sites.Chapter{c}, false); got != "Keeper - Vol.2 Ch.12 - Low Tide.pdf" {
+	if got := pipeline.FileName([]*sites.Chapter{c}, false); got != "Keeper - Vol.2 Ch.12 - Low Tide" {
 		t.Errorf("got %q", got)
 	}
-	if got := pipeline.FileName([]*sites.Chapter{{Site: "generic", ID: "ab12"}}, false); got != "generic ab12.pdf" {
+	if got := pipeline.FileName([]*sites.Chapter{{Site: "generic", ID: "ab12"}}, false); got != "generic ab12" {
 		t.Errorf("anonymous: %q", got)
 	}
 }

@@ -97,6 +97,9 @@ type Request struct {
 	Language string
 	Quality  string
 	Merge    bool
+	// Format is "pdf", "cbz" or "epub"; jobs stored before formats
+	// existed have "" and resume as the configured default.
+	Format string
 }
 
 // Watcher is one requester of a job: where their status message is and

@@ -13,19 +13,21 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/humanize"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
 func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
-	out := fs.String("o", ".", "output directory, or a file name ending in .pdf")
+	out := fs.String("o", ".", "output directory, or a file name ending in .pdf, .cbz or .epub")
+	format := fs.String("format", "", "pdf, cbz or epub (default: [output] format, or the -o file's extension)")
 	chapters := fs.String("chapters", "", "chapters of a series: 12, 1-5, 1,4,7-9, last or all")
 	lang := fs.String("lang", "", "language code for series links (e.g. en)")
 	quality := fs.String("quality", "", "original or data-saver (sites that offer both)")
 	merge := fs.Bool("merge", false, "one file per volume (or one file) instead of one per chapter")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL")
+		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-format pdf|cbz|epub] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL")
 		fs.PrintDefaults()
 	}
 	// Flags may follow the URL too (bot fetch URL -o x.pdf).
@@ -42,11 +44,22 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	if err != nil {
 		return fail(stderr, err)
 	}
-	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge}
+	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Format: *format}
+	if *format != "" {
+		if _, err := book.ParseFormat(*format); err != nil {
+			return fail(stderr, err)
+		}
+	}
 
 	dir, file := *out, ""
-	if strings.EqualFold(filepath.Ext(*out), ".pdf") {
+	// An output file names the format by its extension.
+	if f, err := book.ParseFormat(strings.TrimPrefix(filepath.Ext(*out), ".")); err == nil && filepath.Ext(*out) != "" {
 		dir, file = filepath.Dir(*out), *out
+		if *format == "" {
+			req.Format = string(f)
+		} else if !strings.EqualFold(*format, string(f)) {
+			return fail(stderr, fmt.Errorf("-o %s does not end in .%s (-format %s)", *out, strings.ToLower(*format), *format))
+		}
 	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fail(stderr, fmt.Errorf("output path %s is not a directory", dir))
@@ -71,7 +84,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	if err != nil {
 		return fail(stderr, err)
 	}
-	fmt.Fprintf(stderr, "%s: %s, %d pages\n", plan.Site, plan.Title, plan.Pages)
+	fmt.Fprintf(stderr, "%s: %s, %d pages, as %s\n", plan.Site, plan.Title, plan.Pages, strings.ToUpper(plan.Request.Format))
 	if len(plan.Credits) > 0 {
 		fmt.Fprintf(stderr, "credits: %s\n", strings.Join(plan.Credits, ", "))
 	}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // These tests run the real binary, as a user would, against a fake manga
@@ -39,12 +41,7 @@ func TestMain(m *testing.M) {
 
 func needTool(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s missing: .ci/run must install it", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
+	testtool.Need(t, name)
 }
 
 func jpegBytes(t *testing.T, w, h int, seed uint8) []byte {

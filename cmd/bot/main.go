@@ -18,8 +18,8 @@ import (
 const usage = `usage: bot <command> [flags]
 
 commands:
-  fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL
-                  download a chapter (or chapters of a series) into PDF files
+  fetch [-config F] [-o PATH] [-format pdf|cbz|epub] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL
+                  download a chapter (or chapters of a series) into PDF, CBZ or EPUB files
   run [-config F] start the Discord bot
   sites [-config F]  list the supported sites, their link patterns and operator rules
   config-example  print a configuration file with every key and its default
