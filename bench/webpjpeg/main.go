@@ -127,4 +127,3 @@ func gray(m *image.RGBA) bool {
 	}
 	return true
 }
-

@@ -123,7 +123,7 @@ func TestFetchCBZ(t *testing.T) {
 	testtool.ValidateXML(t, files["ComicInfo.xml"], filepath.Join("..", "..", "cbz", "testdata", "ComicInfo-2.1.xsd"))
 	var ci struct {
 		Title, Series, Number, Summary, Translator, ScanInformation, LanguageISO, Manga, Web string
-		Volume, PageCount                                                                 int
+		Volume, PageCount                                                                    int
 	}
 	if err := xml.Unmarshal(files["ComicInfo.xml"], &ci); err != nil {
 		t.Fatal(err)
