@@ -1,5 +1,5 @@
 #!/bin/sh
-# Measures [pdf] lossy_webp: N manga-like grey pages (bench/mangagen, with
+# Measures [pdf] lossy_webp: N manga-like grey pages (bench/pdfgen, with
 # scan grain) encoded as lossy WebP by cwebp at quality 80 (as aggregator
 # sites serve them), plus the lossy WebP files of pdf/testdata, written
 # into a PDF losslessly and as JPEG. Needs cwebp (apt-get install webp).
@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/webpbench}
 N=${N:-20}
 mkdir -p "$WORK/png" "$WORK/webp"
-go build -o "$WORK/mangagen" ./bench/mangagen
+go build -o "$WORK/pdfgen" ./bench/pdfgen
 go build -o "$WORK/webpjpeg" ./bench/webpjpeg
-"$WORK/mangagen" -dir "$WORK/png" -n "$N"
+"$WORK/pdfgen" -style manga -dir "$WORK/png" -n "$N"
 for p in "$WORK"/png/*.png; do
 	cwebp -quiet -q 80 "$p" -o "$WORK/webp/$(basename "$p" .png).webp"
 done
@@ -22,7 +22,7 @@ echo
 echo "The same pages without grain (clean digital pages):"
 echo
 rm -rf "$WORK/clean" && mkdir -p "$WORK/clean"
-"$WORK/mangagen" -dir "$WORK/png" -n "$N" -noise 0
+"$WORK/pdfgen" -style manga -dir "$WORK/png" -n "$N" -noise 0
 for p in "$WORK"/png/*.png; do
 	cwebp -quiet -q 80 "$p" -o "$WORK/clean/$(basename "$p" .png).webp"
 done

@@ -71,7 +71,8 @@ type Options struct {
 	Placeholders bool  // a generated page says which page is missing and why
 	MaxFileBytes int64 // split into parts each under this size; 0 = one file
 	// Inspect checks an image file and reads its format and size; an error
-	// makes the page a skipped one (its text is the reason). Required.
+	// makes the page a skipped one (its text is the reason). Required:
+	// pdf.Inspector applies the PDF writer's checks.
 	Inspect func(path string) (ImageInfo, error)
 }
 
@@ -81,6 +82,9 @@ type Options struct {
 func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts Options, w Writer) ([]string, Stats, error) {
 	if err := CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
 		return nil, Stats{}, err
+	}
+	if opts.Inspect == nil {
+		return nil, Stats{}, errors.New("no image inspector (Options.Inspect)")
 	}
 	files := NewFiles(path)
 	r := &run{pages: pages, meta: &meta, opts: opts, w: w, files: files}
@@ -108,72 +112,37 @@ type run struct {
 }
 
 func (r *run) loop(ctx context.Context) error {
-	// Failed pages seen before the first usable one: the document is only
-	// started once there is something real to put in it.
-	var pending []Skipped
-	started := false
-	for i, pg := range r.pages {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		img, err := r.inspect(i, pg)
-		if err != nil {
-			sk := Skipped{Index: i, Reason: err.Error()}
-			r.stats.Skipped = append(r.stats.Skipped, sk)
-			if !r.opts.Placeholders {
-				continue
-			}
-			if !started {
-				pending = append(pending, sk)
-				continue
-			}
-			if err := r.placeholder(sk); err != nil {
-				return err
-			}
-			continue
-		}
-		if !started {
-			started = true
+	steps := Steps[*Image]{
+		Inspect: r.inspect,
+		First:   func(img *Image) { r.lastW, r.lastH = img.Width, img.Height },
+		Add: func(_ int, img *Image) error {
 			r.lastW, r.lastH = img.Width, img.Height
-			for _, sk := range pending {
-				if err := r.placeholder(sk); err != nil {
-					return err
-				}
-			}
-		}
-		if err := r.add(img); err != nil {
-			return err
-		}
-		r.lastW, r.lastH = img.Width, img.Height
+			return r.add(img)
+		},
 	}
-	if !started {
-		return ErrNoPages
+	if r.opts.Placeholders {
+		steps.Placeholder = r.placeholder
 	}
-	if err := ctx.Err(); err != nil {
+	var err error
+	if r.stats.Skipped, err = Loop(ctx, r.pages, steps); err != nil {
 		return err
 	}
 	return r.endPart()
 }
 
-func (r *run) inspect(i int, pg Page) (*Image, error) {
-	if pg.Path == "" {
-		if pg.Err != nil {
-			return nil, pg.Err
-		}
-		return nil, errors.New("no image file")
-	}
-	info, err := r.opts.Inspect(pg.Path)
+func (r *run) inspect(i int, path string) (*Image, error) {
+	info, err := r.opts.Inspect(path)
 	if err != nil {
 		return nil, err
 	}
 	if info.Data != nil {
 		return &Image{Index: i, Data: info.Data, Format: info.Format, Width: info.Width, Height: info.Height, Size: int64(len(info.Data))}, nil
 	}
-	size, err := fileSize(pg.Path)
+	size, err := fileSize(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open image: %w", err)
 	}
-	return &Image{Index: i, Path: pg.Path, Format: info.Format, Width: info.Width, Height: info.Height, Size: size}, nil
+	return &Image{Index: i, Path: path, Format: info.Format, Width: info.Width, Height: info.Height, Size: size}, nil
 }
 
 func (r *run) placeholder(sk Skipped) error {

@@ -1,6 +1,3 @@
-// Package cbz writes comic book archives: a ZIP of the page images exactly
-// as downloaded (stored, never re-encoded), named 001.jpg, 002.png, ... in
-// reading order, with a ComicInfo.xml that Komga, Kavita and Mihon read.
 package cbz
 
 import (
@@ -11,15 +8,11 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/book"
-	"github.com/mangabot/mangabot/pdf"
 )
 
 // WriteFiles writes the pages to path as CBZ, in parts when
 // opts.MaxFileBytes asks for it (ch12.cbz, ch12-part2.cbz, ...).
 func WriteFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	if opts.Inspect == nil {
-		opts.Inspect = func(path string) (book.ImageInfo, error) { return pdf.Inspect(path, 0) }
-	}
 	return book.WriteFiles(ctx, path, pages, meta, opts, &writer{digits: digits(len(pages))})
 }
 

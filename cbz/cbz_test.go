@@ -10,15 +10,14 @@ import (
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/testtool"
+	"github.com/mangabot/mangabot/pdf"
 	_ "golang.org/x/image/webp"
 )
 
@@ -28,11 +27,7 @@ var xsd = filepath.Join("testdata", "ComicInfo-2.1.xsd")
 var realPages = []string{"video-001.jpeg", "video-001.png", "video-001.gif", "video-001.lossy.webp", "basn4a08.png", "video-001.progressive.jpeg"}
 
 func testPages(t *testing.T) []book.Page {
-	var pages []book.Page
-	for _, n := range realPages {
-		pages = append(pages, book.Page{Path: filepath.Join("..", "pdf", "testdata", n)})
-	}
-	return pages
+	return testtool.Pages(filepath.Join("..", "pdf", "testdata"), realPages...)
 }
 
 func testMeta() book.Meta {
@@ -40,32 +35,9 @@ func testMeta() book.Meta {
 		Title: "Series — Vol. 2 Ch. 12: The Title", Series: "Series", Number: "12", Volume: "2",
 		Summary: "A <summary> & more", Writers: []string{"Author A"}, Artists: []string{"Artist B"},
 		Groups: []string{"Group One", "Group Two"}, Language: "en", Web: "https://example.org/chapter/12?a=1&b=2",
-		RightToLeft: true, Date: time.Date(2026, 12, 2, 1, 2, 3, 0, time.UTC),
+		RightToLeft: true,
 		Chapters: []book.Chapter{{Title: "Vol. 2 Ch. 12: The Title", Label: "12", Start: 0}},
 	}
-}
-
-func readZip(t *testing.T, path string) (*zip.ReadCloser, map[string][]byte) {
-	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	t.Cleanup(func() { zr.Close() })
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc) // checks the CRC too
-		rc.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
-		files[f.Name] = b
-	}
-	return zr, files
 }
 
 func parseInfo(t *testing.T, b []byte) comicInfo {
@@ -84,18 +56,17 @@ func TestCBZ(t *testing.T) {
 	os.WriteFile(html, []byte("<!DOCTYPE html><html>Hotlinking forbidden</html>"), 0o600)
 	pages = append(pages[:3], append([]book.Page{{Err: errors.New("HTTP 404")}, {Path: html}}, pages[3:]...)...)
 	out := filepath.Join(t.TempDir(), "ch12.cbz")
-	names, st, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Placeholders: true})
+	names, st, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(names) != 1 || names[0] != out || st.Pages != len(pages) || len(st.Skipped) != 2 {
 		t.Fatalf("names %v, stats %+v", names, st)
 	}
-	zr, files := readZip(t, out)
-	var order []string
-	for _, f := range zr.File {
-		order = append(order, f.Name)
-		if f.Name != "ComicInfo.xml" && f.Method != zip.Store {
+	heads, files := testtool.ReadZip(t, out)
+	order := testtool.Names(heads)
+	for _, f := range heads {
+		if f.Method != zip.Store {
 			t.Errorf("%s: method %d, want stored", f.Name, f.Method)
 		}
 	}
@@ -156,10 +127,10 @@ func TestCBZChaptersAndWebtoon(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "v.cbz")
 	pages := testPages(t)
 	pages[2] = book.Page{Err: errors.New("HTTP 500")} // chapter 2's first page fails, unreplaced
-	if _, _, err := WriteFiles(context.Background(), out, pages, m, book.Options{}); err != nil {
+	if _, _, err := WriteFiles(context.Background(), out, pages, m, book.Options{Inspect: pdf.Inspector(0)}); err != nil {
 		t.Fatal(err)
 	}
-	_, files := readZip(t, out)
+	_, files := testtool.ReadZip(t, out)
 	testtool.ValidateXML(t, files["ComicInfo.xml"], xsd)
 	ci := parseInfo(t, files["ComicInfo.xml"])
 	if ci.Manga != "No" || ci.Volume != nil || ci.Format != "Web Comic" || ci.PageCount != 5 || ci.Title != m.Title {
@@ -183,7 +154,7 @@ func TestCBZParts(t *testing.T) {
 	}
 	const limit = 60 << 10
 	out := filepath.Join(t.TempDir(), "ch.cbz")
-	names, st, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{MaxFileBytes: limit})
+	names, st, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), MaxFileBytes: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,13 +169,13 @@ func TestCBZParts(t *testing.T) {
 		if fi.Size() > limit {
 			t.Errorf("%s: %d bytes > %d", n, fi.Size(), limit)
 		}
-		zr, files := readZip(t, n)
+		heads, files := testtool.ReadZip(t, n)
 		testtool.ValidateXML(t, files["ComicInfo.xml"], xsd)
 		ci := parseInfo(t, files["ComicInfo.xml"])
-		if ci.PageCount != len(zr.File)-1 || ci.Pages[0].Type != "FrontCover" || (i > 0) != strings.HasSuffix(ci.Title, ")") {
+		if ci.PageCount != len(heads)-1 || ci.Pages[0].Type != "FrontCover" || (i > 0) != strings.HasSuffix(ci.Title, ")") {
 			t.Errorf("%s: %+v", n, ci)
 		}
-		for k, f := range zr.File[:len(zr.File)-1] {
+		for k, f := range heads[:len(heads)-1] {
 			b, _ := os.ReadFile(pages[total+k].Path)
 			if !bytes.Equal(files[f.Name], b) {
 				t.Errorf("%s %s is not page %d", n, f.Name, total+k+1)
@@ -220,13 +191,13 @@ func TestCBZParts(t *testing.T) {
 func TestCBZNothingUsable(t *testing.T) {
 	dir := t.TempDir()
 	pages := []book.Page{{Err: errors.New("HTTP 404")}, {Err: errors.New("HTTP 404")}}
-	_, _, err := WriteFiles(context.Background(), filepath.Join(dir, "x.cbz"), pages, testMeta(), book.Options{Placeholders: true})
+	_, _, err := WriteFiles(context.Background(), filepath.Join(dir, "x.cbz"), pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
 	if !errors.Is(err, book.ErrNoPages) {
 		t.Fatalf("err %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := WriteFiles(ctx, filepath.Join(dir, "y.cbz"), testPages(t), testMeta(), book.Options{}); !errors.Is(err, context.Canceled) {
+	if _, _, err := WriteFiles(ctx, filepath.Join(dir, "y.cbz"), testPages(t), testMeta(), book.Options{Inspect: pdf.Inspector(0)}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {

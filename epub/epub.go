@@ -1,8 +1,3 @@
-// Package epub writes fixed-layout EPUB 3 books of page images: one XHTML
-// page per image with a viewport of the image's size, pages in the
-// reading direction (right to left for manga), a table of contents with one
-// entry per chapter and the book's metadata (title, series as a
-// collection, language, contributors). Images are stored as downloaded.
 package epub
 
 import (
@@ -18,16 +13,12 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/book"
-	"github.com/mangabot/mangabot/pdf"
 	"golang.org/x/image/webp"
 )
 
 // WriteFiles writes the pages to path as EPUB, in parts when
 // opts.MaxFileBytes asks for it (ch12.epub, ch12-part2.epub, ...).
 func WriteFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	if opts.Inspect == nil {
-		opts.Inspect = func(path string) (book.ImageInfo, error) { return pdf.Inspect(path, 0) }
-	}
 	return book.WriteFiles(ctx, path, pages, meta, opts, &writer{digits: max(3, len(fmt.Sprint(len(pages))))})
 }
 

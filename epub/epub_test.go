@@ -5,26 +5,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/testtool"
+	"github.com/mangabot/mangabot/pdf"
 )
 
 var realPages = []string{"video-001.jpeg", "video-001.png", "video-001.gif", "video-001.lossy.webp", "basn4a08.png", "video-001.bmp"}
 
 func testPages() []book.Page {
-	var pages []book.Page
-	for _, n := range realPages {
-		pages = append(pages, book.Page{Path: filepath.Join("..", "pdf", "testdata", n)})
-	}
-	return pages
+	return testtool.Pages(filepath.Join("..", "pdf", "testdata"), realPages...)
 }
 
 func testMeta() book.Meta {
@@ -32,32 +27,9 @@ func testMeta() book.Meta {
 		Title: "Series — Ch. 12 to Ch. 13", Series: "Series & Co", Number: "12", Volume: "2",
 		Summary: "A <summary>", Writers: []string{"Author A"}, Artists: []string{"Artist B"},
 		Groups: []string{"Group One"}, Language: "pt-br", Web: "https://example.org/c/12?a=1&b=2",
-		Keywords: []string{"manga"}, RightToLeft: true, Date: time.Date(2026, 12, 2, 1, 2, 3, 0, time.UTC),
+		Keywords: []string{"manga"}, RightToLeft: true,
 		Chapters: []book.Chapter{{Title: "Ch. 12: First", Start: 0}, {Title: "Ch. 13: Second", Start: 3}},
 	}
-}
-
-func readEPUB(t *testing.T, path string) ([]*zip.File, map[string][]byte) {
-	t.Helper()
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { zr.Close() })
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
-		files[f.Name] = b
-	}
-	return zr.File, files
 }
 
 func TestEPUB(t *testing.T) {
@@ -66,7 +38,7 @@ func TestEPUB(t *testing.T) {
 	m := testMeta()
 	m.Chapters[1].Start = 4
 	out := filepath.Join(t.TempDir(), "ch.epub")
-	names, st, err := WriteFiles(context.Background(), out, pages, m, book.Options{Placeholders: true})
+	names, st, err := WriteFiles(context.Background(), out, pages, m, book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +46,7 @@ func TestEPUB(t *testing.T) {
 		t.Fatalf("%v %+v", names, st)
 	}
 	testtool.Epubcheck(t, out)
-	zf, files := readEPUB(t, out)
+	zf, files := testtool.ReadZip(t, out)
 	if zf[0].Name != "mimetype" || zf[0].Method != zip.Store || string(files["mimetype"]) != "application/epub+zip" || len(zf[0].Extra) != 0 {
 		t.Fatalf("first entry %s method %d extra %d", zf[0].Name, zf[0].Method, len(zf[0].Extra))
 	}
@@ -137,12 +109,9 @@ func TestEPUBParts(t *testing.T) {
 	m.RightToLeft, m.Webtoon = false, true
 	m.Chapters[1].Start = 12
 	const limit = 64 << 10
-	names, st, err := WriteFiles(context.Background(), filepath.Join(t.TempDir(), "v.epub"), pages, m, book.Options{MaxFileBytes: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(names) < 3 {
-		t.Fatalf("parts %v", names)
+	names, st, err := WriteFiles(context.Background(), filepath.Join(t.TempDir(), "v.epub"), pages, m, book.Options{Inspect: pdf.Inspector(0), MaxFileBytes: limit})
+	if err != nil || len(names) < 3 {
+		t.Fatalf("parts %v: %v", names, err)
 	}
 	total := 0
 	for i, n := range names {
@@ -153,7 +122,7 @@ func TestEPUBParts(t *testing.T) {
 		if i == 1 || i == len(names)-1 { // epubcheck takes seconds a run
 			testtool.Epubcheck(t, n)
 		}
-		_, files := readEPUB(t, n)
+		_, files := testtool.ReadZip(t, n)
 		opf := string(files["OEBPS/content.opf"])
 		if !strings.Contains(opf, `page-progression-direction="ltr"`) || !strings.Contains(opf, `<meta property="rendition:spread">none</meta>`) {
 			t.Errorf("%s: direction/spread\n%s", n, opf)

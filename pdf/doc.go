@@ -2,5 +2,9 @@
 // goes straight to the file and the cross-reference table is written at the
 // end, so memory does not grow with the number of pages. JPEG bytes are
 // copied untouched; PNG without alpha or interlace passes its compressed
-// data through; everything else is decoded and stored losslessly.
+// data through; everything else is decoded and stored losslessly, except
+// lossy WebP, which by default becomes JPEG when that is smaller
+// (Options.LossyWebP). The document carries its metadata: the information
+// dictionary, an outline with one bookmark per chapter when chapters are
+// merged, page labels, and right-to-left reading for manga.
 package pdf

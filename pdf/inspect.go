@@ -48,3 +48,8 @@ func Inspect(path string, maxPixels int64) (book.ImageInfo, error) {
 	}
 	return info, nil
 }
+
+// Inspector is Inspect with maxPixels bound, for book.Options.Inspect.
+func Inspector(maxPixels int64) func(path string) (book.ImageInfo, error) {
+	return func(path string) (book.ImageInfo, error) { return Inspect(path, maxPixels) }
+}

@@ -2,7 +2,6 @@ package pdf
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -99,65 +98,36 @@ type job struct {
 
 	doc   *docWriter
 	stats Stats
-	// missing holds failed pages seen before the first usable one: the
-	// document is only started once there is something real to put in it.
-	missing []Skipped
-	lastW   float64 // width of the last image page, for placeholders
+	lastW float64 // width of the last image page, for placeholders
+}
+
+// probed is a usable page and its size on the page.
+type probed struct {
+	img    *pageImage
+	pw, ph float64
 }
 
 func (j *job) run(ctx context.Context) (Stats, error) {
-	started := false
-	for i, pg := range j.pages {
-		if err := ctx.Err(); err != nil {
-			return j.stats, err
-		}
-		var (
-			img *pageImage
-			err error
-		)
-		if pg.Path == "" {
-			err = pg.Err
-			if err == nil {
-				err = errors.New("no image file")
+	steps := book.Steps[probed]{
+		Inspect: func(_ int, path string) (probed, error) {
+			img, err := probe(path, j.opts.MaxPixels)
+			if err != nil {
+				return probed{}, err
 			}
-		} else {
-			img, err = probe(pg.Path, j.opts.MaxPixels)
-		}
-		if err != nil {
-			sk := Skipped{Index: i, Reason: err.Error()}
-			j.stats.Skipped = append(j.stats.Skipped, sk)
-			if !j.opts.Placeholders {
-				continue
-			}
-			if !started {
-				j.missing = append(j.missing, sk)
-				continue
-			}
-			if err := j.emitPlaceholder(sk); err != nil {
-				return j.stats, err
-			}
-			continue
-		}
-		pw, ph := pageSize(img.w, img.h, j.opts.DPI, j.opts.MaxSide)
-		if !started {
-			started = true
-			j.lastW = pw
-			for _, sk := range j.missing {
-				if err := j.emitPlaceholder(sk); err != nil {
-					return j.stats, err
-				}
-			}
-			j.missing = nil
-		}
-		if err := j.emitImage(i, img, pw, ph); err != nil {
-			return j.stats, err
-		}
-		j.lastW = pw
+			pw, ph := pageSize(img.w, img.h, j.opts.DPI, j.opts.MaxSide)
+			return probed{img, pw, ph}, nil
+		},
+		First: func(p probed) { j.lastW = p.pw },
+		Add: func(i int, p probed) error {
+			j.lastW = p.pw
+			return j.emitImage(i, p.img, p.pw, p.ph)
+		},
 	}
-	if !started {
-		return j.stats, ErrNoPages
+	if j.opts.Placeholders {
+		steps.Placeholder = j.emitPlaceholder
 	}
-	if err := ctx.Err(); err != nil {
+	var err error
+	if j.stats.Skipped, err = book.Loop(ctx, j.pages, steps); err != nil {
 		return j.stats, err
 	}
 	return j.stats, j.endDoc()

@@ -30,7 +30,7 @@ func (e *Env) write(ctx context.Context, f book.Format, path string, pages []boo
 	o := book.Options{
 		Placeholders: e.PDF.Placeholders,
 		MaxFileBytes: e.PDF.MaxFileBytes,
-		Inspect:      func(path string) (book.ImageInfo, error) { return pdf.Inspect(path, e.PDF.MaxPixels) },
+		Inspect:      pdf.Inspector(e.PDF.MaxPixels),
 	}
 	if f == book.CBZ {
 		return cbz.WriteFiles(ctx, path, pages, m, o)

@@ -37,9 +37,9 @@ func main() {
 	ctx := context.Background()
 	switch f {
 	case book.CBZ:
-		paths, st, err = cbz.WriteFiles(ctx, *out, pages, meta, book.Options{MaxFileBytes: *split})
+		paths, st, err = cbz.WriteFiles(ctx, *out, pages, meta, book.Options{MaxFileBytes: *split, Inspect: pdf.Inspector(0)})
 	case book.EPUB:
-		paths, st, err = epub.WriteFiles(ctx, *out, pages, meta, book.Options{MaxFileBytes: *split})
+		paths, st, err = epub.WriteFiles(ctx, *out, pages, meta, book.Options{MaxFileBytes: *split, Inspect: pdf.Inspector(0)})
 	default:
 		paths, st, err = pdf.WriteFiles(ctx, *out, pages, pdf.Info{Title: "bench", Creator: "mangabot"}, pdf.Options{MaxFileBytes: *split})
 	}

@@ -5,11 +5,15 @@
 package testtool
 
 import (
+	"archive/zip"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mangabot/mangabot/book"
 )
 
 // Need skips (or in CI fails) the test when the command is not installed.
@@ -56,4 +60,50 @@ func ValidateXML(t testing.TB, doc []byte, xsd string) {
 	if err != nil {
 		t.Fatalf("xmllint --schema %s: %v\n%s\n%s", filepath.Base(xsd), err, out, doc)
 	}
+}
+
+// ReadZip opens the archive at path and reads every entry (which checks
+// each CRC); it returns the entries' headers in archive order and their
+// contents by name.
+func ReadZip(t testing.TB, path string) ([]zip.FileHeader, map[string][]byte) {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer zr.Close()
+	var heads []zip.FileHeader
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatalf("%s in %s: %v", f.Name, path, err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s in %s: %v", f.Name, path, err)
+		}
+		heads = append(heads, f.FileHeader)
+		files[f.Name] = b
+	}
+	return heads, files
+}
+
+// Names lists the entries' names.
+func Names(heads []zip.FileHeader) []string {
+	names := make([]string, len(heads))
+	for i, h := range heads {
+		names[i] = h.Name
+	}
+	return names
+}
+
+// Pages are the files of dir, by name, as input pages of a writer.
+func Pages(dir string, names ...string) []book.Page {
+	pages := make([]book.Page, len(names))
+	for i, n := range names {
+		pages[i] = book.Page{Path: filepath.Join(dir, n)}
+	}
+	return pages
 }
