@@ -60,7 +60,14 @@ func wrapText(s string, n int) []string {
 	var lines []string
 	for _, word := range strings.Fields(s) {
 		word = strings.Map(func(r rune) rune {
-			if r < 0x20 || r > 0x7e {
+			switch {
+			case r == '—' || r == '–':
+				return '-'
+			case r == '‘' || r == '’':
+				return '\''
+			case r == '“' || r == '”':
+				return '"'
+			case r < 0x20 || r > 0x7e:
 				return '?'
 			}
 			return r

@@ -36,7 +36,7 @@ func testMeta() book.Meta {
 		Summary: "A <summary> & more", Writers: []string{"Author A"}, Artists: []string{"Artist B"},
 		Groups: []string{"Group One", "Group Two"}, Language: "en", Web: "https://example.org/chapter/12?a=1&b=2",
 		RightToLeft: true,
-		Chapters: []book.Chapter{{Title: "Vol. 2 Ch. 12: The Title", Label: "12", Start: 0}},
+		Chapters:    []book.Chapter{{Title: "Vol. 2 Ch. 12: The Title", Label: "12", Start: 0}},
 	}
 }
 

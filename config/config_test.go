@@ -27,12 +27,20 @@ rate = 1.5
 allow_networks = ["127.0.0.0/8", "::1"]
 [sites]
 max_chapters = 7
+[output]
+format = "epub"
+[pdf]
+lossy_webp = "lossless"
+jpeg_quality = 80
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Bot.MaxJobs != 5 || c.Bot.EditInterval.Duration != 2*time.Second || c.Download.Rate != 1.5 || c.Sites.MaxChapters != 7 {
 		t.Fatalf("not applied: %+v %+v %+v", c.Bot, c.Download, c.Sites)
+	}
+	if c.Output.Format != "epub" || c.PDF.LossyWebP != "lossless" || c.PDF.JPEGQuality != 80 {
+		t.Fatalf("formats not applied: %q %+v", c.Output.Format, c.PDF)
 	}
 	if c.Bot.MaxQueuedPerUser != Default().Bot.MaxQueuedPerUser {
 		t.Fatal("unset key lost its default")
@@ -63,6 +71,11 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[output]\npublic_url = \"https://x.example\"\n", "output.listen"},
 		{"[output]\nmetrics_listen = \"nonsense\"\n", "output.metrics_listen"},
 		{"[output]\nlisten = \":8080\"\nmetrics_listen = \":8080\"\n", "output.metrics_listen"},
+		{"[output]\nformat = \"mobi\"\n", "output.format"},
+		{"[output]\nformat = \"\"\n", "output.format"},
+		{"[pdf]\nlossy_webp = \"png\"\n", "pdf.lossy_webp"},
+		{"[pdf]\njpeg_quality = 0\n", "pdf.jpeg_quality"},
+		{"[pdf]\njpeg_quality = 101\n", "pdf.jpeg_quality"},
 		{"[bot\n", "line "},
 	} {
 		_, err := Parse(tc.text)
