@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every benchmark and writes their tables into README.md between the
 # markers <!-- bench:start --> and <!-- bench:end -->.
-# Needs aria2 and img2pdf: apt-get install aria2 img2pdf.
+# Needs aria2, img2pdf and cwebp: apt-get install aria2 img2pdf webp.
 set -eu
 cd "$(dirname "$0")/.."
 out=$(mktemp)
@@ -16,9 +16,13 @@ out=$(mktemp)
 	echo
 	bench/e2e.sh
 	echo
-	echo "**(b) PDF writer vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
+	echo "**(b) PDF, CBZ and EPUB writers vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
 	echo
 	bench/pdf.sh
+	echo
+	echo "**(c) Lossy WebP in PDFs** (\`bench/webp.sh\`)"
+	echo
+	bench/webp.sh
 } >"$out"
 awk -v f="$out" '
 	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
