@@ -296,17 +296,24 @@ func (b *ebook) opf(pages []page) []byte {
 <meta property="rendition:spread">%s</meta>
 `, spread)
 	if len(pages) > 0 {
-		fmt.Fprintf(&x, "<meta name=\"cover\" content=\"img%s\"/>\n", pages[0].id)
+		cover := "img" + pages[0].id
+		if pages[0].fallback != "" {
+			cover = "fb" + pages[0].id
+		}
+		fmt.Fprintf(&x, "<meta name=\"cover\" content=\"%s\"/>\n", cover)
 	}
 	x.WriteString("</metadata>\n<manifest>\n<item id=\"nav\" href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" properties=\"nav\"/>\n")
 	for i, p := range pages {
-		props := ""
+		// The first page is the cover; its JPEG copy when it is WebP, for
+		// readers that make thumbnails from the cover.
+		cover := ""
 		if i == 0 {
-			props = ` properties="cover-image"`
+			cover = ` properties="cover-image"`
 		}
+		props := cover
 		if p.fallback != "" {
-			props += fmt.Sprintf(` fallback="fb%s"`, p.id)
-			fmt.Fprintf(&x, "<item id=\"fb%s\" href=\"images/%s\" media-type=\"image/jpeg\"/>\n", p.id, p.fallback)
+			props = fmt.Sprintf(` fallback="fb%s"`, p.id)
+			fmt.Fprintf(&x, "<item id=\"fb%s\" href=\"images/%s\" media-type=\"image/jpeg\"%s/>\n", p.id, p.fallback, cover)
 		}
 		fmt.Fprintf(&x, "<item id=\"img%s\" href=\"images/%s\" media-type=\"%s\"%s/>\n", p.id, p.image, p.mediaType, props)
 		fmt.Fprintf(&x, "<item id=\"p%s\" href=\"pages/%[1]s.xhtml\" media-type=\"application/xhtml+xml\"/>\n", p.id)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -134,5 +135,29 @@ func TestEPUBParts(t *testing.T) {
 	}
 	if total != len(pages) || st.Pages != total {
 		t.Errorf("%d pages in parts, %+v", total, st)
+	}
+}
+
+// A WebP first page: the cover is its JPEG copy; epubcheck passes.
+func TestEPUBWebPCover(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "w.epub")
+	pages := testtool.Pages(filepath.Join("..", "pdf", "testdata"), "yellow_rose.lossy-with-alpha.webp", "video-001.jpeg")
+	if _, _, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0)}); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Epubcheck(t, out)
+	_, files := testtool.ReadZip(t, out)
+	opf := string(files["OEBPS/content.opf"])
+	for _, s := range []string{
+		`<item id="fb001" href="images/001-fallback.jpg" media-type="image/jpeg" properties="cover-image"/>`,
+		`<item id="img001" href="images/001.webp" media-type="image/webp" fallback="fb001"/>`,
+		`<meta name="cover" content="fb001"/>`,
+	} {
+		if !strings.Contains(opf, s) {
+			t.Errorf("OPF lacks %s\n%s", s, opf)
+		}
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(files["OEBPS/images/001-fallback.jpg"])); err != nil {
+		t.Errorf("fallback: %v", err)
 	}
 }
