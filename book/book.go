@@ -3,6 +3,7 @@ package book
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -111,4 +112,17 @@ type Stats struct {
 type Skipped struct {
 	Index  int    // position in the pages slice (0-based)
 	Reason string // e.g. "not an image", "corrupt image: ...", the Page.Err text
+}
+
+// MediaType is the MIME type of an output file, by its extension.
+func MediaType(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".pdf":
+		return "application/pdf"
+	case ".cbz":
+		return "application/vnd.comicbook+zip"
+	case ".epub":
+		return "application/epub+zip"
+	}
+	return "application/octet-stream"
 }

@@ -17,13 +17,16 @@ import (
 func commands() []*discordgo.ApplicationCommand {
 	return []*discordgo.ApplicationCommand{{
 		Name:        "manga",
-		Description: "Turn a manga chapter link into a PDF",
+		Description: "Turn a manga chapter link into a PDF, CBZ or EPUB",
 		Options: []*discordgo.ApplicationCommandOption{
 			{
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "download",
-				Description: "Download a chapter (or chapters of a series) as PDF",
+				Description: "Download a chapter (or chapters of a series) as PDF, CBZ or EPUB",
 				Options: []*discordgo.ApplicationCommandOption{
 					{Type: discordgo.ApplicationCommandOptionString, Name: "url", Description: "Chapter or series link (or a title to search)", Required: true, Autocomplete: true},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "format", Description: "File format (default: the server's, usually PDF)",
+						Choices: []*discordgo.ApplicationCommandOptionChoice{
+							{Name: "PDF", Value: "pdf"}, {Name: "CBZ (comic readers: Komga, Kavita, Mihon)", Value: "cbz"}, {Name: "EPUB (e-book readers)", Value: "epub"}}},
 					{Type: discordgo.ApplicationCommandOptionString, Name: "quality", Description: "Image quality",
 						Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "original", Value: "original"}, {Name: "data-saver", Value: "data-saver"}}},
 					{Type: discordgo.ApplicationCommandOptionString, Name: "language", Description: "Translation language, e.g. en"},
@@ -113,6 +116,12 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		Quality:  optString(opts, "quality"),
 		Language: optString(opts, "language"),
 		Chapters: optString(opts, "chapters"),
+		Format:   optString(opts, "format"),
+	}
+	// The default named, so that asking for it and asking for nothing
+	// share one download.
+	if req.Format == "" {
+		req.Format = string(b.env.Format)
 	}
 	// Cheap checks first, so bad input never becomes a job.
 	u, err := sites.ParseURL(req.URL)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/fsutil"
 	"github.com/mangabot/mangabot/pipeline"
 )
@@ -304,7 +305,7 @@ func openFiles(files []outFile) ([]*discordgo.File, func(), error) {
 			return nil, nil, err
 		}
 		closers = append(closers, fh)
-		out = append(out, &discordgo.File{Name: f.name, ContentType: "application/pdf", Reader: fh})
+		out = append(out, &discordgo.File{Name: f.name, ContentType: book.MediaType(f.name), Reader: fh})
 	}
 	return out, done, nil
 }
@@ -355,7 +356,7 @@ func (d *delivery) upload(w *watcher, files []outFile) error {
 	// Final status first (without files), then one message per file.
 	b.finalEdit(w, v)
 	for i, f := range files {
-		label := fmt.Sprintf("📄 **%s**", trunc(d.j.plan.Title, 200))
+		label := fmt.Sprintf("📄 **%s** (%s)", trunc(d.j.plan.Title, 200), strings.ToUpper(strings.TrimPrefix(filepath.Ext(f.name), ".")))
 		if len(files) > 1 {
 			label += fmt.Sprintf(" — part %d of %d", i+1, len(files))
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/cache"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/store"
@@ -322,7 +323,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 	}
 	title := rec.Request.URL
 	if rec.State == store.Delivering && len(rec.Files) > 0 {
-		title = strings.TrimSuffix(filepath.Base(rec.Files[0]), ".pdf")
+		title = strings.TrimSuffix(filepath.Base(rec.Files[0]), filepath.Ext(rec.Files[0]))
 	}
 	plan := &pipeline.Plan{Site: "?", Request: pipeline.Request(rec.Request), Title: title, Pages: rec.PagesTotal}
 	var j *job
@@ -484,9 +485,19 @@ func (b *Bot) cacheKey(p *pipeline.Plan) cache.Key {
 		Site:      p.Site,
 		ChapterID: strings.Join(ids, ","),
 		Quality:   normQuality(p.Request.Quality),
-		Format: fmt.Sprintf("pdf;merge=%t;dpi=%g;placeholders=%t",
-			p.Request.Merge, b.env.PDF.DPI, b.env.PDF.Placeholders),
+		Format:    b.formatKey(p),
 	}
+}
+
+// formatKey is the part of the cache key saying how the output was made:
+// the format and the settings that change its bytes.
+func (b *Bot) formatKey(p *pipeline.Plan) string {
+	o := b.env.PDF
+	k := fmt.Sprintf("%s;merge=%t;placeholders=%t", p.Request.Format, p.Request.Merge, o.Placeholders)
+	if book.Format(p.Request.Format) == book.PDF {
+		k += fmt.Sprintf(";dpi=%g;webp=%s/%d", o.DPI, o.LossyWebP, o.JPEGQuality)
+	}
+	return k
 }
 
 // normQuality names a quality one way ("data" is MangaDex's "original").

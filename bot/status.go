@@ -381,6 +381,9 @@ func (j *job) render(extra, failed string) view {
 	case stateDone:
 		e.Color = colorDone
 		fmt.Fprintf(&desc, "`%s` ✅ Done", bar(1, 1, 20))
+		if f := j.plan.Request.Format; f != "" {
+			desc.WriteString(": " + strings.ToUpper(f))
+		}
 		if j.fromCache {
 			desc.WriteString(" ⚡ from cache")
 		}
@@ -405,6 +408,9 @@ func (j *job) render(extra, failed string) view {
 	}
 	e.Description = trunc(desc.String(), 4096)
 	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Site", Value: j.plan.Site, Inline: true})
+	if f := j.plan.Request.Format; f != "" {
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Format", Value: strings.ToUpper(f), Inline: true})
+	}
 	if len(j.plan.Credits) > 0 {
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Credits", Value: trunc(strings.Join(j.plan.Credits, ", "), 1024), Inline: true})
 	}
