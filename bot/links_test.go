@@ -99,6 +99,11 @@ func TestLinkRefusesTampered(t *testing.T) {
 		return s[:len(s)-1] + c
 	}
 	exp, _ := strconv.ParseInt(q.Get("e"), 10, 64)
+	// The other name and the other id exist: only the signature can
+	// refuse them.
+	os.WriteFile(filepath.Join(l.dir, id, "Chapter 2.pdf"), []byte("other"), 0o600)
+	os.MkdirAll(filepath.Join(l.dir, flip(id)), 0o700)
+	os.WriteFile(filepath.Join(l.dir, flip(id), name), []byte("other"), 0o600)
 	for what, target := range map[string]string{
 		"signature":       fmt.Sprintf("/dl/%s/%s?e=%s&s=%s", id, url.PathEscape(name), q.Get("e"), flip(q.Get("s"))),
 		"later expiry":    fmt.Sprintf("/dl/%s/%s?e=%d&s=%s", id, url.PathEscape(name), exp+3600, q.Get("s")),
