@@ -67,15 +67,7 @@ func TestShutdownMidJob(t *testing.T) {
 	// down" too), then the final state.
 	h.waitFor("shutdown notice", h.originalHas(tok, "may be cancelled if it does not finish in time"))
 	h.waitFor("cancelled on shutdown", h.originalHas(tok, "Cancelled: the bot is shutting down"))
-	select {
-	case err := <-h.errc:
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.errc <- nil
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	h.stop() // Run returns
 	if f := filesIn(t, h.cfg.OutputDir); len(f) != 0 {
 		t.Fatalf("files left: %v", f)
 	}

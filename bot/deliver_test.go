@@ -6,43 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestTooBigSplitsIntoParts(t *testing.T) {
-	h := start(t, nil)
-	const limit = 120 << 10
-	h.fd.SetAttachmentLimit(limit)
-	site := newSite(t, 160, false)
-	tok := h.download("u1", site.URL+"/chapter/big?n=6", limit)
-	h.waitFor("done", h.originalHas(tok, "Done"))
-	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
-	h.waitFor("parts", func() bool {
-		fs := h.fd.Followups(tok)
-		if len(fs) == 0 {
-			return false
-		}
-		m := partsRe.FindStringSubmatch(fs[0].Content)
-		return m != nil && m[1] == strconv.Itoa(len(fs))
-	})
-	fs := h.fd.Followups(tok)
-	if len(fs) < 2 {
-		t.Fatalf("want parts, got %d followups", len(fs))
-	}
-	pages := 0
-	for _, f := range fs {
-		if len(f.Attachments) != 1 || f.Attachments[0].Size > limit {
-			t.Fatalf("bad part: %+v", f.Attachments)
-		}
-		pages += checkPDF(t, f.Attachments[0].Data())
-	}
-	if pages != 6 {
-		t.Fatalf("parts hold %d pages, want 6", pages)
-	}
-}
 
 // A requester with a smaller attachment limit joins a running job built
 // for a larger one: they get parts that fit, rebuilt from the kept pages.
@@ -63,13 +30,7 @@ func TestSharedSmallerLimitGetsParts(t *testing.T) {
 	if len(parts) < 2 {
 		t.Fatalf("%d parts", len(parts))
 	}
-	pages := 0
-	for _, p := range parts {
-		if len(p.Attachments) != 1 || p.Attachments[0].Size > small {
-			t.Fatalf("bad part %+v", p.Attachments)
-		}
-		pages += checkPDF(t, p.Attachments[0].Data())
-	}
+	pages := partPages(t, parts, small)
 	if pages != 6 {
 		t.Fatalf("parts hold %d pages", pages)
 	}
@@ -79,37 +40,38 @@ func TestSharedSmallerLimitGetsParts(t *testing.T) {
 	h.waitFor("clean", func() bool { return len(filesIn(t, h.cfg.OutputDir)) == 0 })
 }
 
-// [output] max_file_bytes caps the parts even when the server's upload
-// limit would take the whole file.
-func TestOperatorPartSizeCapsParts(t *testing.T) {
-	h := start(t, nil)
-	const part = 120 << 10
-	h.bot.env.PDF.MaxFileBytes = part // as config's [output] max_file_bytes
-	site := newSite(t, 160, false)
-	tok := h.download("u1", site.URL+"/chapter/capped?n=6", 10<<20)
-	h.waitFor("done", h.originalHas(tok, "Done"))
-	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
-	h.waitFor("parts", func() bool {
-		fs := h.fd.Followups(tok)
-		if len(fs) == 0 {
-			return false
-		}
-		m := partsRe.FindStringSubmatch(fs[0].Content)
-		return m != nil && m[1] == strconv.Itoa(len(fs))
-	})
-	fs := h.fd.Followups(tok)
-	if len(fs) < 2 {
-		t.Fatalf("want parts under the operator's size, got %d followups", len(fs))
-	}
-	pages := 0
-	for _, f := range fs {
-		if len(f.Attachments) != 1 || f.Attachments[0].Size > part {
-			t.Fatalf("part over %d bytes: %+v", part, f.Attachments)
-		}
-		pages += checkPDF(t, f.Attachments[0].Data())
-	}
-	if pages != 6 {
-		t.Fatalf("parts hold %d pages, want 6", pages)
+// A result too big for one attachment comes in parts that each fit, and
+// together hold every page: parts under the server's attachment limit, or
+// under [output] max_file_bytes even when the server's limit would take
+// the whole file.
+func TestPartsFitTheLimit(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		fakeLimit int64 // what the fake Discord accepts; 0: its default
+		limit     int64 // what the interaction announces
+		operator  int64 // [output] max_file_bytes; 0: none
+		part      int64 // the largest part allowed
+	}{
+		{name: "server limit", fakeLimit: 120 << 10, limit: 120 << 10, part: 120 << 10},
+		{name: "operator cap", limit: 10 << 20, operator: 120 << 10, part: 120 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, nil)
+			if c.fakeLimit > 0 {
+				h.fd.SetAttachmentLimit(c.fakeLimit)
+			}
+			h.bot.env.PDF.MaxFileBytes = c.operator // as config's [output] max_file_bytes
+			site := newSite(t, 160, false)
+			tok := h.download("u1", site.URL+"/chapter/big?n=6", c.limit)
+			h.waitFor("done", h.originalHas(tok, "Done"))
+			fs := h.waitParts(tok)
+			if len(fs) < 2 {
+				t.Fatalf("want parts, got %d followups", len(fs))
+			}
+			if pages := partPages(t, fs, c.part); pages != 6 {
+				t.Fatalf("parts hold %d pages, want 6", pages)
+			}
+		})
 	}
 }
 
@@ -138,15 +100,7 @@ func Test413FallsBackToParts(t *testing.T) {
 	h.fd.SetAttachmentLimit(real)
 	site := newSite(t, 160, false)
 	tok := h.download("u1", site.URL+"/chapter/413?n=8", 10<<20)
-	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
-	h.waitFor("parts after 413", func() bool {
-		fs := h.fd.Followups(tok)
-		if len(fs) == 0 {
-			return false
-		}
-		m := partsRe.FindStringSubmatch(fs[0].Content)
-		return m != nil && m[1] == strconv.Itoa(len(fs)) && len(fs[len(fs)-1].Attachments) == 1
-	})
+	h.waitParts(tok)
 	var saw413 bool
 	for _, r := range h.patches(tok) {
 		saw413 = saw413 || r.Status == 413
@@ -154,13 +108,7 @@ func Test413FallsBackToParts(t *testing.T) {
 	if !saw413 {
 		t.Fatal("no 413 seen; the test does not test the fallback")
 	}
-	pages := 0
-	for _, f := range h.fd.Followups(tok) {
-		if len(f.Attachments) != 1 || f.Attachments[0].Size > real {
-			t.Fatalf("bad part %+v", f.Attachments)
-		}
-		pages += checkPDF(t, f.Attachments[0].Data())
-	}
+	pages := partPages(t, h.fd.Followups(tok), real)
 	if pages != 8 {
 		t.Fatalf("pages %d", pages)
 	}

@@ -248,6 +248,30 @@ func startWith(t *testing.T, mod func(*Config), o startOptions) *harness {
 	return h
 }
 
+// restartable is what outlives one bot in restart tests: the fake
+// Discord, the output dir and the job store.
+type restartable struct {
+	fd      *fakediscord.Server
+	out, db string
+}
+
+func newRestartable(t *testing.T) *restartable {
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	return &restartable{fd: fd, out: t.TempDir(), db: filepath.Join(t.TempDir(), "store.db")}
+}
+
+// start runs a bot on them; mod (may be nil) adjusts the config further.
+func (r *restartable) start(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
+	return startWith(t, func(c *Config) {
+		c.OutputDir, c.StorePath = r.out, r.db
+		if mod != nil {
+			mod(c)
+		}
+	}, startOptions{discord: r.fd})
+}
+
 // stop ends a harness's bot and waits for Run to return.
 func (h *harness) stop() {
 	h.t.Helper()
@@ -486,6 +510,20 @@ func (h *harness) waitParts(tok string) []fakediscord.Message {
 		return m != nil && m[1] == strconv.Itoa(len(fs)) && len(fs[len(fs)-1].Attachments) == 1
 	})
 	return h.fd.Followups(tok)
+}
+
+// partPages checks that every part carries one PDF of at most max bytes
+// and returns their pages.
+func partPages(t *testing.T, parts []fakediscord.Message, max int64) int {
+	t.Helper()
+	pages := 0
+	for _, p := range parts {
+		if len(p.Attachments) != 1 || int64(p.Attachments[0].Size) > max {
+			t.Fatalf("bad part (want one file of at most %d bytes): %+v", max, p.Attachments)
+		}
+		pages += checkPDF(t, p.Attachments[0].Data())
+	}
+	return pages
 }
 
 // channelFiles are the channel messages carrying files, by file name.

@@ -16,11 +16,10 @@ import (
 // The request is on disk before the status response goes out, and a job
 // someone joined keeps both requesters across a restart: both get it.
 func TestSharedJobSurvivesRestart(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
-	mod := func(c *Config) { c.OutputDir = out; c.StorePath = db; c.ShutdownGrace = 100 * time.Millisecond }
-	h := startWith(t, mod, startOptions{discord: fd})
+	rs := newRestartable(t)
+	fd := rs.fd
+	mod := func(c *Config) { c.ShutdownGrace = 100 * time.Millisecond }
+	h := rs.start(t, mod)
 	var unsaved atomic.Int32
 	fd.OnRequest(func(r fakediscord.Request) {
 		if r.Method == "POST" && strings.HasSuffix(r.Path, "/callback") && strings.Contains(string(r.Body), "job ") {
@@ -43,7 +42,7 @@ func TestSharedJobSurvivesRestart(t *testing.T) {
 	h.stop()
 
 	site.release(100)
-	startWith(t, mod, startOptions{discord: fd})
+	rs.start(t, mod)
 	for _, tok := range []string{tok1, tok2} {
 		h.waitAttachment(tok)
 	}
@@ -52,14 +51,13 @@ func TestSharedJobSurvivesRestart(t *testing.T) {
 // Resumed jobs are registered at once: while their link resolves again
 // they are listed and can be cancelled.
 func TestResumedJobCancellableWhileResolving(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	rs := newRestartable(t)
+	db := rs.db
 	site := newHeldSite(t, 60) // resolving waits
 	defer close(site.hold)
 	putRecords(t, db, deadRecord("slow1", site.URL+"/chapter/slow?n=2", store.Queued))
 
-	h := startWith(t, func(c *Config) { c.OutputDir = out; c.StorePath = db }, startOptions{discord: fd})
+	h := rs.start(t, nil)
 	tok := h.command("jobs", dl{user: "u1"})
 	if cb := h.waitCallback(tok); !strings.Contains(content(cb), "slow1") {
 		t.Fatalf("jobs: %v", cb)
@@ -78,14 +76,13 @@ func TestResumedJobCancellableWhileResolving(t *testing.T) {
 // A resumed job whose link no longer resolves fails (visibly) instead of
 // hanging; the fallback status message is posted once, with its id learnt.
 func TestResumedUnresolvableFails(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	rs := newRestartable(t)
+	fd, db := rs.fd, rs.db
 	site := newSite(t, 60, false)
 	gone := site.URL + "/nothing-here"
 	putRecords(t, db, deadRecord("gone1", gone, store.Queued))
 
-	h := startWith(t, func(c *Config) { c.OutputDir = out; c.StorePath = db }, startOptions{discord: fd})
+	h := rs.start(t, nil)
 	h.waitFor("failure shown", func() bool {
 		for _, m := range fd.ChannelMessages() {
 			if strings.Contains(statusText(&m), "could not resume") {
@@ -106,9 +103,8 @@ func TestResumedUnresolvableFails(t *testing.T) {
 // is delivered once, through the channel, and ends done (its status loop
 // never started: closing it must not wait for it).
 func TestResumedDeliveringExpiredToken(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	rs := newRestartable(t)
+	fd, out, db := rs.fd, rs.out, rs.db
 	site := newSite(t, 60, false)
 	dir := store.JobDir(out, "dlv1") + ".out"
 	os.MkdirAll(dir, 0o755)
@@ -118,7 +114,7 @@ func TestResumedDeliveringExpiredToken(t *testing.T) {
 	rec.Files = []string{file}
 	putRecords(t, db, rec)
 
-	h := startWith(t, func(c *Config) { c.OutputDir = out; c.StorePath = db }, startOptions{discord: fd})
+	h := rs.start(t, nil)
 	h.waitFor("delivery", func() bool { return channelFiles(fd)["kept.pdf"] > 0 })
 	h.waitIdle()
 	h.stop()
@@ -133,12 +129,10 @@ func TestResumedDeliveringExpiredToken(t *testing.T) {
 // A job killed while delivering, whose status message already carries the
 // file, is not delivered again after the restart.
 func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out := t.TempDir()
-	db := filepath.Join(t.TempDir(), "store.db")
-	mod := func(c *Config) { c.OutputDir = out; c.StorePath = db }
-	h := startWith(t, mod, startOptions{discord: fd})
+	rs := newRestartable(t)
+	fd, out, db := rs.fd, rs.out, rs.db
+	var mod func(*Config)
+	h := rs.start(t, mod)
 	site := newSite(t, 60, false)
 	tok := h.download("u1", site.URL+"/chapter/once?n=2", 0)
 	id := h.jobID(tok)
@@ -172,7 +166,7 @@ func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
 	st.Close()
 	before := len(fd.Requests())
 
-	h2 := startWith(t, mod, startOptions{discord: fd})
+	h2 := rs.start(t, mod)
 	// The resumed job looks at its status message...
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -211,9 +205,8 @@ func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
 // Killed in the middle of a multi-part delivery: after the restart only
 // the parts not yet sent are sent.
 func TestResumedPartsNotSentTwice(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	rs := newRestartable(t)
+	fd, out, db := rs.fd, rs.out, rs.db
 	site := newSite(t, 60, false)
 	dir := store.JobDir(out, "parts1") + ".out"
 	os.MkdirAll(dir, 0o755)
@@ -228,7 +221,7 @@ func TestResumedPartsNotSentTwice(t *testing.T) {
 	rec.Delivered = map[string]string{rec.InteractionID + "/p1.pdf": "123"}
 	putRecords(t, db, rec)
 
-	h := startWith(t, func(c *Config) { c.OutputDir = out; c.StorePath = db }, startOptions{discord: fd})
+	h := rs.start(t, nil)
 	h.waitFor("the rest", func() bool { n := channelFiles(fd); return n["p2.pdf"] > 0 && n["p3.pdf"] > 0 })
 	h.waitIdle()
 	h.stop()

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,12 +84,11 @@ func TestRateLimitedProgressDoesNotHoldDelivery(t *testing.T) {
 // posts one status message (with its Cancel button) and then edits it:
 // the final state does not come as another post.
 func TestFallbackStatusPostedOnce(t *testing.T) {
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	out, db := t.TempDir(), filepath.Join(t.TempDir(), "store.db")
+	rs := newRestartable(t)
+	fd, db := rs.fd, rs.db
 	site := newSite(t, 60, false)
 	putRecords(t, db, deadRecord("post1", site.URL+"/chapter/post?n=2", store.Queued))
-	h := startWith(t, func(c *Config) { c.OutputDir = out; c.StorePath = db }, startOptions{discord: fd})
+	h := rs.start(t, nil)
 	h.waitFor("delivery", func() bool { return len(channelFiles(fd)) > 0 })
 	h.waitIdle()
 	var status []fakediscord.Message
