@@ -36,9 +36,10 @@ func commands() []*discordgo.ApplicationCommand {
 	}}
 }
 
+// register learns the application id (from READY, else by asking) and
+// sets the commands: in the configured guilds, or globally.
 func (b *Bot) register() error {
-	b.appID = b.cfg.AppID
-	if b.appID == "" && b.s.State != nil {
+	if b.s.State != nil {
 		b.s.State.RLock()
 		if b.s.State.Application != nil {
 			b.appID = b.s.State.Application.ID

@@ -15,7 +15,6 @@ import (
 // setting left unset rather than guess it.
 type Config struct {
 	Token    string   // bot token, with or without the "Bot " prefix
-	AppID    string   // application id; empty: taken from READY
 	GuildIDs []string // register commands in these guilds; empty: globally
 	// APIURL is where requests for https://discord.com go (same paths);
 	// the gateway URL is asked from it.

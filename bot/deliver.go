@@ -21,9 +21,8 @@ type delivery struct {
 	j   *job
 	out *pipeline.Output
 
-	mu    sync.Mutex
-	urls  map[string]string // published links by file
-	links []string          // hard links made for publishing
+	mu   sync.Mutex
+	urls map[string]string // published links by file
 
 	buildMu sync.Mutex
 	builds  map[int64][]outFile // results rebuilt in smaller parts, by part size

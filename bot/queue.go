@@ -6,7 +6,7 @@ import (
 	"github.com/mangabot/mangabot/pipeline"
 )
 
-// activeFor counts unfinished jobs of a user and of a guild; b.mu held.
+// countLocked counts unfinished jobs of a user and of a guild; b.mu held.
 func (b *Bot) countLocked(userID, guildID string) (user, guild int) {
 	for _, j := range b.jobs {
 		if guildID != "" && j.guildID == guildID {
