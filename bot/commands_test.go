@@ -9,6 +9,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
 )
 
 // Without guild ids the commands are registered globally.
@@ -70,7 +71,7 @@ func TestAutocomplete(t *testing.T) {
 	if !ok {
 		t.Fatal("no mangadex")
 	}
-	o := info.Options().(*sites.MangaDexOptions)
+	o := info.Options().(*mangadex.Options)
 	o.APIURL = api.URL
 	h := startWith(t, nil, startOptions{siteOpts: map[string]any{"mangadex": o}})
 	ask := func(q string) map[string]any {

@@ -33,6 +33,7 @@ import (
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -585,7 +586,7 @@ func fakeFault(method, path string, n, status int) fakediscord.Fault {
 // left them).
 func putRecords(t *testing.T, db string, recs ...store.Job) {
 	t.Helper()
-	st, err := store.Open(db)
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +601,7 @@ func putRecords(t *testing.T, db string, recs ...store.Job) {
 // record reads a job record from the store at db (the bot must be gone).
 func record(t *testing.T, db, id string) store.Job {
 	t.Helper()
-	st, err := store.Open(db)
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,7 +615,7 @@ func record(t *testing.T, db, id string) store.Job {
 
 // deadRecord is a job record whose interaction token expired long ago.
 func deadRecord(id, url string, st store.State) store.Job {
-	return store.Job{ID: id, Request: pipeline.Request{URL: url}, UserID: "u1", GuildID: "g1", ChannelID: "c1",
+	return store.Job{ID: id, Request: store.Request{URL: url}, UserID: "u1", GuildID: "g1", ChannelID: "c1",
 		AppID: "app", InteractionID: "i-" + id, InteractionToken: "tok-" + id,
 		TokenExpires: time.Now().Add(-time.Hour), AttachmentLimit: 10 << 20, State: st, PagesTotal: 2}
 }

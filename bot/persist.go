@@ -14,7 +14,7 @@ import (
 // jobs that no longer exist and returns the jobs to resume.
 func (b *Bot) openStorage() ([]store.Job, error) {
 	if b.cfg.CacheKeep > 0 {
-		c, err := cache.OpenWith(filepath.Join(b.cfg.OutputDir, "cache"), cache.Options{Keep: b.cfg.CacheKeep, MaxBytes: b.cfg.CacheMaxBytes})
+		c, err := cache.Open(filepath.Join(b.cfg.OutputDir, "cache"), cache.Options{Keep: b.cfg.CacheKeep, MaxBytes: b.cfg.CacheMaxBytes})
 		if err != nil {
 			return nil, err
 		}
@@ -29,7 +29,7 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 		b.cleanTemp(nil)
 		return nil, nil
 	}
-	st, err := store.Open(b.cfg.StorePath)
+	st, err := store.Open(b.cfg.StorePath, store.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (b *Bot) put(j *job, st store.State) {
 	}
 	w := ws[0]
 	rec := store.Job{
-		ID: j.id, Request: j.plan.Request,
+		ID: j.id, Request: store.Request(j.plan.Request),
 		UserID: w.userID, GuildID: j.guildID, ChannelID: j.channel,
 		AppID: w.i.AppID, InteractionID: w.i.ID, InteractionToken: w.i.Token,
 		TokenExpires: w.at.Add(b.cfg.TokenTTL), AttachmentLimit: j.limit,

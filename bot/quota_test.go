@@ -125,7 +125,7 @@ func TestQuotaDailyPages(t *testing.T) {
 	for _, withStore := range []bool{false, true} {
 		q, now := testQuota(0, 10)
 		if withStore {
-			st, err := store.Open(filepath.Join(t.TempDir(), "q.db"))
+			st, err := store.Open(filepath.Join(t.TempDir(), "q.db"), store.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

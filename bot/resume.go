@@ -69,7 +69,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 	if rec.State == store.Delivering && len(rec.Files) > 0 {
 		title = strings.TrimSuffix(filepath.Base(rec.Files[0]), ".pdf")
 	}
-	plan := &pipeline.Plan{Site: "?", Request: rec.Request, Title: title, Pages: rec.PagesTotal}
+	plan := &pipeline.Plan{Site: "?", Request: pipeline.Request(rec.Request), Title: title, Pages: rec.PagesTotal}
 	var j *job
 	for n, sw := range ws {
 		i := &discordgo.Interaction{ID: sw.InteractionID, AppID: sw.AppID, Type: discordgo.InteractionApplicationCommand,
@@ -84,7 +84,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 			w.limit = b.cfg.DefaultAttachmentLimit
 		}
 		if n == 0 {
-			j = b.newJob(rec.ID, plan, rec.Request.Key(), w)
+			j = b.newJob(rec.ID, plan, pipeline.Request(rec.Request).Key(), w)
 		} else {
 			w.log = j.log.With("user", w.userID)
 			j.watchers = append(j.watchers, w)
@@ -120,7 +120,7 @@ func (b *Bot) resume(j *job, rec store.Job) {
 	log := j.log
 	ctx, cancel := context.WithTimeout(j.ctx, b.cfg.ResolveTimeout)
 	stop := context.AfterFunc(b.hardStop, cancel)
-	plan, rerr := b.env.Resolve(ctx, rec.Request)
+	plan, rerr := b.env.Resolve(ctx, pipeline.Request(rec.Request))
 	stop()
 	cancel()
 	if j.ctx.Err() != nil {
