@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -265,16 +263,7 @@ func TestDownloadFormatEPUBParts(t *testing.T) {
 	site := newSite(t, 160, false)
 	tok := h.downloadAs("u1", site.URL+"/chapter/e?n=6", "epub", limit)
 	h.waitFor("done", h.originalHas(tok, "Done"))
-	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
-	h.waitFor("parts", func() bool {
-		fs := h.fd.Followups(tok)
-		if len(fs) == 0 {
-			return false
-		}
-		m := partsRe.FindStringSubmatch(fs[0].Content)
-		return m != nil && m[1] == strconv.Itoa(len(fs))
-	})
-	fs := h.fd.Followups(tok)
+	fs := h.waitParts(tok)
 	if len(fs) < 2 {
 		t.Fatalf("want parts, got %d followups", len(fs))
 	}
