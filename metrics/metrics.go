@@ -100,7 +100,7 @@ func New() *Metrics {
 	})
 	m.pdfSec = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "mangabot_pdf_build_seconds",
-		Help:    "Time to write one PDF (or one set of parts).",
+		Help:    "Time to write one output file (or one set of parts): PDF, CBZ or EPUB.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 	})
 	m.gateway = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -271,7 +271,8 @@ func (m *Metrics) Observe(stage string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	if stage == "pdf" {
+	switch stage {
+	case "pdf", "cbz", "epub": // the writers
 		m.pdfSec.Observe(d.Seconds())
 	}
 }
