@@ -13,9 +13,9 @@ var ErrNoPages = book.ErrNoPages
 // Info is the document information dictionary.
 type Info struct {
 	Title    string // "Series — Ch. 12: Title"
-	Author   string // credits (scanlation group, site)
-	Subject  string // source URL
-	Keywords string
+	Author   string // the authors, else the scanlation groups
+	Subject  string // the series
+	Keywords string // language, site, groups, source URL
 	Creator  string // "mangabot"
 	Producer string // "mangabot VERSION"
 	// CreationDate is written as /CreationDate; zero means time.Now().
