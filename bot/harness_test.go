@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/internal/fakediscord"
@@ -199,6 +200,7 @@ type startOptions struct {
 	discord  *fakediscord.Server // nil: a fresh one
 	logger   *slog.Logger        // nil: discarded, or stderr with -v
 	siteOpts map[string]any      // nil: the handlers' defaults
+	format   book.Format         // the default output format ("": PDF)
 }
 
 // start runs a bot against a fresh fake Discord. mod adjusts the config.
@@ -226,7 +228,9 @@ func startWith(t *testing.T, mod func(*Config), o startOptions) *harness {
 			logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	b, err := New(cfg, newEnv(t, cfg.Metrics, o.siteOpts), logger)
+	env := newEnv(t, cfg.Metrics, o.siteOpts)
+	env.Format = o.format
+	b, err := New(cfg, env, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

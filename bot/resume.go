@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/store"
 )
@@ -69,7 +70,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 	if rec.State == store.Delivering && len(rec.Files) > 0 {
 		title = strings.TrimSuffix(filepath.Base(rec.Files[0]), filepath.Ext(rec.Files[0]))
 	}
-	plan := &pipeline.Plan{Site: "?", Request: pipeline.Request(rec.Request), Title: title, Pages: rec.PagesTotal}
+	plan := &pipeline.Plan{Site: "?", Request: requestOf(rec), Title: title, Pages: rec.PagesTotal}
 	var j *job
 	for n, sw := range ws {
 		i := &discordgo.Interaction{ID: sw.InteractionID, AppID: sw.AppID, Type: discordgo.InteractionApplicationCommand,
@@ -84,7 +85,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 			w.limit = b.cfg.DefaultAttachmentLimit
 		}
 		if n == 0 {
-			j = b.newJob(rec.ID, plan, pipeline.Request(rec.Request).Key(), w)
+			j = b.newJob(rec.ID, plan, requestOf(rec).Key(), w)
 		} else {
 			w.log = j.log.With("user", w.userID)
 			j.watchers = append(j.watchers, w)
@@ -120,7 +121,7 @@ func (b *Bot) resume(j *job, rec store.Job) {
 	log := j.log
 	ctx, cancel := context.WithTimeout(j.ctx, b.cfg.ResolveTimeout)
 	stop := context.AfterFunc(b.hardStop, cancel)
-	plan, rerr := b.env.Resolve(ctx, pipeline.Request(rec.Request))
+	plan, rerr := b.env.Resolve(ctx, requestOf(rec))
 	stop()
 	cancel()
 	if j.ctx.Err() != nil {
@@ -211,4 +212,14 @@ func filesExist(files []string) bool {
 		}
 	}
 	return true
+}
+
+// requestOf is a stored job's request. Jobs stored before formats existed
+// have none: they were PDFs, and stay PDFs whatever the default is now.
+func requestOf(rec store.Job) pipeline.Request {
+	r := pipeline.Request(rec.Request)
+	if r.Format == "" {
+		r.Format = string(book.PDF)
+	}
+	return r
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/store"
 )
@@ -260,5 +261,25 @@ func TestShutdownDuringUploadKeepsDelivering(t *testing.T) {
 	r := record(t, db, id)
 	if r.State != store.Delivering || !filesExist(r.Files) {
 		t.Fatalf("state %s, files %v (exist %v)", r.State, r.Files, filesExist(r.Files))
+	}
+}
+
+// A job stored before formats existed was a PDF: it resumes as one even
+// when the default format is now CBZ; a new request gets the default.
+func TestResumedLegacyJobStaysPDF(t *testing.T) {
+	rs := newRestartable(t)
+	site := newSite(t, 60, false)
+	putRecords(t, rs.db, deadRecord("old1", site.URL+"/chapter/old?n=2", store.Queued))
+	h := startWith(t, func(c *Config) { c.OutputDir, c.StorePath = rs.out, rs.db }, startOptions{discord: rs.fd, format: book.CBZ})
+	h.waitFor("resumed delivery", func() bool { return len(channelFiles(rs.fd)) > 0 })
+	for name := range channelFiles(rs.fd) {
+		if !strings.HasSuffix(name, ".pdf") {
+			t.Errorf("legacy job delivered %s", name)
+		}
+	}
+	tok := h.download("u2", site.URL+"/chapter/new?n=2", 0)
+	h.waitAttachment(tok)
+	if a := h.fd.Original(tok).Attachments[0]; !strings.HasSuffix(a.Filename, ".cbz") {
+		t.Errorf("new request with the CBZ default delivered %s", a.Filename)
 	}
 }

@@ -98,7 +98,7 @@ type Request struct {
 	Quality  string
 	Merge    bool
 	// Format is "pdf", "cbz" or "epub"; jobs stored before formats
-	// existed have "" and resume as the configured default.
+	// existed have "" (they were PDFs).
 	Format string
 }
 
