@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Image is one page ready to be written: the file as downloaded, or a
@@ -138,11 +139,11 @@ func (r *run) inspect(i int, path string) (*Image, error) {
 	if info.Data != nil {
 		return &Image{Index: i, Data: info.Data, Format: info.Format, Width: info.Width, Height: info.Height, Size: int64(len(info.Data))}, nil
 	}
-	size, err := fileSize(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open image: %w", err)
 	}
-	return &Image{Index: i, Path: path, Format: info.Format, Width: info.Width, Height: info.Height, Size: size}, nil
+	return &Image{Index: i, Path: path, Format: info.Format, Width: info.Width, Height: info.Height, Size: st.Size()}, nil
 }
 
 func (r *run) placeholder(sk Skipped) error {
