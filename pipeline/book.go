@@ -48,6 +48,8 @@ func (e *Env) meta(g []*sites.Chapter, marks []book.Chapter) book.Meta {
 		Number:      c.Number,
 		Volume:      c.Volume,
 		Summary:     c.Summary,
+		Writers:     c.Authors,
+		Artists:     c.Artists,
 		Language:    c.Language,
 		Web:         c.SourceURL,
 		RightToLeft: !c.LeftToRight && c.Site != "webtoon",
@@ -68,7 +70,9 @@ func (e *Env) meta(g []*sites.Chapter, marks []book.Chapter) book.Meta {
 		switch {
 		case strings.EqualFold(name, c.Site):
 		case c.Site == "webtoon":
-			m.Writers = append(m.Writers, name)
+			if len(c.Authors) == 0 {
+				m.Writers = append(m.Writers, name)
+			}
 		default:
 			m.Groups = append(m.Groups, name)
 		}

@@ -21,6 +21,8 @@ type Chapter struct {
 	Language string
 	Credits  []string // scanlation group(s), site credit
 	Summary  string   // the series' description, where the site gives one
+	Authors  []string // story, where the site names them
+	Artists  []string // art, where the site names them
 	// LeftToRight: pages read left to right (manhwa, manhua, western
 	// comics); false is manga order, right to left. Webtoon strips are
 	// told apart by Site.

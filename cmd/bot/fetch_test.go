@@ -408,8 +408,9 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 
 // fakeMangaDex serves the MangaDex API fixtures of sites/mangadex/testdata
 // (one chapter: "The Reading Room", vol. 2 ch. 7.5 of "The Library Beyond
-// the Clouds", by Alpha Scans and Beta Scans, in English) and an @Home node
-// with three real images: a JPEG, a PNG and a lossy WebP.
+// the Clouds" by Aoi Kumo and Sora Ito, translated into English by Alpha
+// Scans and Beta Scans; its manga with authors) and an @Home node with
+// three real images: a JPEG, a PNG and a lossy WebP.
 type fakeMangaDex struct {
 	api, node *httptest.Server
 	images    [][]byte
@@ -446,6 +447,10 @@ func newFakeMangaDex(t *testing.T) *fakeMangaDex {
 	mux.HandleFunc("GET /chapter/"+mdChapter, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(fixture("chapter.json"))
+	})
+	mux.HandleFunc("GET /manga/9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(fixture("manga.json"))
 	})
 	mux.HandleFunc("GET /at-home/server/"+mdChapter, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -486,15 +491,15 @@ func TestFetchCBZ(t *testing.T) {
 	}
 	testtool.ValidateXML(t, files["ComicInfo.xml"], filepath.Join("..", "..", "cbz", "testdata", "ComicInfo-2.1.xsd"))
 	var ci struct {
-		Title, Series, Number, Summary, Translator, ScanInformation, LanguageISO, Manga, Web string
-		Volume, PageCount                                                                    int
+		Title, Series, Number, Summary, Writer, Penciller, Translator, ScanInformation, LanguageISO, Manga, Web string
+		Volume, PageCount                                                                                       int
 	}
 	if err := xml.Unmarshal(files["ComicInfo.xml"], &ci); err != nil {
 		t.Fatal(err)
 	}
 	want := ci
 	want.Title, want.Series, want.Number, want.Volume = "Vol. 2 Ch. 7.5: The Reading Room", "The Library Beyond the Clouds", "7.5", 2
-	want.Summary = "A librarian keeps the last books of a floating city."
+	want.Summary, want.Writer, want.Penciller = "A librarian keeps the last books of a floating city.", "Aoi Kumo", "Sora Ito"
 	want.Translator, want.ScanInformation, want.LanguageISO = "Alpha Scans, Beta Scans", "Alpha Scans, Beta Scans", "en"
 	want.Manga, want.PageCount, want.Web = "YesAndRightToLeft", 3, "https://mangadex.org/chapter/"+mdChapter
 	if ci != want {
@@ -524,8 +529,10 @@ func TestFetchEPUB(t *testing.T) {
 		`<dc:language>en</dc:language>`,
 		`<meta property="belongs-to-collection" id="series">The Library Beyond the Clouds</meta>`,
 		`<meta refines="#series" property="group-position">7.5</meta>`,
-		`<dc:contributor id="c1">Alpha Scans</dc:contributor>`,
-		`<dc:contributor id="c2">Beta Scans</dc:contributor>`,
+		`<dc:creator id="c1">Aoi Kumo</dc:creator>`,
+		`<dc:creator id="c2">Sora Ito</dc:creator>`,
+		`<dc:contributor id="c3">Alpha Scans</dc:contributor>`,
+		`<dc:contributor id="c4">Beta Scans</dc:contributor>`,
 		`<spine page-progression-direction="rtl">`,
 	} {
 		if !strings.Contains(opf, s) {
@@ -553,7 +560,7 @@ func TestFetchFormatPDFAndBadFormat(t *testing.T) {
 		t.Fatalf("pdfinfo: %v\n%s", err, b)
 	}
 	info := string(b)
-	for _, s := range []string{"Title:           The Library Beyond the Clouds — Vol. 2 Ch. 7.5: The Reading Room", "Subject:         The Library Beyond the Clouds", "Author:          Alpha Scans, Beta Scans"} {
+	for _, s := range []string{"Title:           The Library Beyond the Clouds — Vol. 2 Ch. 7.5: The Reading Room", "Subject:         The Library Beyond the Clouds", "Author:          Aoi Kumo, Sora Ito"} {
 		if !strings.Contains(info, s) {
 			t.Errorf("pdfinfo lacks %q:\n%s", s, info)
 		}

@@ -61,7 +61,32 @@ type mangaAttrs struct {
 	AltTitles        []map[string]string `json:"altTitles"`
 	Description      map[string]string   `json:"description"`
 	OriginalLanguage string              `json:"originalLanguage"`
+
+	// authors and artists come from the manga's relationships, when the
+	// request included them.
+	authors, artists []string
 }
+
+// creatorsOf reads the names of included author and artist relationships.
+func (a *mangaAttrs) creatorsOf(rels []relationship) {
+	for _, r := range rels {
+		var ca struct {
+			Name string `json:"name"`
+		}
+		if len(r.Attributes) == 0 || json.Unmarshal(r.Attributes, &ca) != nil || strings.TrimSpace(ca.Name) == "" {
+			continue
+		}
+		switch r.Type {
+		case "author":
+			a.authors = append(a.authors, strings.TrimSpace(ca.Name))
+		case "artist":
+			a.artists = append(a.artists, strings.TrimSpace(ca.Name))
+		}
+	}
+}
+
+// creatorIncludes asks /manga/{id} for its authors' and artists' names.
+var creatorIncludes = url.Values{"includes[]": {"author", "artist"}}
 
 // summaryOf is the description in the chapter's language, else English.
 func summaryOf(a *mangaAttrs, lang string) string {
@@ -72,6 +97,20 @@ func summaryOf(a *mangaAttrs, lang string) string {
 		return d
 	}
 	return strings.TrimSpace(a.Description["en"])
+}
+
+func authorsOf(a *mangaAttrs) []string {
+	if a == nil {
+		return nil
+	}
+	return a.authors
+}
+
+func artistsOf(a *mangaAttrs) []string {
+	if a == nil {
+		return nil
+	}
+	return a.artists
 }
 
 // leftToRight: Korean and Chinese comics (manhwa, manhua) read left to
@@ -162,6 +201,7 @@ type chapterInfo struct {
 	external string
 	groups   []group
 	manga    *mangaAttrs
+	mangaID  string
 }
 
 type group struct{ id, name string }
@@ -214,6 +254,7 @@ func parseChapter(e *entity) (*chapterInfo, error) {
 			}
 			c.groups = append(c.groups, g)
 		case "manga":
+			c.mangaID = strings.ToLower(r.ID)
 			var ma mangaAttrs
 			if len(r.Attributes) > 0 && json.Unmarshal(r.Attributes, &ma) == nil {
 				c.manga = &ma
@@ -294,11 +335,25 @@ func (m *handler) resolveChapter(ctx context.Context, env sites.Env, id, quality
 	if !info.downloadable() {
 		return nil, m.externalErr(info)
 	}
+	m.creators(ctx, env, info)
 	ch := m.newChapter(env, info, info.manga, quality)
 	if ch.Pages, err = ch.Refresh(ctx); err != nil {
 		return nil, err
 	}
 	return ch, nil
+}
+
+// creators fills the authors and artists of a chapter's manga: a chapter
+// cannot include them, so the manga is asked for. Only metadata: when that
+// fails the chapter goes on without them.
+func (m *handler) creators(ctx context.Context, env sites.Env, c *chapterInfo) {
+	if c.manga == nil || !uuidOnly.MatchString(c.mangaID) {
+		return
+	}
+	var resp entityResponse
+	if err := m.get(ctx, env, "/manga/"+c.mangaID, creatorIncludes, &resp); err == nil && resp.Data != nil {
+		c.manga.creatorsOf(resp.Data.Relationships)
+	}
 }
 
 // newChapter builds a sites.Chapter (without pages) whose Refresh asks
@@ -316,6 +371,8 @@ func (m *handler) newChapter(env sites.Env, c *chapterInfo, manga *mangaAttrs, q
 		ID:           c.id,
 		Series:       titleOf(manga),
 		Summary:      summaryOf(manga, c.lang),
+		Authors:      authorsOf(manga),
+		Artists:      artistsOf(manga),
 		LeftToRight:  leftToRight(manga),
 		Number:       c.number,
 		Volume:       c.volume,

@@ -532,6 +532,14 @@ func TestMangaDexChapter(t *testing.T) {
 			if want := []string{"Alpha Scans", "Beta Scans", "MangaDex"}; !slices.Equal(c.Credits, want) {
 				t.Errorf("Credits = %q, want %q", c.Credits, want)
 			}
+			// The manga's metadata, its creators asked for by name.
+			if !slices.Equal(c.Authors, []string{"Aoi Kumo"}) || !slices.Equal(c.Artists, []string{"Sora Ito"}) ||
+				c.Summary != "A librarian keeps the last books of a floating city." || c.LeftToRight {
+				t.Errorf("metadata: authors %q, artists %q, summary %q, left to right %v", c.Authors, c.Artists, c.Summary, c.LeftToRight)
+			}
+			if hits := api.rec.paths("/manga/" + mangaID); len(hits) != 1 || !slices.Equal(hits[0].Query["includes[]"], []string{"author", "artist"}) {
+				t.Errorf("manga requests %+v", hits)
+			}
 			if c.RefreshAfter != 5*time.Minute || c.Refresh == nil {
 				t.Errorf("RefreshAfter = %v, Refresh set %v", c.RefreshAfter, c.Refresh != nil)
 			}
@@ -658,6 +666,9 @@ func TestMangaDexTitleSelection(t *testing.T) {
 				}
 				if want := []string{groups[suffix], "MangaDex"}; !slices.Equal(c.Credits, want) {
 					t.Errorf("chapter %s credits %q, want %q", c.Number, c.Credits, want)
+				}
+				if !slices.Equal(c.Authors, []string{"Aoi Kumo"}) || !slices.Equal(c.Artists, []string{"Sora Ito"}) || c.Summary == "" {
+					t.Errorf("chapter %s: authors %q, artists %q, summary %q", c.Number, c.Authors, c.Artists, c.Summary)
 				}
 				// Pages are loaded later, one at-home call per chapter
 				// when its download starts; meanwhile the feed's count.

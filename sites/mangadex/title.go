@@ -26,7 +26,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	}
 
 	var manga entityResponse
-	if err := m.get(ctx, env, "/manga/"+id, nil, &manga); err != nil {
+	if err := m.get(ctx, env, "/manga/"+id, creatorIncludes, &manga); err != nil {
 		return nil, fmt.Errorf("title %s: %w", id, err)
 	}
 	if manga.Data == nil || manga.Data.Type != "manga" || len(manga.Data.Attributes) == 0 || string(manga.Data.Attributes) == "null" {
@@ -36,6 +36,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	if err := json.Unmarshal(manga.Data.Attributes, &ma); err != nil || len(ma.Title) == 0 {
 		return nil, layoutErr("manga %s: no title", id)
 	}
+	ma.creatorsOf(manga.Data.Relationships)
 
 	infos, err := m.feed(ctx, env, id, langs)
 	if err != nil {
