@@ -55,6 +55,7 @@ type Metrics struct {
 	pageSec   prometheus.Histogram
 	pdfSec    prometheus.Histogram
 	gateway   prometheus.GaugeFunc
+	browser   *browserMetrics
 
 	queueLen  atomic.Int64
 	queueFn   atomic.Pointer[func() int]
@@ -140,6 +141,7 @@ func New() *Metrics {
 	}
 	m.pages.WithLabelValues("ok")
 	m.pages.WithLabelValues("failed")
+	m.browser = newBrowserMetrics(m.reg)
 	return m
 }
 
