@@ -85,7 +85,8 @@ func startInstance(ctx context.Context, bin, proxyAddr string, opts Options) (*i
 		return nil, fmt.Errorf("start browser: %w", err)
 	}
 	inst := &instance{dir: dir}
-	allocOpts := append(flags(bin, dir, proxyAddr), chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+	out := &tailBuffer{}
+	allocOpts := append(flags(bin, dir, proxyAddr), chromedp.CombinedOutput(out), chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 		// Its own process group, so close can kill every process Chromium
 		// started at once; SIGKILL when our thread dies, so a crash of the
 		// bot leaves no browser behind.
@@ -128,6 +129,12 @@ func startInstance(ctx context.Context, bin, proxyAddr string, opts Options) (*i
 	}
 	if st.err != nil {
 		inst.close()
+		// One line: chromedp's error may quote Chromium's whole output;
+		// its last line says why it stopped (e.g. "No usable sandbox!").
+		msg, _, _ := strings.Cut(st.err.Error(), "\n")
+		if line := out.lastLine(); line != "" {
+			return nil, fmt.Errorf("start browser %s: %s (chromium: %s)", bin, strings.TrimSpace(msg), line)
+		}
 		return nil, fmt.Errorf("start browser %s: %w", bin, st.err)
 	}
 	v := st.v
@@ -186,4 +193,29 @@ func removeProfile(dir string) error {
 		time.Sleep(25 * time.Millisecond)
 	}
 	return fmt.Errorf("remove browser profile: %w", err)
+}
+
+// tailBuffer keeps the last KiB of Chromium's output, to explain a failed
+// start.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > 1024 {
+		t.b = append(t.b[:0], t.b[len(t.b)-1024:]...)
+	}
+	return len(p), nil
+}
+
+// lastLine returns the last non-empty line written.
+func (t *tailBuffer) lastLine() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
@@ -53,6 +54,12 @@ func (in *instance) render(ctx context.Context, u *url.URL, guard *download.Guar
 			return err
 		}),
 	)
+	if steps == nil {
+		// Each browser context has its own download behaviour: deny.
+		_, steps = chromedp.CallBrowser(runCtx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny, BrowserContextID: chromedp.FromContext(tabCtx).BrowserContextID,
+		})
+	}
 	if steps != nil {
 		return nil, in.tabErr(ctx, steps)
 	}

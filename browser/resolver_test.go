@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -150,4 +151,26 @@ func (o *countObserver) TabsInUse(n int) {
 	defer o.mu.Unlock()
 	o.tabs = n
 	o.maxTabs = max(o.maxTabs, n)
+}
+
+// A Chromium that cannot start (here a script that fails as Chromium does
+// without a usable sandbox): the error carries its last words, and the
+// profile is removed.
+func TestStartFailureSaysWhy(t *testing.T) {
+	bin := t.TempDir() + "/chromium"
+	script := "#!/bin/sh\necho '[0101/000000.000:FATAL:zygote_host_impl_linux.cc(127)] No usable sandbox!' >&2\nexit 1\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := filepath.Glob(os.TempDir() + "/mangabot-chromium-*")
+	r := New(Options{Path: bin})
+	defer r.Close()
+	_, err := r.Resolve(t.Context(), "http://127.0.0.1:1/chapter")
+	if err == nil || !strings.Contains(err.Error(), "No usable sandbox!") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err %v", err)
+	}
+	after, _ := filepath.Glob(os.TempDir() + "/mangabot-chromium-*")
+	if len(after) > len(before) {
+		t.Fatalf("profiles left behind: %v", after)
+	}
 }
