@@ -15,20 +15,17 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends chromium ca-certificates fonts-liberation \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 65532 --user-group --no-create-home --home-dir /data nonroot
-COPY --from=build /out/bot /bot
+# As the default image, plus the browser turned on; Chromium's temporary
+# profiles go to TMPDIR and are removed on exit.
+ENV MANGABOT_BROWSER_ENABLED=true MANGABOT_BROWSER_PATH=/usr/bin/chromium TMPDIR=/tmp \
+    MANGABOT_OUTPUT_DIR=/data/output MANGABOT_STORAGE_PATH=/data/mangabot.db \
+    MANGABOT_OUTPUT_LISTEN=:8080 MANGABOT_OUTPUT_METRICS_LISTEN=:9090
 COPY config.example.toml /etc/mangabot/config.example.toml
 COPY --from=build --chown=65532:65532 /out/data /data
-USER nonroot:nonroot
-VOLUME ["/data"]
+COPY --from=build /out/bot /bot
 WORKDIR /data
-# Chromium keeps its temporary profile under TMPDIR, removed on exit.
-ENV MANGABOT_OUTPUT_DIR=/data/output \
-    MANGABOT_STORAGE_PATH=/data/mangabot.db \
-    MANGABOT_OUTPUT_LISTEN=:8080 \
-    MANGABOT_OUTPUT_METRICS_LISTEN=:9090 \
-    MANGABOT_BROWSER_ENABLED=true \
-    MANGABOT_BROWSER_PATH=/usr/bin/chromium \
-    TMPDIR=/tmp
+VOLUME ["/data"]
+USER nonroot:nonroot
 EXPOSE 8080 9090
 ENTRYPOINT ["/bot"]
 CMD ["run"]

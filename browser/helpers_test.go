@@ -90,3 +90,28 @@ func serveHTML(body string) http.HandlerFunc {
 		w.Write([]byte(body))
 	}
 }
+
+// readerServer serves handlers by path on 127.0.0.1, with PNGs under /img/
+// unless handlers has its own; closed when the test ends.
+func readerServer(t testing.TB, handlers map[string]http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	if handlers["/img/"] == nil {
+		mux.HandleFunc("/img/", servePNG)
+	}
+	for p, h := range handlers {
+		mux.HandleFunc(p, h)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func mustResolve(t testing.TB, r *Resolver, url string) *Result {
+	t.Helper()
+	res, err := r.Resolve(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +16,7 @@ import (
 // A reader whose HTML holds no images: a script fetches the list after a
 // delay and inserts them; a logo comes first in the document.
 func TestResolveScriptInsertsImages(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/chapter/1", serveHTML(`<!doctype html><html><body>
+	srv := readerServer(t, map[string]http.HandlerFunc{"/chapter/1": serveHTML(`<!doctype html><html><body>
 <img id="logo" src="/static/logo.png">
 <div id="reader"></div>
 <script>
@@ -29,21 +27,14 @@ setTimeout(() => fetch('/api/pages.json').then(r => r.json()).then(d => {
 		document.getElementById('reader').appendChild(img);
 	}
 }), 300);
-</script></body></html>`))
-	mux.HandleFunc("/api/pages.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"pages":["/img/01.png","/img/02.png","/img/03.png"]}`)
+</script></body></html>`),
+		"/api/pages.json": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"pages":["/img/01.png","/img/02.png","/img/03.png"]}`)
+		},
+		"/static/": servePNG,
 	})
-	mux.HandleFunc("/img/", servePNG)
-	mux.HandleFunc("/static/", servePNG)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	r := newResolver(t, Options{})
-	res, err := r.Resolve(t.Context(), srv.URL+"/chapter/1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustResolve(t, newResolver(t, Options{}), srv.URL+"/chapter/1")
 	want := []string{srv.URL + "/static/logo.png", srv.URL + "/img/01.png", srv.URL + "/img/02.png", srv.URL + "/img/03.png"}
 	if !slices.Equal(res.Images, want) {
 		t.Fatalf("images %q, want %q", res.Images, want)
@@ -62,8 +53,7 @@ setTimeout(() => fetch('/api/pages.json').then(r => r.json()).then(d => {
 // A reader that adds a batch of images each time the reader nears the
 // bottom, three times.
 func TestResolveImagesOnScroll(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/read", serveHTML(`<!doctype html><html><body style="margin:0">
+	srv := readerServer(t, map[string]http.HandlerFunc{"/read": serveHTML(`<!doctype html><html><body style="margin:0">
 <div id="reader"><div style="height:2500px">cover text</div></div>
 <script>
 let batch = 0;
@@ -78,16 +68,8 @@ function more() {
 	}
 }
 window.addEventListener('scroll', more);
-</script></body></html>`))
-	mux.HandleFunc("/img/", servePNG)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	r := newResolver(t, Options{UserAgent: "mangabot/test"})
-	res, err := r.Resolve(t.Context(), srv.URL+"/read")
-	if err != nil {
-		t.Fatal(err)
-	}
+</script></body></html>`)})
+	res := mustResolve(t, newResolver(t, Options{UserAgent: "mangabot/test"}), srv.URL+"/read")
 	var want []string
 	for b := 1; b <= 3; b++ {
 		for i := 1; i <= 2; i++ {
@@ -105,8 +87,7 @@ window.addEventListener('scroll', more);
 // A challenge page sets a cookie by script and reloads; the images need
 // that cookie, which the result carries.
 func TestResolveChallengeCookie(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/chapter", func(w http.ResponseWriter, r *http.Request) {
+	srv := readerServer(t, map[string]http.HandlerFunc{"/chapter": func(w http.ResponseWriter, r *http.Request) {
 		if c, err := r.Cookie("pass"); err != nil || c.Value != "ok" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			serveHTML(`<!doctype html><p>Checking your browser…</p>
@@ -114,22 +95,14 @@ func TestResolveChallengeCookie(t *testing.T) {
 			return
 		}
 		serveHTML(`<!doctype html><div id="r"><img src="/img/a.png"><img src="/img/b.png"></div>`)(w, r)
-	})
-	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
+	}, "/img/": func(w http.ResponseWriter, r *http.Request) {
 		if c, err := r.Cookie("pass"); err != nil || c.Value != "ok" {
 			http.Error(w, "no", http.StatusForbidden)
 			return
 		}
 		servePNG(w, r)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	r := newResolver(t, Options{})
-	res, err := r.Resolve(t.Context(), srv.URL+"/chapter")
-	if err != nil {
-		t.Fatal(err)
-	}
+	}})
+	res := mustResolve(t, newResolver(t, Options{}), srv.URL+"/chapter")
 	want := []string{srv.URL + "/img/a.png", srv.URL + "/img/b.png"}
 	if !slices.Equal(res.Images, want) {
 		t.Fatalf("images %q, want %q", res.Images, want)
@@ -159,24 +132,16 @@ func TestResolveChallengeCookie(t *testing.T) {
 // own images still come back.
 func TestResolveRefusesPrivateAddress(t *testing.T) {
 	priv, counter := privateServer(t, http.HandlerFunc(servePNG))
-	mux := http.NewServeMux()
-	mux.HandleFunc("/chapter", serveHTML(`<!doctype html><div id="r"></div>
+	srv := readerServer(t, map[string]http.HandlerFunc{"/chapter": serveHTML(`<!doctype html><div id="r"></div>
 <script>
-fetch('`+priv.URL+`/latest/meta-data/').catch(() => {});
-try { new WebSocket('`+strings.Replace(priv.URL, "http:", "ws:", 1)+`/ws'); } catch (e) {}
-for (const u of ['/img/1.png', '`+priv.URL+`/secret.png', '/img/2.png']) {
+fetch('` + priv.URL + `/latest/meta-data/').catch(() => {});
+try { new WebSocket('` + strings.Replace(priv.URL, "http:", "ws:", 1) + `/ws'); } catch (e) {}
+for (const u of ['/img/1.png', '` + priv.URL + `/secret.png', '/img/2.png']) {
 	const img = document.createElement('img'); img.src = u; document.getElementById('r').appendChild(img);
 }
-</script>`))
-	mux.HandleFunc("/img/", servePNG)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
+</script>`)})
 	r := newResolver(t, Options{})
-	res, err := r.Resolve(t.Context(), srv.URL+"/chapter")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustResolve(t, r, srv.URL+"/chapter")
 	if n := counter.n.Load(); n != 0 {
 		t.Fatalf("the private server got %d connections", n)
 	}
@@ -197,7 +162,7 @@ for (const u of ['/img/1.png', '`+priv.URL+`/secret.png', '/img/2.png']) {
 	}
 
 	// A page on the private address itself fails with the guard's reason.
-	_, err = r.Resolve(t.Context(), priv.URL+"/")
+	_, err := r.Resolve(t.Context(), priv.URL+"/")
 	if err == nil || !strings.Contains(err.Error(), "blocked address 127.0.0.2") || !strings.Contains(err.Error(), "allow_networks") {
 		t.Fatalf("private page: %v", err)
 	}
@@ -208,19 +173,14 @@ for (const u of ['/img/1.png', '`+priv.URL+`/secret.png', '/img/2.png']) {
 
 // Non-http(s) requests are refused whatever their address.
 func TestResolveRefusesOtherSchemes(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/p", serveHTML(`<!doctype html><img src="/img/1.png"><iframe src="ftp://127.0.0.1/x"></iframe>`))
-	mux.HandleFunc("/img/", servePNG)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := readerServer(t, map[string]http.HandlerFunc{
+		"/p": serveHTML(`<!doctype html><img src="/img/1.png"><iframe src="ftp://127.0.0.1/x"></iframe>`),
+	})
 	r := newResolver(t, Options{})
 	if _, err := r.Resolve(t.Context(), "file:///etc/passwd"); err == nil {
 		t.Fatal("file: URL accepted")
 	}
-	res, err := r.Resolve(t.Context(), srv.URL+"/p")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustResolve(t, r, srv.URL+"/p")
 	if len(res.Images) != 1 {
 		t.Fatalf("images %q", res.Images)
 	}
@@ -231,21 +191,18 @@ func TestResolveCancelClosesTab(t *testing.T) {
 	hung := make(chan struct{}, 1)
 	release := make(chan struct{})
 	defer close(release)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/chapter", serveHTML(`<!doctype html><img src="/img/1.png"><img src="/hang.png">`))
-	mux.HandleFunc("/img/", servePNG)
-	mux.HandleFunc("/hang.png", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case hung <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := readerServer(t, map[string]http.HandlerFunc{
+		"/chapter": serveHTML(`<!doctype html><img src="/img/1.png"><img src="/hang.png">`),
+		"/hang.png": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case hung <- struct{}{}:
+			default:
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}})
 
 	r := newResolver(t, Options{})
 	inst, err := r.instance(t.Context())

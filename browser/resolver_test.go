@@ -15,18 +15,15 @@ import (
 
 func chapterServer(t testing.TB) *httptest.Server {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/chapter", serveHTML(`<!doctype html><div id="r"></div><script>
+	return readerServer(t, map[string]http.HandlerFunc{
+		"/chapter": serveHTML(`<!doctype html><div id="r"></div><script>
 fetch('/api/pages.json').then(r => r.json()).then(d => { for (const u of d) {
 	const i = document.createElement('img'); i.src = u; document.getElementById('r').appendChild(i); } });
-</script>`))
-	mux.HandleFunc("/api/pages.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`["/img/1.png","/img/2.png"]`))
+</script>`),
+		"/api/pages.json": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`["/img/1.png","/img/2.png"]`))
+		},
 	})
-	mux.HandleFunc("/img/", servePNG)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 // Close kills every Chromium process and removes the profile.
@@ -36,9 +33,7 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 	if r.inst != nil {
 		t.Fatal("browser started before first use")
 	}
-	if _, err := r.Resolve(t.Context(), srv.URL+"/chapter"); err != nil {
-		t.Fatal(err)
-	}
+	mustResolve(t, r, srv.URL+"/chapter")
 	dir, pid := r.inst.dir, r.inst.pid()
 	procs := browserProcesses(pid, dir)
 	if len(procs) < 3 { // the browser, zygotes, the network service...
@@ -70,9 +65,7 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 func TestRestartAfterCrash(t *testing.T) {
 	srv := chapterServer(t)
 	r := newResolver(t, Options{})
-	if _, err := r.Resolve(t.Context(), srv.URL+"/chapter"); err != nil {
-		t.Fatal(err)
-	}
+	mustResolve(t, r, srv.URL+"/chapter")
 	old := r.inst
 	if err := syscall.Kill(old.pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
