@@ -155,15 +155,6 @@ func (in *instance) pid() int {
 	return in.cmd.Process.Pid
 }
 
-func (in *instance) exitErr() error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.cmd == nil || in.cmd.ProcessState == nil {
-		return nil
-	}
-	return fmt.Errorf("chromium: %s", in.cmd.ProcessState)
-}
-
 // close kills the whole process group, then whatever else still runs
 // with this profile, and removes the profile.
 func (in *instance) close() error {

@@ -185,7 +185,7 @@ func (r *Resolver) instance(ctx context.Context) (*instance, error) {
 		return r.inst, nil
 	}
 	if r.inst != nil {
-		r.opts.Logger.Warn("browser died; starting a new one", "err", r.inst.exitErr())
+		r.opts.Logger.Warn("browser died; starting a new one", "pid", r.inst.pid())
 		r.inst.close()
 		r.inst = nil
 	}
