@@ -37,9 +37,11 @@ func (in *instance) render(ctx context.Context, u *url.URL, guard *download.Guar
 	defer context.AfterFunc(ctx, stop)()
 
 	t := &tabState{guard: guard, pending: map[network.RequestID]bool{}, last: time.Now()}
+	// Listen opens the tab; its target id is also its main frame's id.
 	if err := chromedp.Listen(runCtx, func(ev any) { t.event(tabCtx, ev) }); err != nil {
 		return nil, in.tabErr(ctx, err)
 	}
+	t.setMainFrame(cdp.FrameID(chromedp.FromContext(tabCtx).Target.TargetID))
 	steps := chromedp.Do(runCtx,
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			if _, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{
@@ -187,7 +189,14 @@ type tabState struct {
 	pending map[network.RequestID]bool
 	last    time.Time
 	refused []Refusal
-	docRef  *Refusal // the refusal of a document (the page or a frame)
+	main    cdp.FrameID
+	docRef  *Refusal // the refusal of the page itself (main frame document)
+}
+
+func (t *tabState) setMainFrame(id cdp.FrameID) {
+	t.mu.Lock()
+	t.main = id
+	t.mu.Unlock()
 }
 
 func (t *tabState) touch() {
@@ -251,7 +260,7 @@ func (t *tabState) decide(tabCtx context.Context, ev *fetch.EventRequestPaused) 
 	r := Refusal{URL: ev.Request.URL, Reason: err.Error()}
 	t.mu.Lock()
 	t.refused = append(t.refused, r)
-	if ev.ResourceType == network.ResourceTypeDocument && t.docRef == nil {
+	if ev.ResourceType == network.ResourceTypeDocument && ev.FrameID == t.main && t.docRef == nil {
 		t.docRef = &r
 	}
 	t.mu.Unlock()
