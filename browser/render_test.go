@@ -135,7 +135,7 @@ func TestResolveRefusesPrivateAddress(t *testing.T) {
 	srv := readerServer(t, map[string]http.HandlerFunc{"/chapter": serveHTML(`<!doctype html><div id="r"></div>
 <script>
 fetch('` + priv.URL + `/latest/meta-data/').catch(() => {});
-const f = document.createElement('iframe'); f.src = '`+priv.URL+`/frame'; document.body.appendChild(f);
+const f = document.createElement('iframe'); f.src = '` + priv.URL + `/frame'; document.body.appendChild(f);
 try { new WebSocket('` + strings.Replace(priv.URL, "http:", "ws:", 1) + `/ws'); } catch (e) {}
 for (const u of ['/img/1.png', '` + priv.URL + `/secret.png', '/img/2.png']) {
 	const img = document.createElement('img'); img.src = u; document.getElementById('r').appendChild(img);
