@@ -139,14 +139,21 @@ func (r *Resolver) Available() error {
 func (r *Resolver) Resolve(ctx context.Context, pageURL string) (*Result, error) {
 	u, err := url.Parse(pageURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("render %q: not an http(s) URL", pageURL)
+		return nil, fmt.Errorf("render: %q is not an http(s) URL", pageURL)
 	}
 	r.opts.Observer.RenderStarted()
 	start := time.Now()
 	res, err := r.resolve(ctx, u)
 	r.opts.Observer.RenderFinished(err, time.Since(start))
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", pageURL, err)
+	var ni *NotInstalledError
+	switch {
+	case errors.As(err, &ni):
+		return nil, err // already the one line the operator needs
+	case err != nil:
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	if len(res.Blocked) > 0 {
+		r.opts.Logger.Warn("browser requests refused by the address guard", "page", pageURL, "count", len(res.Blocked), "first", res.Blocked[0].String())
 	}
 	return res, nil
 }

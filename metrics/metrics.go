@@ -283,7 +283,7 @@ func (m *Metrics) PipelineOptions() pipeline.Options {
 	if m == nil {
 		return pipeline.Options{}
 	}
-	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe}
+	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe, BrowserObserver: m.BrowserObserver()}
 }
 
 // fetchObserver turns the fetcher's events into samples.

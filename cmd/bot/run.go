@@ -29,10 +29,14 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	logger := newLogger(cfg.Log, stderr)
 	m := metrics.New()
-	env, err := pipeline.New(cfg, m.PipelineOptions())
+	opts := m.PipelineOptions()
+	opts.Logger = logger
+	env, err := pipeline.New(cfg, opts)
 	if err != nil {
 		return fail(stderr, err)
 	}
+	// Kills the headless browser, if one started, with all its processes.
+	defer env.Close()
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
 	b, err := bot.New(bc, env, logger)
