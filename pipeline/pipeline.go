@@ -101,7 +101,7 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 		Observe:  o.Observe,
 	}
 	if env.Browser != nil {
-		env.SiteEnv.Renderer = renderer{env.Browser}
+		env.SiteEnv.Renderer = env.Browser
 		env.SiteEnv.AutoRender = cfg.Browser.Auto
 	}
 	return env, nil
