@@ -16,7 +16,7 @@ func TestRenderForSites(t *testing.T) {
 			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "42", Path: "/img/"})
 			serveHTML(`<!doctype html><div id="r"></div><script>
 const i = document.createElement('img'); i.src = '/img/1.png'; document.getElementById('r').appendChild(i);
-fetch('` + priv.URL + `/x').catch(() => {});
+fetch('`+priv.URL+`/x').catch(() => {});
 </script>`)(w, r)
 		},
 	})
