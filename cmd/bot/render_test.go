@@ -11,7 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/mangabot/mangabot/internal/fakediscord"
 )
 
 // scriptedReader is a reader that needs a browser: the first answer is a
@@ -214,4 +217,57 @@ func processesMentioning(t *testing.T, s string) []string {
 		}
 	}
 	return out
+}
+
+// The bot renders a script-built chapter for a Discord request, delivers
+// it, and when stopped (SIGTERM) leaves no Chromium process and no
+// profile behind.
+func TestRunRenderThenShutdown(t *testing.T) {
+	needTool(t, "chromium")
+	needTool(t, "qpdf")
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	s := newScriptedReader(t, 3)
+	dir := t.TempDir()
+	tmp := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf(`[discord]
+token = "render-bot-token-0123456789"
+api_url = %q
+guild_ids = ["g1"]
+[output]
+dir = %q
+metrics_listen = ""
+[storage]
+path = %q
+`, fd.URL, filepath.Join(dir, "out"), filepath.Join(dir, "mangabot.db"))+renderConfig)
+	var logs syncBuf
+	bot := startBot(t, cfg, &logs, "TMPDIR="+tmp)
+	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
+	tok := dispatchDownload(t, fd, "u1", s.reader.URL+"/chapter")
+	waitFake(t, fd, "delivery", func() bool {
+		m := fd.Original(tok)
+		return m != nil && len(m.Attachments) == 1
+	})
+	pdf := filepath.Join(dir, "delivered.pdf")
+	if err := os.WriteFile(pdf, fd.Original(tok).Attachments[0].Data(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n := pdfPages(t, pdf); n != 3 {
+		t.Fatalf("delivered PDF has %d pages, want 3", n)
+	}
+	if procs := processesMentioning(t, tmp); len(procs) == 0 {
+		t.Fatal("no Chromium runs for the bot after a render")
+	}
+	if err := bot.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := bot.Wait(); err != nil {
+		t.Fatalf("bot exit: %v\n%s", err, logs.String())
+	}
+	if procs := processesMentioning(t, tmp); len(procs) != 0 {
+		t.Errorf("chromium processes %v still run after the bot stopped", procs)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "mangabot-chromium-*")); len(left) != 0 {
+		t.Errorf("browser profile left behind: %v", left)
+	}
 }
