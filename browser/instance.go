@@ -80,7 +80,8 @@ const startTimeout = 30 * time.Second
 
 // startInstance starts Chromium and waits until it answers.
 func startInstance(ctx context.Context, bin, proxyAddr string, opts Options) (*instance, error) {
-	dir, err := os.MkdirTemp("", "mangabot-chromium-")
+	removeStaleProfiles(os.TempDir())
+	dir, err := os.MkdirTemp("", profilePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("start browser: %w", err)
 	}

@@ -3,6 +3,7 @@ package browser
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -73,5 +74,25 @@ func killTree(pid int, dir string) {
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// profilePrefix names the temporary profiles, so that those of a bot that
+// was killed (no Close) can be found and removed later.
+const profilePrefix = "mangabot-chromium-"
+
+// removeStaleProfiles removes the profiles in tmp that no live process
+// uses and that are older than a minute (a younger one may belong to a
+// browser another bot process is starting right now).
+func removeStaleProfiles(tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, profilePrefix+"*"))
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		if err != nil || !st.IsDir() || time.Since(st.ModTime()) < time.Minute {
+			continue
+		}
+		if len(browserProcesses(0, d)) == 0 {
+			_ = os.RemoveAll(d)
+		}
 	}
 }
