@@ -63,6 +63,9 @@ func flags(bin, dir, proxyAddr string) []chromedp.ExecAllocatorOption {
 		// (Chromium bypasses proxies for loopback unless told not to).
 		chromedp.ProxyServer("http://" + proxyAddr),
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+		// WebRTC would send UDP (STUN, TURN, peers) past the proxy, to any
+		// address a page names: only what can go through the proxy.
+		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		// The sandbox cannot start as root (Chromium refuses to run), so
 		// only then is it turned off; as any other user the renderers stay
 		// sandboxed. Run the bot as a non-root user to keep it.
