@@ -38,7 +38,10 @@ func (in *instance) render(ctx context.Context, u *url.URL, guard *download.Guar
 
 	t := &tabState{guard: guard, pending: map[network.RequestID]bool{}, last: time.Now()}
 	// Listen opens the tab; its target id is also its main frame's id.
-	if err := chromedp.Listen(runCtx, func(ev any) { t.event(tabCtx, ev) }); err != nil {
+	// It listens for the tab's whole life, not the render's: paused
+	// requests left unanswered after a timeout would stall the page that
+	// is still to be read.
+	if err := chromedp.Listen(tabCtx, func(ev any) { t.event(tabCtx, ev) }); err != nil {
 		return nil, in.tabErr(ctx, err)
 	}
 	t.setMainFrame(cdp.FrameID(chromedp.FromContext(tabCtx).Target.TargetID))

@@ -264,3 +264,18 @@ func pageTargets(t *testing.T, inst *instance) int {
 	}
 	return n
 }
+
+// A page that never goes quiet (a script polls forever) is read when the
+// timeout comes: its images, marked as not settled.
+func TestResolveTimeoutReadsWhatIsThere(t *testing.T) {
+	srv := readerServer(t, map[string]http.HandlerFunc{
+		"/chapter": serveHTML(`<!doctype html><img src="/img/1.png"><img src="/img/2.png">
+<script>setInterval(() => fetch('/poll').catch(() => {}), 100);</script>`),
+		"/poll": func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) },
+	})
+	r := newResolver(t, Options{Timeout: 2 * time.Second, QuietPeriod: 500 * time.Millisecond})
+	res := mustResolve(t, r, srv.URL+"/chapter")
+	if res.Settled || len(res.Images) != 2 {
+		t.Fatalf("settled %v, images %q", res.Settled, res.Images)
+	}
+}

@@ -158,9 +158,10 @@ func (r *Resolver) Resolve(ctx context.Context, pageURL string) (*Result, error)
 	return res, nil
 }
 
+// resolve waits for a tab (as long as ctx allows: jobs queue for tabs),
+// starts the browser if needed (bounded by startTimeout), then renders
+// within Timeout.
 func (r *Resolver) resolve(ctx context.Context, u *url.URL) (*Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
-	defer cancel()
 	select {
 	case r.tabs <- struct{}{}:
 	case <-ctx.Done():
@@ -173,6 +174,8 @@ func (r *Resolver) resolve(ctx context.Context, u *url.URL) (*Result, error) {
 	}
 	r.tabDelta(1)
 	defer r.tabDelta(-1)
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
 	return inst.render(ctx, u, r.guard, r.opts)
 }
 

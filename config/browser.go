@@ -9,7 +9,7 @@ type Browser struct {
 	Path        string   `toml:"path" help:"The Chromium binary; empty: chromium, chromium-browser or google-chrome from $PATH."`
 	Auto        bool     `toml:"auto" help:"Also render pages whose HTML holds no chapter images but carries scripts (costs a browser start and seconds per chapter)."`
 	MaxTabs     int      `toml:"max_tabs" help:"Pages rendered at once across all jobs; each tab costs tens of MB of memory."`
-	Timeout     Duration `toml:"timeout" help:"Most time one render may take, page load, scrolling and waiting included."`
+	Timeout     Duration `toml:"timeout" help:"Most time one render may take once it has a tab: page load, scrolling and waiting for the page to settle."`
 	QuietPeriod Duration `toml:"quiet_period" help:"A page has settled when it made no request for this long (at the bottom of the page)."`
 }
 
