@@ -22,5 +22,5 @@ func (r *Resolver) Render(ctx context.Context, pageURL string) (*sites.Rendered,
 	for i, b := range res.Blocked {
 		refused[i] = b.String()
 	}
-	return &sites.Rendered{URL: u, HTML: res.HTML, UserAgent: res.UserAgent, Cookie: res.CookieHeader, Refused: refused}, nil
+	return &sites.Rendered{URL: u, HTML: res.HTML, UserAgent: res.UserAgent, Cookie: res.CookieHeader, Refused: refused, Unsettled: !res.Settled}, nil
 }

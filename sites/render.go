@@ -26,6 +26,9 @@ type Rendered struct {
 	// Refused lists the requests of the page the address guard refused
 	// ("URL: reason"), to explain a page that shows nothing.
 	Refused []string
+	// Unsettled: the render timeout came before the page went quiet, so
+	// images may be missing.
+	Unsettled bool
 }
 
 // Header returns the headers of an image found on the page: referer as

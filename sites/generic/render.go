@@ -54,11 +54,19 @@ func (pg *htmlPage) header(imageURL, referer string) http.Header {
 	return http.Header{"Referer": {referer}}
 }
 
-// refusalNote adds to the failure of a rendered page what the address
-// guard refused it: often why it shows no images.
+// refusalNote adds to the failure of a rendered page what may explain it:
+// requests the address guard refused, or a render cut short by the
+// timeout.
 func refusalNote(pg *htmlPage, err error) error {
-	if pg == nil || pg.rendered == nil || len(pg.rendered.Refused) == 0 {
+	if pg == nil || pg.rendered == nil {
 		return err
 	}
-	return fmt.Errorf("%w (the browser was refused %d request(s), first %s)", err, len(pg.rendered.Refused), pg.rendered.Refused[0])
+	rd := pg.rendered
+	if len(rd.Refused) > 0 {
+		err = fmt.Errorf("%w (the browser was refused %d request(s), first %s)", err, len(rd.Refused), rd.Refused[0])
+	}
+	if rd.Unsettled {
+		err = fmt.Errorf("%w (the page was still loading at [browser] timeout)", err)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package generic_test
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -162,3 +163,34 @@ type renders struct{ n atomic.Int64 }
 func (r *renders) RenderStarted()                      { r.n.Add(1) }
 func (r *renders) RenderFinished(error, time.Duration) {}
 func (r *renders) TabsInUse(int)                       {}
+
+// A reader whose script takes its list from a private address: the
+// request is refused, and the error says so rather than only "no images".
+func TestGenericRenderRefusalExplained(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("no 127.0.0.2: ", err)
+	}
+	var hits atomic.Int64
+	priv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	priv.Listener = ln
+	priv.Start()
+	defer priv.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<!doctype html><div id="reader"></div><script>
+fetch('` + priv.URL + `/api/pages.json').then(r => r.json()).then(d => {
+	for (const u of d) { const i = document.createElement('img'); i.src = u; document.getElementById('reader').appendChild(i); }
+}).catch(() => {});
+</script>`))
+	}))
+	defer srv.Close()
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#reader img", Render: true}}})
+	_, err = resolveIn(t, h, renderEnv(t, false, nil), srv.URL+"/chapter")
+	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), "blocked address 127.0.0.2") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err %v", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("the private server got %d requests", hits.Load())
+	}
+}
