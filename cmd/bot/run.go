@@ -37,6 +37,12 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	// Kills the headless browser, if one started, with all its processes.
 	defer env.Close()
+	if env.Browser != nil {
+		// Chromium starts on the first render; say now if it cannot.
+		if err := env.Browser.Available(); err != nil {
+			logger.Warn("[browser] is enabled but unusable; pages that need rendering will fail", "err", err)
+		}
+	}
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
 	b, err := bot.New(bc, env, logger)
