@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/book"
+	"github.com/mangabot/mangabot/browser"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/pdf"
@@ -26,6 +28,9 @@ type Env struct {
 	Fetcher *download.Fetcher
 	Sites   *sites.Set
 	SiteEnv sites.Env
+	// Browser renders pages for the site handlers; nil when [browser]
+	// is off. Close stops it.
+	Browser *browser.Resolver
 	// PDF configures the PDF writer; its Placeholders, MaxFileBytes and
 	// MaxPixels apply to every format.
 	PDF pdf.Options
@@ -44,6 +49,11 @@ type Options struct {
 	Observer download.Observer
 	// Observe becomes Env.Observe.
 	Observe func(stage string, d time.Duration)
+	// BrowserObserver is given to the headless browser (metrics).
+	BrowserObserver browser.Observer
+	// Logger gets the browser's messages (start, crash, refusals); nil:
+	// none.
+	Logger *slog.Logger
 }
 
 // New builds the process-wide fetcher and site handlers from config.
@@ -82,10 +92,11 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 		HostLimits:     limits,
 		Observer:       o.Observer,
 	})
-	return &Env{
+	env := &Env{
 		Fetcher: f,
 		Sites:   set,
 		SiteEnv: sites.Env{Client: f.Client(), UserAgent: ua, MaxChapters: cfg.Sites.MaxChapters},
+		Browser: newBrowser(cfg.Browser, nets, ua, o),
 		PDF: pdf.Options{
 			DPI:          cfg.Output.DPI,
 			Placeholders: cfg.Output.Placeholders,
@@ -96,7 +107,12 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 		Format:   book.Format(cfg.Output.Format),
 		Producer: "mangabot " + Version,
 		Observe:  o.Observe,
-	}, nil
+	}
+	if env.Browser != nil {
+		env.SiteEnv.Renderer = env.Browser
+		env.SiteEnv.AutoRender = cfg.Browser.Auto
+	}
+	return env, nil
 }
 
 // retries maps the config's count (0 = none) onto download.Options, whose

@@ -65,6 +65,11 @@ type Env struct {
 	UserAgent string
 	// MaxChapters bounds a selection ([sites] max_chapters).
 	MaxChapters int
+	// Renderer renders pages built by scripts; nil when [browser] is off.
+	Renderer Renderer
+	// AutoRender ([browser] auto): render a page whose HTML yields no
+	// chapter images but carries scripts.
+	AutoRender bool
 }
 
 // Handler resolves links of one site.

@@ -44,6 +44,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	if err != nil {
 		return fail(stderr, err)
 	}
+	defer env.Close()
 	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Format: *format}
 	if *format != "" {
 		if _, err := book.ParseFormat(*format); err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"net/url"
 	"path"
 	"regexp"
@@ -58,6 +57,7 @@ type Rule struct {
 	Referer   string  `toml:"referer" help:"Referer sent with the images; empty: the page the image was found on." example:"\"\""`
 	Rate      float64 `toml:"rate" help:"Requests per second to this host (exact host rules only); 0: the [download] rate." example:"1.0"`
 	Next      string  `toml:"next" help:"CSS selector of the next-page link, for readers that spread a chapter over several pages (followed on the same host, at most 200 pages); empty: one page." example:"\"\""`
+	Render    bool    `toml:"render" help:"Render the host's pages in the headless browser ([browser] enabled) before reading them: for readers whose images are put in by scripts." example:"false"`
 }
 
 // limitBurst is the burst of the host limits that rules ask for.
@@ -209,18 +209,24 @@ func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request)
 	}
 	src := *req.URL
 	src.Fragment, src.RawFragment = "", ""
-	pg, err := getPage(ctx, env, &src)
+	r := h.rule(src.Hostname())
+	pg, err := r.load(ctx, env, &src)
 	if err != nil {
 		return nil, err
 	}
 	var pages []download.Page
-	if r := h.rule(src.Hostname()); r != nil {
+	if r != nil {
 		pages, err = r.pages(ctx, env, pg)
 	} else {
 		pages, err = galleryPages(pg)
+		if err != nil && autoRender(env, pg, err) {
+			if pg, err = renderPage(ctx, env, &src); err == nil {
+				pages, err = galleryPages(pg)
+			}
+		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusalNote(pg, err)
 	}
 	// user:pass@ in the link is for the reader's host alone: it goes
 	// neither into the Referer of images (often on other hosts), nor into
@@ -252,9 +258,10 @@ func pageID(u *url.URL) string {
 
 // htmlPage is one fetched and parsed HTML page.
 type htmlPage struct {
-	url  *url.URL // final URL (after redirects): the Referer
-	base *url.URL // <base href> resolved, else url
-	doc  *goquery.Document
+	url      *url.URL // final URL (after redirects): the Referer
+	base     *url.URL // <base href> resolved, else url
+	doc      *goquery.Document
+	rendered *sites.Rendered // set when the browser rendered the page
 }
 
 // getPage fetches and parses one HTML page.
@@ -263,13 +270,18 @@ func getPage(ctx context.Context, env sites.Env, u *url.URL) (*htmlPage, error) 
 	if err != nil {
 		return nil, fmt.Errorf("page %s: %w", withoutUser(u), err)
 	}
+	return newPage(doc), nil
+}
+
+// newPage wraps a parsed page; doc.Url is its final URL.
+func newPage(doc *goquery.Document) *htmlPage {
 	pg := &htmlPage{url: doc.Url, base: doc.Url, doc: doc}
 	if b, ok := doc.Find("base[href]").First().Attr("href"); ok {
 		if bu, err := doc.Url.Parse(strings.TrimSpace(b)); err == nil && (bu.Scheme == "http" || bu.Scheme == "https") {
 			pg.base = bu
 		}
 	}
-	return pg, nil
+	return pg
 }
 
 // resolve makes an image URL absolute; "" when it is not a usable http(s)
@@ -309,7 +321,7 @@ func (r *compiledRule) pages(ctx context.Context, env sites.Env, pg *htmlPage) (
 			}
 			if u := pg.resolve(v); u != "" && !seen[u] {
 				seen[u] = true
-				out = append(out, download.Page{URL: u, Header: http.Header{"Referer": {referer}}})
+				out = append(out, download.Page{URL: u, Header: pg.header(u, referer)})
 			}
 		})
 		if n == 0 && len(out) == 0 {
@@ -322,7 +334,7 @@ func (r *compiledRule) pages(ctx context.Context, env sites.Env, pg *htmlPage) (
 		if nu == nil || visited[pageKey(nu)] {
 			break
 		}
-		next, err := getPage(ctx, env, nu)
+		next, err := r.load(ctx, env, nu)
 		if err != nil {
 			return nil, fmt.Errorf("next page %d: %w", n+2, err)
 		}
@@ -442,7 +454,7 @@ func galleryPages(pg *htmlPage) ([]download.Page, error) {
 			continue
 		}
 		seen[c.url] = true
-		out = append(out, download.Page{URL: c.url, Header: http.Header{"Referer": {referer}}})
+		out = append(out, download.Page{URL: c.url, Header: pg.header(c.url, referer)})
 	}
 	return out, nil
 }
