@@ -1,0 +1,46 @@
+package engine
+
+import "testing"
+
+func TestNumber(t *testing.T) {
+	for title, want := range map[string]string{
+		"Chapter 2.5":                    "2.5",
+		"\n\t\t\tChapter 103.2\t\t\n":    "103.2",
+		"Ch. 10 - The End":               "10",
+		"Episode 7":                      "7",
+		"Ep.12":                          "12",
+		"Vol.2 Chapter 10.5: The Return": "10.5",
+		"Vol 02 – Cap. 16":               "16",
+		"Capítulo 3":                     "3",
+		"Chapter 007":                    "7",
+		"Chapter 0.5":                    "0.5",
+		"Chapter 10,5":                   "10.5",
+		"109":                            "109",
+		"60 - النهاية":                   "60",
+		"Solo Hero Chapter 12":           "12",
+		"Prologue":                       "",
+		"Vol 02 – Interlúdio 5":          "",
+		"Season 2 Notice":                "",
+		"Epilogue":                       "",
+		"Chapterhouse Dune":              "",
+	} {
+		if got := Number(title); got != want {
+			t.Errorf("Number(%q) = %q, want %q", title, got, want)
+		}
+	}
+}
+
+func TestNumberFromPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/manga/solo-hero/chapter-12/":            "12",
+		"/manga/solo-hero/chapter-2-5/":           "2.5",
+		"/solo-hero-chapter-116/":                 "116",
+		"/infinite-level-up-in-murim-chapter-124": "124",
+		"/manga/solo-hero/extra/":                 "",
+		"/read/solo_hero/en/0/":                   "",
+	} {
+		if got := NumberFromPath(p); got != want {
+			t.Errorf("NumberFromPath(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
