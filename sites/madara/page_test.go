@@ -1,0 +1,151 @@
+package madara
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mangabot/mangabot/sites/engine"
+)
+
+const (
+	testSite = "https://reader.example"
+	testCDN  = "https://cdn.example"
+)
+
+// fixture reads testdata/name with its {{SITE}} and {{CDN}} placeholders
+// (and their \/-escaped forms for scripts) filled in.
+func fixture(t testing.TB, name, site, cdn string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.NewReplacer(
+		"{{SITE}}", site, "{{CDN}}", cdn,
+		"{{SITE_JS}}", strings.ReplaceAll(site, "/", `\/`), "{{CDN_JS}}", strings.ReplaceAll(cdn, "/", `\/`),
+	).Replace(string(b)))
+}
+
+func parse(t *testing.T, name, rawURL string) (*goquery.Document, *url.URL) {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(fixture(t, name, testSite, testCDN))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, u
+}
+
+func TestChapterListStyle(t *testing.T) {
+	doc, u := parse(t, "chapter.html", testSite+"/manga/solo-hero/chapter-10/")
+	if !Detect(doc) || !IsChapter(doc) {
+		t.Fatalf("detect %v, chapter %v", Detect(doc), IsChapter(doc))
+	}
+	got, paged, err := Images(doc, u)
+	if err != nil || paged {
+		t.Fatalf("paged %v, err %v", paged, err)
+	}
+	want := []string{testCDN + "/pages/solo-hero/10/01.jpg", testCDN + "/pages/solo-hero/10/02.jpg", testCDN + "/pages/solo-hero/10/03.jpg"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("images %q\nwant %q", got, want)
+	}
+	for _, g := range got {
+		if strings.Contains(g, "decoy") {
+			t.Errorf("decoy %s taken", g)
+		}
+	}
+	ci := ReadChapter(doc, u)
+	if ci != (ChapterInfo{Series: "Solo Hero", Title: "Chapter 10", Number: "10", SeriesURL: testSite + "/manga/solo-hero/"}) {
+		t.Errorf("chapter info %+v", ci)
+	}
+}
+
+func TestChapterPagedStyle(t *testing.T) {
+	doc, u := parse(t, "chapter-paged.html", testSite+"/manga/solo-hero/chapter-2/")
+	got, paged, err := Images(doc, u)
+	if err != nil || paged {
+		t.Fatalf("paged %v, err %v", paged, err)
+	}
+	want := []string{testCDN + "/pages/solo-hero/2/01.jpg", testCDN + "/pages/solo-hero/2/02.jpg"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("images %q, want %q", got, want)
+	}
+	// Without the preloaded list, the one image is the first page only:
+	// the caller must ask for ?style=list.
+	doc.Find("#chapter_preloaded_images").Remove()
+	got, paged, err = Images(doc, u)
+	if err != nil || !paged || len(got) != 1 {
+		t.Errorf("without the preloaded list: %q paged %v err %v", got, paged, err)
+	}
+}
+
+func TestChapterProtected(t *testing.T) {
+	doc, u := parse(t, "chapter-protected.html", testSite+"/manga/solo-hero/chapter-1/")
+	if _, _, err := Images(doc, u); !errors.Is(err, ErrProtected) {
+		t.Errorf("err %v, want ErrProtected", err)
+	}
+}
+
+func TestSeriesInline(t *testing.T) {
+	doc, u := parse(t, "series-inline.html", testSite+"/manga/solo-hero/")
+	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
+		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
+	}
+	s := ReadSeries(doc, u)
+	if s.Title != "Solo Hero" || s.HolderID != "1841" {
+		t.Errorf("series %q holder %q", s.Title, s.HolderID)
+	}
+	got := engine.ReadingOrder(s.Links)
+	want := []engine.Link{
+		{URL: testSite + "/manga/solo-hero/chapter-1/", Title: "Chapter 1", Number: "1"},
+		{URL: testSite + "/manga/solo-hero/chapter-2/", Title: "Chapter 2", Number: "2"},
+		{URL: testSite + "/manga/solo-hero/chapter-2-5/", Title: "Chapter 2.5", Number: "2.5"},
+		{URL: testSite + "/manga/solo-hero/chapter-10/", Title: "Chapter 10 - The End", Number: "10"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("chapters\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestSeriesAJAX(t *testing.T) {
+	doc, u := parse(t, "series-ajax.html", testSite+"/manga/solo-hero/")
+	s := ReadSeries(doc, u)
+	if !IsSeries(doc) || s.HolderID != "1841" || len(s.Links) != 0 {
+		t.Fatalf("series %v, holder %q, inline links %v", IsSeries(doc), s.HolderID, s.Links)
+	}
+	ajax, _ := parse(t, "ajax-chapters.html", testSite+"/manga/solo-hero/ajax/chapters/")
+	links := engine.ReadingOrder(Chapters(ajax, u))
+	var nums []string
+	for _, l := range links {
+		nums = append(nums, l.Number)
+	}
+	if strings.Join(nums, " ") != "1 2 2.5 10" {
+		t.Errorf("numbers %v", nums)
+	}
+}
+
+func TestDetectRefusesOtherEngines(t *testing.T) {
+	for _, page := range []string{
+		`<html><head><link rel="stylesheet" href="/wp-content/themes/mangareader/style.css"></head><body><div id="readerarea"></div><script>ts_reader.run({"sources":[]});</script></body></html>`,
+		`<html><head><meta name="generator" content="FoOlSlide 1.3.3"></head><body><script>var pages = [];</script></body></html>`,
+		`<html><body><div class="reader"><img src="/1.jpg"></div></body></html>`,
+	} {
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader(page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if Detect(doc) {
+			t.Errorf("detected as Madara: %s", page)
+		}
+	}
+}
