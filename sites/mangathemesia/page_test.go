@@ -1,0 +1,134 @@
+package mangathemesia
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mangabot/mangabot/sites/engine"
+)
+
+const (
+	testSite = "https://reader.example"
+	testCDN  = "https://cdn.example"
+)
+
+func fixture(t testing.TB, name, site, cdn string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.NewReplacer(
+		"{{SITE}}", site, "{{CDN}}", cdn,
+		"{{SITE_JS}}", strings.ReplaceAll(site, "/", `\/`), "{{CDN_JS}}", strings.ReplaceAll(cdn, "/", `\/`),
+	).Replace(string(b)))
+}
+
+func parse(t *testing.T, name, rawURL string) (*goquery.Document, *url.URL) {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(fixture(t, name, testSite, testCDN))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, u
+}
+
+func TestChapterFromReaderScript(t *testing.T) {
+	doc, u := parse(t, "chapter.html", testSite+"/infinite-level-up-chapter-124/")
+	if !Detect(doc) || !IsChapter(doc) {
+		t.Fatalf("detect %v chapter %v", Detect(doc), IsChapter(doc))
+	}
+	got, err := Images(doc, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{testCDN + "/pages/ilu/124/00.webp", testCDN + "/pages/ilu/124/01.webp", testCDN + "/pages/ilu/124/02.webp"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("images %q\nwant %q", got, want)
+	}
+	ci := ReadChapter(doc, u)
+	if ci != (ChapterInfo{Series: "Infinite Level Up", Title: "Chapter 124", Number: "124", SeriesURL: testSite + "/series/infinite-level-up/"}) {
+		t.Errorf("chapter info %+v", ci)
+	}
+}
+
+func TestChapterDefaultSource(t *testing.T) {
+	page := `<script>ts_reader.run({"sources":[{"source":"Server 1","images":["https:\/\/a.example\/1.jpg"]},{"source":"Server 2","images":["https:\/\/b.example\/1.jpg"]}],"defaultSource":"Server 2"});</script>`
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(page))
+	u, _ := url.Parse(testSite + "/x-chapter-1/")
+	got, err := Images(doc, u)
+	if err != nil || !reflect.DeepEqual(got, []string{"https://b.example/1.jpg"}) {
+		t.Errorf("images %q err %v, want Server 2's", got, err)
+	}
+}
+
+func TestChapterNovel(t *testing.T) {
+	page := `<div id="readerarea"><p>Text.</p></div><script>ts_reader.run({"post_id":8008,"sources":[{"source":"default","images":[]}],"is_novel":true});</script>`
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(page))
+	if _, err := Images(doc, &url.URL{Scheme: "https", Host: "reader.example", Path: "/"}); !errors.Is(err, ErrNovel) {
+		t.Errorf("err %v, want ErrNovel", err)
+	}
+}
+
+func TestChapterFromReaderArea(t *testing.T) {
+	doc, u := parse(t, "chapter-dom.html", testSite+"/infinite-level-up-chapter-2-5/")
+	got, err := Images(doc, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{testCDN + "/pages/ilu/2.5/00.jpg", testCDN + "/pages/ilu/2.5/01.jpg"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("images %q, want %q", got, want)
+	}
+	if ci := ReadChapter(doc, u); ci.Number != "2.5" || ci.Series != "Infinite Level Up" {
+		t.Errorf("chapter info %+v", ci)
+	}
+}
+
+func TestSeries(t *testing.T) {
+	doc, u := parse(t, "series.html", testSite+"/series/infinite-level-up/")
+	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
+		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
+	}
+	s := ReadSeries(doc, u)
+	if s.Title != "Infinite Level Up" {
+		t.Errorf("title %q", s.Title)
+	}
+	var got []string
+	for _, l := range engine.ReadingOrder(s.Links) {
+		got = append(got, l.Number+" "+l.Title+" "+strings.TrimPrefix(l.URL, testSite))
+	}
+	want := []string{
+		"1 Chapter 1 /infinite-level-up-chapter-1/",
+		"2 Chapter 2 /infinite-level-up-chapter-2/",
+		"2.5 Chapter 2.5 /infinite-level-up-chapter-2-5/",
+		"3 Chapter 3 /infinite-level-up-chapter-3/",
+		"124 Chapter 124 /infinite-level-up-chapter-124/",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("chapters\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestDetectRefusesOtherEngines(t *testing.T) {
+	for _, page := range []string{
+		`<html><head><link rel="stylesheet" href="/wp-content/themes/madara/style.css"></head><body><div class="reading-content"><div class="page-break"><img class="wp-manga-chapter-img" src="/1.jpg"></div></div></body></html>`,
+		`<html><head><meta name="generator" content="FoOlSlide 1.3.3"></head><body><script>var pages = [];</script></body></html>`,
+	} {
+		doc, _ := goquery.NewDocumentFromReader(strings.NewReader(page))
+		if Detect(doc) {
+			t.Errorf("detected as MangaThemesia: %s", page)
+		}
+	}
+}
