@@ -13,6 +13,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -163,7 +164,7 @@ func TestAutocomplete(t *testing.T) {
 	if !ok {
 		t.Fatal("no mangadex")
 	}
-	o := info.Options().(*sites.MangaDexOptions)
+	o := info.Options().(*mangadex.Options)
 	o.APIURL = api.URL
 	h := startEnv(t, nil, nil, map[string]any{"mangadex": o})
 	ask := func(q string) map[string]any {

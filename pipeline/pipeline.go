@@ -59,7 +59,7 @@ func NewEnvWith(cfg *config.Config, o EnvOptions) (*Env, error) {
 		return nil, err
 	}
 	ua := UserAgent(cfg.Download)
-	var limits []sites.HostLimit
+	var limits []download.HostLimit
 	for _, info := range sites.All() {
 		if h, ok := set.Get(info.Name); ok {
 			if l, ok := h.(sites.Limiter); ok {
@@ -461,7 +461,7 @@ func (e *Env) fetchChapter(ctx context.Context, c *sites.Chapter, dir string, re
 	if err := e.loadPages(ctx, c, resolved, st); err != nil {
 		return nil, err
 	}
-	return e.Fetcher.Fetch(ctx, download.Job{Pages: c.Pages, Dir: dir, Refresh: c.Refresh, Report: c.Report, Progress: progress})
+	return e.Fetcher.Fetch(ctx, download.Batch{Pages: c.Pages, Dir: dir, Refresh: c.Refresh, Report: c.Report, Progress: progress})
 }
 
 // loadPages makes sure c.Pages is loaded and fresh: lazy chapters load

@@ -24,6 +24,7 @@ import (
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 // webtoonSite serves a three-episode series in WEBTOON's markup, with two

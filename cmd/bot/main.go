@@ -16,6 +16,8 @@ import (
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
+	"github.com/mangabot/mangabot/sites/generic"
 )
 
 const usage = `usage: bot <command> [flags]
@@ -73,7 +75,7 @@ func cmdSites(args []string, w, stderr io.Writer) int {
 			fmt.Fprintf(w, "\t%s\n", p)
 		}
 		// Operator-defined sites are sites too: list their hosts.
-		if g, ok := cfg.Sites.Options[info.Name].(*sites.GenericOptions); ok {
+		if g, ok := cfg.Sites.Options[info.Name].(*generic.Options); ok {
 			for _, r := range g.Rules {
 				fmt.Fprintf(w, "\thttps://%s/... (operator rule: %s)\n", r.Host, r.Selector)
 			}

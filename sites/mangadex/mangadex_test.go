@@ -1,4 +1,4 @@
-package sites_test
+package mangadex_test
 
 import (
 	"bytes"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
 )
 
 const (
@@ -37,7 +38,7 @@ const (
 // mdFixture reads testdata/mangadex/name.
 func mdFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "mangadex", name))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,13 +379,13 @@ func (rp *mdReports) waitReports(t *testing.T, ctx context.Context, done func([]
 
 // newMD builds the mangadex handler from its registered declaration,
 // pointed at the fakes.
-func newMD(t *testing.T, api *mdAPI, reportURL string, edit func(*sites.MangaDexOptions)) sites.Handler {
+func newMD(t *testing.T, api *mdAPI, reportURL string, edit func(*mangadex.Options)) sites.Handler {
 	t.Helper()
 	info, ok := sites.Lookup("mangadex")
 	if !ok {
 		t.Fatal("mangadex is not registered")
 	}
-	o := info.Options().(*sites.MangaDexOptions)
+	o := info.Options().(*mangadex.Options)
 	o.APIURL = api.URL
 	o.ReportURL = reportURL
 	if edit != nil {
@@ -445,8 +446,8 @@ func TestMangaDexDeclaration(t *testing.T) {
 	if !slices.Contains(info.Patterns, "https://mangadex.org/chapter/<uuid>") || !slices.Contains(info.Patterns, "https://mangadex.org/title/<uuid>[/slug]") {
 		t.Errorf("Patterns = %q", info.Patterns)
 	}
-	o := info.Options().(*sites.MangaDexOptions)
-	want := sites.MangaDexOptions{
+	o := info.Options().(*mangadex.Options)
+	want := mangadex.Options{
 		Quality: "data", APIURL: "https://api.mangadex.org", ReportURL: "https://api.mangadex.network/report",
 		Languages: []string{"en"}, ContentRatings: []string{"safe", "suggestive", "erotica"},
 		PreferredGroups: []string{}, SiteURL: "https://mangadex.org",
@@ -485,19 +486,19 @@ func TestMangaDexDeclaration(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		edit func(*sites.MangaDexOptions)
+		edit func(*mangadex.Options)
 		key  string
 	}{
-		{func(o *sites.MangaDexOptions) { o.Quality = "hd" }, "quality"},
-		{func(o *sites.MangaDexOptions) { o.APIURL = "ftp://api.mangadex.org" }, "api_url"},
-		{func(o *sites.MangaDexOptions) { o.ReportURL = "not a url" }, "report_url"},
-		{func(o *sites.MangaDexOptions) { o.SiteURL = "" }, "site_url"},
-		{func(o *sites.MangaDexOptions) { o.Languages = nil }, "languages"},
-		{func(o *sites.MangaDexOptions) { o.Languages = []string{"english"} }, "languages"},
-		{func(o *sites.MangaDexOptions) { o.ContentRatings = []string{"safe", "spicy"} }, "content_ratings"},
-		{func(o *sites.MangaDexOptions) { o.PreferredGroups = []string{" "} }, "preferred_groups"},
+		{func(o *mangadex.Options) { o.Quality = "hd" }, "quality"},
+		{func(o *mangadex.Options) { o.APIURL = "ftp://api.mangadex.org" }, "api_url"},
+		{func(o *mangadex.Options) { o.ReportURL = "not a url" }, "report_url"},
+		{func(o *mangadex.Options) { o.SiteURL = "" }, "site_url"},
+		{func(o *mangadex.Options) { o.Languages = nil }, "languages"},
+		{func(o *mangadex.Options) { o.Languages = []string{"english"} }, "languages"},
+		{func(o *mangadex.Options) { o.ContentRatings = []string{"safe", "spicy"} }, "content_ratings"},
+		{func(o *mangadex.Options) { o.PreferredGroups = []string{" "} }, "preferred_groups"},
 	} {
-		o := info.Options().(*sites.MangaDexOptions)
+		o := info.Options().(*mangadex.Options)
 		tc.edit(o)
 		if _, err := info.New(o); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("New with bad %s: err = %v, want one naming the key", tc.key, err)
@@ -518,7 +519,7 @@ func TestMangaDexChapter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newMDAPI(t)
 			api.atHomeBases = []string{base}
-			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.Quality = tc.optQuality })
+			h := newMD(t, api, "", func(o *mangadex.Options) { o.Quality = tc.optQuality })
 			env, _ := mdEnv(t, h)
 			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", tc.reqQuality))
 			if err != nil {
@@ -636,7 +637,7 @@ func TestMangaDexTitleSelection(t *testing.T) {
 			api := newMDAPI(t)
 			node := newMDNode(t, "MISS")
 			api.atHomeBases = []string{node.URL}
-			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.PreferredGroups = tc.preferred })
+			h := newMD(t, api, "", func(o *mangadex.Options) { o.PreferredGroups = tc.preferred })
 			env, _ := mdEnv(t, h)
 			if tc.max > 0 {
 				env.MaxChapters = tc.max
@@ -725,7 +726,7 @@ func TestMangaDexTitleLazyPages(t *testing.T) {
 		if n := len(api.rec.paths("/at-home/")); n != i+1 {
 			t.Errorf("after chapter %s: %d at-home requests, want %d", c.Number, n, i+1)
 		}
-		res, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir(), Refresh: c.Refresh})
+		res, err := f.Fetch(ctx, download.Batch{Pages: pages, Dir: t.TempDir(), Refresh: c.Refresh})
 		if err != nil || res.Failed != 0 || len(res.Pages) != c.PageCount {
 			t.Errorf("chapter %s: fetched %d pages, %d failed, err %v; want %d", c.Number, len(res.Pages), res.Failed, err, c.PageCount)
 		}
@@ -756,7 +757,7 @@ func TestMangaDexVolumeNumbering(t *testing.T) {
 			api := newMDAPI(t)
 			api.feedFile = "feed_volumes.json"
 			api.atHomeBases = []string{"https://uploads.mangadex.org"}
-			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.PreferredGroups = tc.preferred })
+			h := newMD(t, api, "", func(o *mangadex.Options) { o.PreferredGroups = tc.preferred })
 			env, _ := mdEnv(t, h)
 			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, tc.sel, "", ""))
 			if err != nil {
@@ -849,7 +850,7 @@ func TestMangaDexLanguage(t *testing.T) {
 	// Several configured languages: all are asked for, and a chapter
 	// number is taken in the first language that has it.
 	api.rec.reset()
-	h = newMD(t, api, "", func(o *sites.MangaDexOptions) { o.Languages = []string{"fr", "en"} })
+	h = newMD(t, api, "", func(o *mangadex.Options) { o.Languages = []string{"fr", "en"} })
 	env, _ = mdEnv(t, h)
 	chs, err = h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "1-3", "", ""))
 	if err != nil {
@@ -867,7 +868,7 @@ func TestMangaDexLanguage(t *testing.T) {
 
 func TestMangaDexSearch(t *testing.T) {
 	api := newMDAPI(t)
-	h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.ContentRatings = []string{"safe"} })
+	h := newMD(t, api, "", func(o *mangadex.Options) { o.ContentRatings = []string{"safe"} })
 	env, _ := mdEnv(t, h)
 	res, err := h.(sites.Searcher).Search(mdCtx(t), env, "library")
 	if err != nil {
@@ -945,7 +946,7 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 	}
 	ch := chs[0]
 	dir := t.TempDir()
-	res, err := f.Fetch(ctx, download.Job{Pages: ch.Pages, Dir: dir, Refresh: ch.Refresh, Report: ch.Report})
+	res, err := f.Fetch(ctx, download.Batch{Pages: ch.Pages, Dir: dir, Refresh: ch.Refresh, Report: ch.Report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1036,7 +1037,7 @@ func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
 	}
 	// What the fetcher would report for the uploads.mangadex.org pages...
 	for _, p := range ch.Pages {
-		ch.Report(sites.FetchReport{URL: p.URL, Success: true, Bytes: 1000, Duration: 20 * time.Millisecond})
+		ch.Report(download.FetchReport{URL: p.URL, Success: true, Bytes: 1000, Duration: 20 * time.Millisecond})
 	}
 	// ...then for an @Home node after a refresh. Reports are sent in
 	// order, so once this one arrived, an earlier one would have too.
@@ -1044,7 +1045,7 @@ func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch.Report(sites.FetchReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56 * time.Millisecond})
+	ch.Report(download.FetchReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56 * time.Millisecond})
 	got := reports.waitReports(t, mdCtx(t), func(rs []mdReport) bool { return len(rs) > 0 })
 	want := mdReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56}
 	if len(got) != 1 || got[0] != want {

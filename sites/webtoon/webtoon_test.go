@@ -1,4 +1,4 @@
-package sites_test
+package webtoon_test
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/webtoon"
 )
 
 // The fixtures in testdata/webtoon mirror www.webtoons.com: one series,
@@ -94,7 +95,7 @@ func newWTSite(t *testing.T) *wtSite {
 func newWTSiteImagesOn(t *testing.T, imgLn net.Listener) *wtSite {
 	t.Helper()
 	s := &wtSite{t: t, images: map[string]int{}, failImage: map[string]bool{}, failed: map[string]int{}}
-	s.viewer = template.Must(template.ParseFiles(filepath.Join("testdata", "webtoon", "viewer.html.tmpl")))
+	s.viewer = template.Must(template.ParseFiles(filepath.Join("testdata", "viewer.html.tmpl")))
 
 	s.img = httptest.NewUnstartedServer(http.HandlerFunc(s.serveImage))
 	if imgLn != nil {
@@ -144,7 +145,7 @@ func (s *wtSite) ageGate(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *wtSite) serveFile(w http.ResponseWriter, name string) {
-	b, err := os.ReadFile(filepath.Join("testdata", "webtoon", name))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -290,13 +291,13 @@ func (s *wtSite) handler() sites.Handler {
 }
 
 // handlerWith is handler with more options set by edit.
-func (s *wtSite) handlerWith(edit func(*sites.WebtoonOptions)) sites.Handler {
+func (s *wtSite) handlerWith(edit func(*webtoon.Options)) sites.Handler {
 	s.t.Helper()
 	info, ok := sites.Lookup("webtoon")
 	if !ok {
 		s.t.Fatal(`"webtoon" is not registered`)
 	}
-	o := info.Options().(*sites.WebtoonOptions)
+	o := info.Options().(*webtoon.Options)
 	o.BaseURL = s.srv.URL
 	if edit != nil {
 		edit(o)
@@ -396,7 +397,7 @@ func TestWebtoonEpisode(t *testing.T) {
 	}
 	// ... and serves every page the handler returned, through the fetcher.
 	dir := t.TempDir()
-	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: dir})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +503,7 @@ func TestWebtoonSeries(t *testing.T) {
 func TestWebtoonImageRate(t *testing.T) {
 	const rate, burst = 5.0, 5 // burst: ceil(rate), as Limits declares
 	s := newWTSiteImagesOn(t, wtListen127002(t))
-	h := s.handlerWith(func(o *sites.WebtoonOptions) {
+	h := s.handlerWith(func(o *webtoon.Options) {
 		o.Rate = rate
 		o.ImageHost = "127.0.0.2"
 	})
@@ -523,7 +524,7 @@ func TestWebtoonImageRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pages []sites.Page
+	var pages []download.Page
 	for _, ch := range chs {
 		pages = append(pages, ch.Pages...)
 	}
@@ -535,7 +536,7 @@ func TestWebtoonImageRate(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // hang guard only
 	defer cancel()
-	res, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir()})
+	res, err := f.Fetch(ctx, download.Batch{Pages: pages, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("Fetch: %v, result %+v", err, res)
 	}
@@ -656,7 +657,7 @@ func TestWebtoonFailedImage(t *testing.T) {
 	s.failImage[bad.Path] = true
 	s.mu.Unlock()
 
-	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -807,7 +808,7 @@ func TestWebtoonMatch(t *testing.T) {
 	if len(info.Patterns) == 0 || info.Description == "" {
 		t.Errorf("declaration lacks patterns or description: %+v", info)
 	}
-	def := info.Options().(*sites.WebtoonOptions)
+	def := info.Options().(*webtoon.Options)
 	if def.BaseURL != "https://www.webtoons.com" || def.Referer != wtReferer || def.Rate <= 0 || def.ImageHost != "webtoon-phinf.pstatic.net" {
 		t.Errorf("defaults: %+v", def)
 	}
@@ -853,7 +854,7 @@ func TestWebtoonMatch(t *testing.T) {
 	}
 
 	// With base_url set elsewhere, that host is taken and webtoons.com is not.
-	o := info.Options().(*sites.WebtoonOptions)
+	o := info.Options().(*webtoon.Options)
 	o.BaseURL = "http://127.0.0.1:8080"
 	h2, err := info.New(o)
 	if err != nil {
@@ -870,7 +871,7 @@ func TestWebtoonMatch(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []sites.WebtoonOptions{
+	for _, bad := range []webtoon.Options{
 		{BaseURL: "www.webtoons.com", Referer: wtReferer, Rate: 4},
 		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 0},
 		{BaseURL: "https://www.webtoons.com", Referer: "not a url", Rate: 4},

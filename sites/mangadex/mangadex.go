@@ -1,12 +1,10 @@
-package sites
+package mangadex
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,10 +13,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/sites"
 )
 
-// MangaDexOptions are the [sites.mangadex] options.
-type MangaDexOptions struct {
+// Options are the [sites.mangadex] options.
+type Options struct {
 	Quality         string   `toml:"quality" help:"Image quality: \"data\" (original files) or \"data-saver\" (compressed). A request's quality overrides it."`
 	APIURL          string   `toml:"api_url" help:"Base URL of the MangaDex API."`
 	ReportURL       string   `toml:"report_url" help:"MangaDex@Home report endpoint: every image fetched from an @Home node is reported there, as MangaDex asks; empty: no reports."`
@@ -28,9 +29,9 @@ type MangaDexOptions struct {
 	SiteURL         string   `toml:"site_url" help:"MangaDex web site: links on this host (and www.) are taken, and chapter and title links point to it."`
 }
 
-// mangaDexDefaults returns the defaults of MangaDexOptions.
-func mangaDexDefaults() *MangaDexOptions {
-	return &MangaDexOptions{
+// defaults returns the defaults of Options.
+func defaults() *Options {
+	return &Options{
 		Quality:         "data",
 		APIURL:          "https://api.mangadex.org",
 		ReportURL:       "https://api.mangadex.network/report",
@@ -42,73 +43,59 @@ func mangaDexDefaults() *MangaDexOptions {
 }
 
 func init() {
-	Register(Info{
+	sites.Register(sites.Info[Options]{
 		Name:        "mangadex",
 		Description: "MangaDex chapters and titles (API v5, MangaDex@Home images)",
 		Patterns: []string{
 			"https://mangadex.org/chapter/<uuid>",
 			"https://mangadex.org/title/<uuid>[/slug]",
 		},
-		Options: func() any { return mangaDexDefaults() },
-		New:     newMangaDex,
+		Options: defaults,
+		New:     newHandler,
 	})
 }
 
 const (
-	mdFeedPageSize  = 500    // largest limit the feed accepts
-	mdFeedMaxWindow = 10_000 // offset+limit may not exceed this
-	mdRefreshAfter  = 5 * time.Minute
-	mdReportQueue   = 256 // reports waiting to be sent; more are dropped
-	mdMaxBody       = 32 << 20
-	mdReportTimeout = 15 * time.Second
-	mdCreditSite    = "MangaDex"
+	feedPageSize  = 500    // largest limit the feed accepts
+	feedMaxWindow = 10_000 // offset+limit may not exceed this
+	refreshAfter  = 5 * time.Minute
+	reportQueue   = 256 // reports waiting to be sent; more are dropped
+	maxBody       = 32 << 20
+	reportTimeout = 15 * time.Second
+	creditSite    = "MangaDex"
 )
 
 var (
-	mdUUID        = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
-	mdChapterPath = regexp.MustCompile(`^/chapter/(` + mdUUID + `)(?:/[^/]*)?/?$`)
-	mdTitlePath   = regexp.MustCompile(`^/title/(` + mdUUID + `)(?:/[^/]*)?/?$`)
-	mdUUIDOnly    = regexp.MustCompile(`^` + mdUUID + `$`)
-	mdLanguage    = regexp.MustCompile(`^[a-z]{2,3}(?:-[a-z]{2,4})?$`)
+	uuidPattern  = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+	chapterPath  = regexp.MustCompile(`^/chapter/(` + uuidPattern + `)(?:/[^/]*)?/?$`)
+	titlePath    = regexp.MustCompile(`^/title/(` + uuidPattern + `)(?:/[^/]*)?/?$`)
+	uuidOnly     = regexp.MustCompile(`^` + uuidPattern + `$`)
+	languageCode = regexp.MustCompile(`^[a-z]{2,3}(?:-[a-z]{2,4})?$`)
 )
 
-var mdRatings = []string{"safe", "suggestive", "erotica", "pornographic"}
+var knownRatings = []string{"safe", "suggestive", "erotica", "pornographic"}
 
-type mangaDex struct {
-	opts     MangaDexOptions
+type handler struct {
+	opts     Options
 	api      *url.URL
 	site     *url.URL
 	report   *url.URL // nil: no reports
 	pageSize int      // feed page size (limit)
 
-	reports   chan mdReport
+	reports   chan queuedReport
 	reporting atomic.Bool // a report worker is running
 }
 
-// mdReport is one queued MangaDex@Home report.
-type mdReport struct {
+// queuedReport is one queued MangaDex@Home report.
+type queuedReport struct {
 	client *http.Client
 	ua     string
 	body   []byte
 }
 
-func newMangaDex(o any) (Handler, error) {
-	var opts MangaDexOptions
-	switch v := o.(type) {
-	case nil:
-		opts = *mangaDexDefaults()
-	case *MangaDexOptions:
-		if v == nil {
-			opts = *mangaDexDefaults()
-		} else {
-			opts = *v
-		}
-	case MangaDexOptions:
-		opts = v
-	default:
-		return nil, fmt.Errorf("mangadex: options of type %T, want *sites.MangaDexOptions", o)
-	}
-	m := &mangaDex{pageSize: mdFeedPageSize, reports: make(chan mdReport, mdReportQueue)}
+func newHandler(o *Options) (sites.Handler, error) {
+	opts := *o
+	m := &handler{pageSize: feedPageSize, reports: make(chan queuedReport, reportQueue)}
 
 	opts.Quality = strings.ToLower(strings.TrimSpace(opts.Quality))
 	switch opts.Quality {
@@ -119,14 +106,14 @@ func newMangaDex(o any) (Handler, error) {
 		return nil, fmt.Errorf("quality: %q is not one of \"data\", \"data-saver\"", opts.Quality)
 	}
 	var err error
-	if m.api, err = mdBaseURL("api_url", opts.APIURL); err != nil {
+	if m.api, err = baseURL("api_url", opts.APIURL); err != nil {
 		return nil, err
 	}
-	if m.site, err = mdBaseURL("site_url", opts.SiteURL); err != nil {
+	if m.site, err = baseURL("site_url", opts.SiteURL); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(opts.ReportURL) != "" {
-		if m.report, err = mdBaseURL("report_url", opts.ReportURL); err != nil {
+		if m.report, err = baseURL("report_url", opts.ReportURL); err != nil {
 			return nil, err
 		}
 	}
@@ -136,24 +123,24 @@ func newMangaDex(o any) (Handler, error) {
 	langs := make([]string, len(opts.Languages))
 	for i, l := range opts.Languages {
 		l = strings.ToLower(strings.TrimSpace(l))
-		if !mdLanguage.MatchString(l) {
+		if !languageCode.MatchString(l) {
 			return nil, fmt.Errorf("languages: %q is not a language code (e.g. \"en\", \"pt-br\")", opts.Languages[i])
 		}
 		langs[i] = l
 	}
 	opts.Languages = langs
 	if len(opts.ContentRatings) == 0 {
-		return nil, fmt.Errorf("content_ratings: give at least one of %s", strings.Join(mdRatings, ", "))
+		return nil, fmt.Errorf("content_ratings: give at least one of %s", strings.Join(knownRatings, ", "))
 	}
 	ratings := make([]string, len(opts.ContentRatings))
 	for i, r := range opts.ContentRatings {
 		r = strings.ToLower(strings.TrimSpace(r))
 		ok := false
-		for _, known := range mdRatings {
+		for _, known := range knownRatings {
 			ok = ok || r == known
 		}
 		if !ok {
-			return nil, fmt.Errorf("content_ratings: %q is not one of %s", opts.ContentRatings[i], strings.Join(mdRatings, ", "))
+			return nil, fmt.Errorf("content_ratings: %q is not one of %s", opts.ContentRatings[i], strings.Join(knownRatings, ", "))
 		}
 		ratings[i] = r
 	}
@@ -171,7 +158,7 @@ func newMangaDex(o any) (Handler, error) {
 	return m, nil
 }
 
-func mdBaseURL(key, raw string) (*url.URL, error) {
+func baseURL(key, raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%s: %q is not an http(s) base URL", key, raw)
@@ -183,18 +170,18 @@ func mdBaseURL(key, raw string) (*url.URL, error) {
 
 // Limits: MangaDex allows about 5 requests/s per IP on the API and 40/minute
 // on /at-home/server. Reports go to their own host.
-func (m *mangaDex) Limits() []HostLimit {
-	out := []HostLimit{
+func (m *handler) Limits() []download.HostLimit {
+	out := []download.HostLimit{
 		{Host: m.api.Hostname(), Rate: 5, Burst: 5},
 		{Host: m.api.Hostname(), Path: m.api.Path + "/at-home/server", Rate: 40.0 / 60, Burst: 3},
 	}
 	if m.report != nil && !strings.EqualFold(m.report.Hostname(), m.api.Hostname()) {
-		out = append(out, HostLimit{Host: m.report.Hostname(), Rate: 10, Burst: 10})
+		out = append(out, download.HostLimit{Host: m.report.Hostname(), Rate: 10, Burst: 10})
 	}
 	return out
 }
 
-func (m *mangaDex) hostOK(u *url.URL) bool {
+func (m *handler) hostOK(u *url.URL) bool {
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
@@ -204,14 +191,14 @@ func (m *mangaDex) hostOK(u *url.URL) bool {
 }
 
 // parseLink returns "chapter" or "title" and the lower-case uuid.
-func (m *mangaDex) parseLink(u *url.URL) (kind, id string) {
+func (m *handler) parseLink(u *url.URL) (kind, id string) {
 	if !m.hostOK(u) {
 		return "", ""
 	}
-	if s := mdChapterPath.FindStringSubmatch(u.Path); s != nil {
+	if s := chapterPath.FindStringSubmatch(u.Path); s != nil {
 		return "chapter", strings.ToLower(s[1])
 	}
-	if s := mdTitlePath.FindStringSubmatch(u.Path); s != nil {
+	if s := titlePath.FindStringSubmatch(u.Path); s != nil {
 		return "title", strings.ToLower(s[1])
 	}
 	return "", ""
@@ -220,9 +207,9 @@ func (m *mangaDex) parseLink(u *url.URL) (kind, id string) {
 // Match takes every link on MangaDex's site, so a group or list link gets
 // MangaDex's own clear error rather than the generic gallery's guesswork on
 // a JavaScript app.
-func (m *mangaDex) Match(u *url.URL) bool { return m.hostOK(u) }
+func (m *handler) Match(u *url.URL) bool { return m.hostOK(u) }
 
-func (m *mangaDex) quality(req string) (string, error) {
+func (m *handler) quality(req string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(req)) {
 	case "":
 		return m.opts.Quality, nil
@@ -231,17 +218,17 @@ func (m *mangaDex) quality(req string) (string, error) {
 	case "data-saver", "datasaver", "data_saver":
 		return "data-saver", nil
 	}
-	return "", fmt.Errorf("mangadex: unknown quality %q (use original or data-saver)", req)
+	return "", fmt.Errorf("unknown quality %q (use original or data-saver)", req)
 }
 
-func (m *mangaDex) siteLink(kind, id string) string {
+func (m *handler) siteLink(kind, id string) string {
 	return m.site.String() + "/" + kind + "/" + id
 }
 
-func (m *mangaDex) Resolve(ctx context.Context, env Env, req Request) ([]*Chapter, error) {
+func (m *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request) ([]*sites.Chapter, error) {
 	kind, id := m.parseLink(req.URL)
 	if kind == "" {
-		return nil, fmt.Errorf("%w: not a MangaDex chapter or title link: %v (use %s/chapter/<uuid> or %s/title/<uuid>)", ErrUnsupported, req.URL.Redacted(), m.site, m.site)
+		return nil, fmt.Errorf("%w: not a MangaDex chapter or title link: %v (use %s/chapter/<uuid> or %s/title/<uuid>)", sites.ErrUnsupported, req.URL.Redacted(), m.site, m.site)
 	}
 	q, err := m.quality(req.Quality)
 	if err != nil {
@@ -252,14 +239,14 @@ func (m *mangaDex) Resolve(ctx context.Context, env Env, req Request) ([]*Chapte
 		if err != nil {
 			return nil, err
 		}
-		return []*Chapter{ch}, nil
+		return []*sites.Chapter{ch}, nil
 	}
 	return m.resolveTitle(ctx, env, req, id, q)
 }
 
 // ---- API JSON ----
 
-type mdErrorBody struct {
+type errorBody struct {
 	Result string `json:"result"`
 	Errors []struct {
 		Status int    `json:"status"`
@@ -268,31 +255,31 @@ type mdErrorBody struct {
 	} `json:"errors"`
 }
 
-type mdEntity struct {
+type entity struct {
 	ID            string          `json:"id"`
 	Type          string          `json:"type"`
 	Attributes    json.RawMessage `json:"attributes"`
-	Relationships []mdRel         `json:"relationships"`
+	Relationships []relationship  `json:"relationships"`
 }
 
-type mdRel struct {
+type relationship struct {
 	ID         string          `json:"id"`
 	Type       string          `json:"type"`
 	Attributes json.RawMessage `json:"attributes"`
 }
 
-type mdEntityResponse struct {
-	Data *mdEntity `json:"data"`
+type entityResponse struct {
+	Data *entity `json:"data"`
 }
 
-type mdCollection struct {
-	Data   []mdEntity `json:"data"`
-	Limit  *int       `json:"limit"`
-	Offset *int       `json:"offset"`
-	Total  *int       `json:"total"`
+type collection struct {
+	Data   []entity `json:"data"`
+	Limit  *int     `json:"limit"`
+	Offset *int     `json:"offset"`
+	Total  *int     `json:"total"`
 }
 
-type mdChapterAttrs struct {
+type chapterAttrs struct {
 	Title              *string `json:"title"`
 	Volume             *string `json:"volume"`
 	Chapter            *string `json:"chapter"`
@@ -301,12 +288,12 @@ type mdChapterAttrs struct {
 	ExternalURL        *string `json:"externalUrl"`
 }
 
-type mdMangaAttrs struct {
+type mangaAttrs struct {
 	Title     map[string]string   `json:"title"`
 	AltTitles []map[string]string `json:"altTitles"`
 }
 
-type mdAtHome struct {
+type atHomeAnswer struct {
 	BaseURL string `json:"baseUrl"`
 	Chapter *struct {
 		Hash      string   `json:"hash"`
@@ -315,78 +302,63 @@ type mdAtHome struct {
 	} `json:"chapter"`
 }
 
-func mdLayoutErr(format string, a ...any) error {
-	return fmt.Errorf("%w: mangadex: "+format, append([]any{ErrLayout}, a...)...)
+func layoutErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{sites.ErrLayout}, a...)...)
 }
 
-// get asks the API for path?query and decodes the answer into v.
-func (m *mangaDex) get(ctx context.Context, env Env, path string, query url.Values, v any) error {
-	client := env.Client
-	if client == nil {
-		// Never fall back to http.DefaultClient: it lacks the address
-		// guard and the rate limits, and honours HTTP_PROXY.
-		return errors.New("mangadex: no HTTP client in Env")
-	}
+// get asks the API for path?query and decodes the answer into v. A
+// refusal carries the API's own words ("not found (HTTP 404): Chapter
+// could not be found").
+func (m *handler) get(ctx context.Context, env sites.Env, path string, query url.Values, v any) error {
 	u := *m.api
 	u.Path = m.api.Path + path
-	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := sites.Do(ctx, env, sites.Req{
+		URL:      &u,
+		Query:    query,
+		Header:   http.Header{"Accept": {"application/json"}},
+		MaxBytes: maxBody,
+	})
+	var se *sites.StatusError
+	if errors.As(err, &se) {
+		if msg := apiMessage(se.Body); msg != "" {
+			return fmt.Errorf("%w: %s", err, msg)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	if env.UserAgent != "" {
-		req.Header.Set("User-Agent", env.UserAgent)
+	var eb errorBody
+	if err := json.Unmarshal(resp.Body, &eb); err != nil {
+		return layoutErr("%s did not answer JSON", path)
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("mangadex: %w", err)
+	switch eb.Result {
+	case "ok":
+	case "error":
+		return fmt.Errorf("%s refused: %s", path, apiMessage(resp.Body))
+	default:
+		return layoutErr("%s answered result %q", path, eb.Result)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, mdMaxBody+1))
-	if err != nil {
-		return fmt.Errorf("mangadex: reading %s: %w", path, err)
-	}
-	if len(body) > mdMaxBody {
-		return fmt.Errorf("mangadex: answer to %s is larger than %d bytes", path, mdMaxBody)
-	}
-
-	var eb mdErrorBody
-	jsonErr := json.Unmarshal(body, &eb)
-	if resp.StatusCode/100 != 2 || (jsonErr == nil && eb.Result == "error") {
-		msg := ""
-		if jsonErr == nil && len(eb.Errors) > 0 {
-			e := eb.Errors[0]
-			msg = e.Detail
-			if msg == "" {
-				msg = e.Title
-			}
-		}
-		if msg == "" {
-			msg = resp.Status
-			if msg == "" {
-				msg = "HTTP " + strconv.Itoa(resp.StatusCode)
-			}
-		}
-		if resp.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("%w: mangadex: %s", ErrNotFound, msg)
-		}
-		return fmt.Errorf("mangadex: %s (HTTP %d)", msg, resp.StatusCode)
-	}
-	if jsonErr != nil {
-		return mdLayoutErr("%s did not answer JSON", path)
-	}
-	if eb.Result != "ok" {
-		return mdLayoutErr("%s answered result %q", path, eb.Result)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return mdLayoutErr("%s: %v", path, err)
+	if err := json.Unmarshal(resp.Body, v); err != nil {
+		return layoutErr("%s: %v", path, err)
 	}
 	return nil
 }
 
-// mdChapter is a parsed chapter entity.
-type mdChapter struct {
+// apiMessage is the first error's detail (else title) of an API error
+// document; "" when body is not one.
+func apiMessage(body []byte) string {
+	var eb errorBody
+	if json.Unmarshal(body, &eb) != nil || len(eb.Errors) == 0 {
+		return ""
+	}
+	if d := eb.Errors[0].Detail; d != "" {
+		return d
+	}
+	return eb.Errors[0].Title
+}
+
+// chapterInfo is a parsed chapter entity.
+type chapterInfo struct {
 	id       string
 	number   string
 	volume   string
@@ -394,32 +366,32 @@ type mdChapter struct {
 	lang     string
 	pages    int
 	external string
-	groups   []mdGroup
-	manga    *mdMangaAttrs
+	groups   []group
+	manga    *mangaAttrs
 }
 
-type mdGroup struct{ id, name string }
+type group struct{ id, name string }
 
-func (c *mdChapter) downloadable() bool { return c.external == "" && c.pages > 0 }
+func (c *chapterInfo) downloadable() bool { return c.external == "" && c.pages > 0 }
 
-func mdParseChapter(e *mdEntity) (*mdChapter, error) {
+func parseChapter(e *entity) (*chapterInfo, error) {
 	if e == nil {
-		return nil, mdLayoutErr("chapter data missing")
+		return nil, layoutErr("chapter data missing")
 	}
-	if !mdUUIDOnly.MatchString(e.ID) || e.Type != "chapter" {
-		return nil, mdLayoutErr("expected a chapter, got type %q id %q", e.Type, e.ID)
+	if !uuidOnly.MatchString(e.ID) || e.Type != "chapter" {
+		return nil, layoutErr("expected a chapter, got type %q id %q", e.Type, e.ID)
 	}
 	if len(e.Attributes) == 0 || string(e.Attributes) == "null" {
-		return nil, mdLayoutErr("chapter %s has no attributes", e.ID)
+		return nil, layoutErr("chapter %s has no attributes", e.ID)
 	}
-	var a mdChapterAttrs
+	var a chapterAttrs
 	if err := json.Unmarshal(e.Attributes, &a); err != nil {
-		return nil, mdLayoutErr("chapter %s attributes: %v", e.ID, err)
+		return nil, layoutErr("chapter %s attributes: %v", e.ID, err)
 	}
 	if a.Pages == nil || a.TranslatedLanguage == nil {
-		return nil, mdLayoutErr("chapter %s attributes lack pages or translatedLanguage", e.ID)
+		return nil, layoutErr("chapter %s attributes lack pages or translatedLanguage", e.ID)
 	}
-	c := &mdChapter{
+	c := &chapterInfo{
 		id:    strings.ToLower(e.ID),
 		pages: *a.Pages,
 		lang:  *a.TranslatedLanguage,
@@ -439,7 +411,7 @@ func mdParseChapter(e *mdEntity) (*mdChapter, error) {
 	for _, r := range e.Relationships {
 		switch r.Type {
 		case "scanlation_group":
-			g := mdGroup{id: strings.ToLower(r.ID)}
+			g := group{id: strings.ToLower(r.ID)}
 			var ga struct {
 				Name string `json:"name"`
 			}
@@ -448,7 +420,7 @@ func mdParseChapter(e *mdEntity) (*mdChapter, error) {
 			}
 			c.groups = append(c.groups, g)
 		case "manga":
-			var ma mdMangaAttrs
+			var ma mangaAttrs
 			if len(r.Attributes) > 0 && json.Unmarshal(r.Attributes, &ma) == nil {
 				c.manga = &ma
 			}
@@ -457,9 +429,9 @@ func mdParseChapter(e *mdEntity) (*mdChapter, error) {
 	return c, nil
 }
 
-// mdTitle prefers English, then an English alternative title, then the
+// titleOf prefers English, then an English alternative title, then the
 // romanised Japanese, then any.
-func mdTitle(a *mdMangaAttrs) string {
+func titleOf(a *mangaAttrs) string {
 	if a == nil {
 		return ""
 	}
@@ -500,7 +472,7 @@ func mdTitle(a *mdMangaAttrs) string {
 }
 
 // externalWhere names where chapter c can be read instead.
-func (m *mangaDex) externalWhere(c *mdChapter) string {
+func (m *handler) externalWhere(c *chapterInfo) string {
 	label := "chapter"
 	if c.number != "" {
 		label = "chapter " + c.number
@@ -511,41 +483,41 @@ func (m *mangaDex) externalWhere(c *mdChapter) string {
 	return label + " has no pages on MangaDex (see " + m.siteLink("chapter", c.id) + ")"
 }
 
-func (m *mangaDex) externalErr(c *mdChapter) error {
-	return fmt.Errorf("%w: %s", ErrExternal, m.externalWhere(c))
+func (m *handler) externalErr(c *chapterInfo) error {
+	return fmt.Errorf("%w: %s", sites.ErrExternal, m.externalWhere(c))
 }
 
-func (m *mangaDex) resolveChapter(ctx context.Context, env Env, id, quality string) (*Chapter, error) {
-	var resp mdEntityResponse
+func (m *handler) resolveChapter(ctx context.Context, env sites.Env, id, quality string) (*sites.Chapter, error) {
+	var resp entityResponse
 	q := url.Values{"includes[]": {"scanlation_group", "manga"}}
 	if err := m.get(ctx, env, "/chapter/"+id, q, &resp); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("chapter %s: %w", id, err)
 	}
-	info, err := mdParseChapter(resp.Data)
+	info, err := parseChapter(resp.Data)
 	if err != nil {
 		return nil, err
 	}
 	if !info.downloadable() {
 		return nil, m.externalErr(info)
 	}
-	ch := m.newChapter(env, info, mdTitle(info.manga), quality)
+	ch := m.newChapter(env, info, titleOf(info.manga), quality)
 	if ch.Pages, err = ch.Refresh(ctx); err != nil {
 		return nil, err
 	}
 	return ch, nil
 }
 
-// newChapter builds a Chapter (without pages) whose Refresh asks
+// newChapter builds a sites.Chapter (without pages) whose Refresh asks
 // /at-home/server for a page list.
-func (m *mangaDex) newChapter(env Env, c *mdChapter, series, quality string) *Chapter {
+func (m *handler) newChapter(env sites.Env, c *chapterInfo, series, quality string) *sites.Chapter {
 	var credits []string
 	for _, g := range c.groups {
 		if g.name != "" {
 			credits = append(credits, g.name)
 		}
 	}
-	credits = append(credits, mdCreditSite)
-	ch := &Chapter{
+	credits = append(credits, creditSite)
+	ch := &sites.Chapter{
 		Site:         "mangadex",
 		ID:           c.id,
 		Series:       series,
@@ -555,77 +527,77 @@ func (m *mangaDex) newChapter(env Env, c *mdChapter, series, quality string) *Ch
 		Language:     c.lang,
 		Credits:      credits,
 		SourceURL:    m.siteLink("chapter", c.id),
-		RefreshAfter: mdRefreshAfter,
+		RefreshAfter: refreshAfter,
 	}
 	id := c.id
-	ch.Refresh = func(ctx context.Context) ([]Page, error) {
+	ch.Refresh = func(ctx context.Context) ([]download.Page, error) {
 		return m.atHome(ctx, env, id, quality)
 	}
 	if m.report != nil {
-		ch.Report = func(r FetchReport) { m.enqueueReport(env, r) }
+		ch.Report = func(r download.FetchReport) { m.enqueueReport(env, r) }
 	}
 	return ch
 }
 
 // atHome asks for an image node and returns the chapter's pages on it.
-func (m *mangaDex) atHome(ctx context.Context, env Env, id, quality string) ([]Page, error) {
-	var ah mdAtHome
+func (m *handler) atHome(ctx context.Context, env sites.Env, id, quality string) ([]download.Page, error) {
+	var ah atHomeAnswer
 	if err := m.get(ctx, env, "/at-home/server/"+id, nil, &ah); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("image server for chapter %s: %w", id, err)
 	}
 	base, err := url.Parse(ah.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || ah.Chapter == nil || ah.Chapter.Hash == "" {
-		return nil, mdLayoutErr("at-home answer for chapter %s lacks baseUrl or chapter.hash", id)
+		return nil, layoutErr("at-home answer for chapter %s lacks baseUrl or chapter.hash", id)
 	}
 	files := ah.Chapter.Data
 	if quality == "data-saver" {
 		files = ah.Chapter.DataSaver
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: mangadex lists no %s files for chapter %s", ErrNoPages, quality, id)
+		return nil, fmt.Errorf("%w: mangadex lists no %s files for chapter %s", sites.ErrNoPages, quality, id)
 	}
 	prefix := strings.TrimRight(ah.BaseURL, "/") + "/" + quality + "/" + url.PathEscape(ah.Chapter.Hash) + "/"
-	pages := make([]Page, len(files))
+	pages := make([]download.Page, len(files))
 	for i, f := range files {
 		if f == "" {
-			return nil, mdLayoutErr("at-home answer for chapter %s has an empty file name", id)
+			return nil, layoutErr("at-home answer for chapter %s has an empty file name", id)
 		}
 		var h http.Header
 		if env.UserAgent != "" {
 			h = http.Header{"User-Agent": {env.UserAgent}}
 		}
-		pages[i] = Page{URL: prefix + url.PathEscape(f), Header: h}
+		pages[i] = download.Page{URL: prefix + url.PathEscape(f), Header: h}
 	}
 	return pages, nil
 }
 
 // ---- title links ----
 
-func (m *mangaDex) resolveTitle(ctx context.Context, env Env, req Request, id, quality string) ([]*Chapter, error) {
-	sel, err := ParseSelection(req.Chapters)
+func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Request, id, quality string) ([]*sites.Chapter, error) {
+	sel, err := sites.ParseSelection(req.Chapters)
 	if err != nil {
 		return nil, err
 	}
 	langs := m.opts.Languages
 	if l := strings.ToLower(strings.TrimSpace(req.Language)); l != "" {
-		if !mdLanguage.MatchString(l) {
-			return nil, fmt.Errorf("mangadex: %q is not a language code (e.g. en, pt-br)", req.Language)
+		if !languageCode.MatchString(l) {
+			return nil, fmt.Errorf("%q is not a language code (e.g. en, pt-br)", req.Language)
 		}
 		langs = []string{l}
 	}
 
-	var manga mdEntityResponse
+	var manga entityResponse
 	if err := m.get(ctx, env, "/manga/"+id, nil, &manga); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("title %s: %w", id, err)
 	}
 	if manga.Data == nil || manga.Data.Type != "manga" || len(manga.Data.Attributes) == 0 || string(manga.Data.Attributes) == "null" {
-		return nil, mdLayoutErr("manga %s: data or attributes missing", id)
+		return nil, layoutErr("manga %s: data or attributes missing", id)
 	}
-	var ma mdMangaAttrs
+	var ma mangaAttrs
 	if err := json.Unmarshal(manga.Data.Attributes, &ma); err != nil || len(ma.Title) == 0 {
-		return nil, mdLayoutErr("manga %s: no title", id)
+		return nil, layoutErr("manga %s: no title", id)
 	}
-	series := mdTitle(&ma)
+	series := titleOf(&ma)
 
 	infos, err := m.feed(ctx, env, id, langs)
 	if err != nil {
@@ -633,22 +605,22 @@ func (m *mangaDex) resolveTitle(ctx context.Context, env Env, req Request, id, q
 	}
 	list := m.pickUploads(infos, langs)
 	if len(list) == 0 {
-		return nil, fmt.Errorf("%w: %s has no chapters in %s", ErrNotFound, m.siteLink("title", id), strings.Join(langs, ", "))
+		return nil, fmt.Errorf("%w: %s has no chapters in %s", sites.ErrNotFound, m.siteLink("title", id), strings.Join(langs, ", "))
 	}
 	// Apply the selection to every chapter number, external ones included,
 	// so "last" means the latest chapter even when it is hosted elsewhere.
-	stubs := make([]*Chapter, len(list))
-	byStub := make(map[*Chapter]*mdChapter, len(list))
+	stubs := make([]*sites.Chapter, len(list))
+	byStub := make(map[*sites.Chapter]*chapterInfo, len(list))
 	for i, c := range list {
-		stubs[i] = &Chapter{Number: c.number}
+		stubs[i] = &sites.Chapter{Number: c.number}
 		byStub[stubs[i]] = c
 	}
 	picked, err := sel.Apply(stubs, 0)
 	if err != nil {
 		return nil, err
 	}
-	var dl []*mdChapter
-	var ext []*mdChapter
+	var dl []*chapterInfo
+	var ext []*chapterInfo
 	for _, s := range picked {
 		if c := byStub[s]; c.downloadable() {
 			dl = append(dl, c)
@@ -660,15 +632,15 @@ func (m *mangaDex) resolveTitle(ctx context.Context, env Env, req Request, id, q
 		if len(ext) == 1 {
 			return nil, m.externalErr(ext[0])
 		}
-		return nil, fmt.Errorf("%w: none of the %d selected chapters is on MangaDex; e.g. %s", ErrExternal, len(ext), m.externalWhere(ext[0]))
+		return nil, fmt.Errorf("%w: none of the %d selected chapters is on MangaDex; e.g. %s", sites.ErrExternal, len(ext), m.externalWhere(ext[0]))
 	}
 	if env.MaxChapters > 0 && len(dl) > env.MaxChapters {
-		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d; narrow it", ErrBadSelection, sel.String(), len(dl), env.MaxChapters)
+		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d; narrow it", sites.ErrBadSelection, sel.String(), len(dl), env.MaxChapters)
 	}
 	// No /at-home/server call here: at 40 a minute, 50 chapters would take
 	// over a minute of "resolving". The pipeline calls Refresh for each
 	// chapter just before its download and counts PageCount meanwhile.
-	out := make([]*Chapter, 0, len(dl))
+	out := make([]*sites.Chapter, 0, len(dl))
 	for _, c := range dl {
 		ch := m.newChapter(env, c, series, quality)
 		ch.PageCount = c.pages
@@ -679,11 +651,11 @@ func (m *mangaDex) resolveTitle(ctx context.Context, env Env, req Request, id, q
 
 // feed lists every chapter of a manga in the given languages, in reading
 // order, following offset until total.
-func (m *mangaDex) feed(ctx context.Context, env Env, id string, langs []string) ([]*mdChapter, error) {
-	var out []*mdChapter
+func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []string) ([]*chapterInfo, error) {
+	var out []*chapterInfo
 	offset := 0
 	for {
-		limit := min(m.pageSize, mdFeedMaxWindow-offset)
+		limit := min(m.pageSize, feedMaxWindow-offset)
 		if limit <= 0 {
 			break // the API serves no further than offset+limit = 10,000
 		}
@@ -696,15 +668,15 @@ func (m *mangaDex) feed(ctx context.Context, env Env, id string, langs []string)
 			"limit":                {strconv.Itoa(limit)},
 			"offset":               {strconv.Itoa(offset)},
 		}
-		var page mdCollection
+		var page collection
 		if err := m.get(ctx, env, "/manga/"+id+"/feed", q, &page); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("chapter list of %s: %w", id, err)
 		}
 		if page.Total == nil || page.Data == nil {
-			return nil, mdLayoutErr("feed of %s lacks data or total", id)
+			return nil, layoutErr("feed of %s lacks data or total", id)
 		}
 		for i := range page.Data {
-			c, err := mdParseChapter(&page.Data[i])
+			c, err := parseChapter(&page.Data[i])
 			if err != nil {
 				return nil, err
 			}
@@ -730,9 +702,9 @@ func (m *mangaDex) feed(ctx context.Context, env Env, id string, langs []string)
 // volume-less upload cannot be placed and stays a chapter of its own: in
 // such series it is most likely a new chapter not yet collected into a
 // volume, and a duplicate costs less than a lost chapter.
-func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter {
+func (m *handler) pickUploads(infos []*chapterInfo, langs []string) []*chapterInfo {
 	type slot struct {
-		best *mdChapter
+		best *chapterInfo
 		rank [4]int
 		pos  int // position of its first upload in the feed
 		// volume: the slot holds uploads with a volume; it keeps their
@@ -740,7 +712,7 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 		volume bool
 	}
 	var slots []*slot
-	add := func(s *slot, pos int, c *mdChapter) *slot {
+	add := func(s *slot, pos int, c *chapterInfo) *slot {
 		rank := [4]int{1, m.groupRank(c), len(langs), pos}
 		if c.downloadable() {
 			rank[0] = 0
@@ -759,7 +731,7 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 		if !s.volume {
 			s.pos = min(s.pos, pos)
 		}
-		if mdRankLess(rank, s.rank) {
+		if rankLess(rank, s.rank) {
 			s.best, s.rank = c, rank
 		}
 		return s
@@ -769,7 +741,7 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 	byVolume := map[[2]string]*slot{}
 	volumes := map[string][]*slot{} // number -> its slots with a volume
 	for pos, c := range infos {
-		num, vol := mdNumberKey(c.number), mdNumberKey(c.volume)
+		num, vol := numberKey(c.number), numberKey(c.volume)
 		switch {
 		case num == "":
 			add(nil, pos, c) // no number: never merged
@@ -788,7 +760,7 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 	// together with the other volume-less uploads of that number.
 	noVolume := map[string]*slot{}
 	for pos, c := range infos {
-		num, vol := mdNumberKey(c.number), mdNumberKey(c.volume)
+		num, vol := numberKey(c.number), numberKey(c.volume)
 		if num == "" || vol != "" {
 			continue
 		}
@@ -800,16 +772,16 @@ func (m *mangaDex) pickUploads(infos []*mdChapter, langs []string) []*mdChapter 
 	}
 
 	sort.SliceStable(slots, func(i, j int) bool { return slots[i].pos < slots[j].pos })
-	out := make([]*mdChapter, len(slots))
+	out := make([]*chapterInfo, len(slots))
 	for i, s := range slots {
 		out[i] = s.best
 	}
 	return out
 }
 
-// mdNumberKey normalises a chapter or volume number for comparison ("01"
+// numberKey normalises a chapter or volume number for comparison ("01"
 // and "1" are the same); other text is kept as it is.
-func mdNumberKey(s string) string {
+func numberKey(s string) string {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		return strconv.FormatFloat(f, 'f', -1, 64)
@@ -817,7 +789,7 @@ func mdNumberKey(s string) string {
 	return s
 }
 
-func mdRankLess(a, b [4]int) bool {
+func rankLess(a, b [4]int) bool {
 	for i := range a {
 		if a[i] != b[i] {
 			return a[i] < b[i]
@@ -828,7 +800,7 @@ func mdRankLess(a, b [4]int) bool {
 
 // groupRank is the index of the first preferred group among c's groups, or
 // len(preferred_groups) when none is.
-func (m *mangaDex) groupRank(c *mdChapter) int {
+func (m *handler) groupRank(c *chapterInfo) int {
 	for i, p := range m.opts.PreferredGroups {
 		for _, g := range c.groups {
 			if strings.EqualFold(p, g.id) || (g.name != "" && strings.EqualFold(p, g.name)) {
@@ -841,7 +813,7 @@ func (m *mangaDex) groupRank(c *mdChapter) int {
 
 // ---- search ----
 
-func (m *mangaDex) Search(ctx context.Context, env Env, query string) ([]SearchResult, error) {
+func (m *handler) Search(ctx context.Context, env sites.Env, query string) ([]sites.SearchResult, error) {
 	query = strings.TrimSpace(query)
 	if query == "" {
 		return nil, nil
@@ -851,45 +823,45 @@ func (m *mangaDex) Search(ctx context.Context, env Env, query string) ([]SearchR
 		"limit":           {"10"},
 		"contentRating[]": m.opts.ContentRatings,
 	}
-	var res mdCollection
+	var res collection
 	if err := m.get(ctx, env, "/manga", q, &res); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("search: %w", err)
 	}
 	if res.Data == nil {
-		return nil, mdLayoutErr("search answer lacks data")
+		return nil, layoutErr("search answer lacks data")
 	}
-	out := make([]SearchResult, 0, len(res.Data))
+	out := make([]sites.SearchResult, 0, len(res.Data))
 	for _, e := range res.Data {
-		if !mdUUIDOnly.MatchString(e.ID) || len(e.Attributes) == 0 {
-			return nil, mdLayoutErr("search result without id or attributes")
+		if !uuidOnly.MatchString(e.ID) || len(e.Attributes) == 0 {
+			return nil, layoutErr("search result without id or attributes")
 		}
-		var a mdMangaAttrs
+		var a mangaAttrs
 		if err := json.Unmarshal(e.Attributes, &a); err != nil {
-			return nil, mdLayoutErr("search result %s: %v", e.ID, err)
+			return nil, layoutErr("search result %s: %v", e.ID, err)
 		}
-		t := mdTitle(&a)
+		t := titleOf(&a)
 		if t == "" {
 			t = e.ID
 		}
-		out = append(out, SearchResult{Title: t, URL: m.siteLink("title", strings.ToLower(e.ID))})
+		out = append(out, sites.SearchResult{Title: t, URL: m.siteLink("title", strings.ToLower(e.ID))})
 	}
 	return out, nil
 }
 
 // ---- MangaDex@Home reports ----
 
-// mdOfficialHost: images served by MangaDex itself (uploads.mangadex.org)
+// officialHost: images served by MangaDex itself (uploads.mangadex.org)
 // are not reported; only @Home nodes are.
-func mdOfficialHost(host string) bool {
+func officialHost(host string) bool {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	return host == "mangadex.org" || strings.HasSuffix(host, ".mangadex.org")
 }
 
 // enqueueReport queues a report without blocking: when the queue is full
 // the report is dropped, so a slow report endpoint never slows downloads.
-func (m *mangaDex) enqueueReport(env Env, r FetchReport) {
+func (m *handler) enqueueReport(env sites.Env, r download.FetchReport) {
 	u, err := url.Parse(r.URL)
-	if err != nil || u.Host == "" || mdOfficialHost(u.Hostname()) {
+	if err != nil || u.Host == "" || officialHost(u.Hostname()) {
 		return
 	}
 	body, err := json.Marshal(struct {
@@ -907,7 +879,7 @@ func (m *mangaDex) enqueueReport(env Env, r FetchReport) {
 		return // no guarded client: no report (never http.DefaultClient)
 	}
 	select {
-	case m.reports <- mdReport{client: client, ua: env.UserAgent, body: body}:
+	case m.reports <- queuedReport{client: client, ua: env.UserAgent, body: body}:
 	default:
 		return // full: drop
 	}
@@ -918,7 +890,7 @@ func (m *mangaDex) enqueueReport(env Env, r FetchReport) {
 
 // sendReports is the handler's one report worker; it exits when the queue
 // is empty and enqueueReport starts it again.
-func (m *mangaDex) sendReports() {
+func (m *handler) sendReports() {
 	for {
 		for drained := false; !drained; {
 			select {
@@ -937,21 +909,10 @@ func (m *mangaDex) sendReports() {
 	}
 }
 
-func (m *mangaDex) postReport(r mdReport) {
-	ctx, cancel := context.WithTimeout(context.Background(), mdReportTimeout)
+func (m *handler) postReport(r queuedReport) {
+	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.report.String(), bytes.NewReader(r.body))
-	if err != nil {
-		return
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if r.ua != "" {
-		req.Header.Set("User-Agent", r.ua)
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return // reports are best effort
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	env := sites.Env{Client: r.client, UserAgent: r.ua}
+	// Reports are best effort: an error is dropped.
+	sites.Do(ctx, env, sites.Req{URL: m.report, JSON: json.RawMessage(r.body), MaxBytes: 64 << 10})
 }
