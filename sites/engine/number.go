@@ -74,3 +74,29 @@ func canonical(n string) string {
 	}
 	return whole
 }
+
+// volumePrefix is a leading "Vol.2 " / "Volume 2 - ".
+var volumePrefix = regexp.MustCompile(`(?i)^(?:vol(?:ume)?\.?\s*\d+(?:\.\d+)?)\s*[-–—:|·,]?\s*`)
+
+// Name is a chapter title without its "Vol. N" and "Chapter N" parts: what
+// is left is the chapter's own name ("Chapter 10 - The End" is "The End",
+// "Chapter 10" is ""). A title without a number is returned whole
+// ("Prologue").
+func Name(title string) string {
+	t := Clean(title)
+	loc := keywordNumber.FindStringSubmatchIndex(t)
+	if loc == nil {
+		loc = leadingNumber.FindStringSubmatchIndex(t)
+		if loc == nil {
+			return t
+		}
+		// leadingNumber may end on the separator after the number.
+		loc[1] = loc[3]
+	}
+	before := strings.TrimSpace(volumePrefix.ReplaceAllString(t[:loc[0]], ""))
+	after := strings.Trim(t[loc[1]:], " -–—:|·,")
+	if before != "" && after == "" {
+		return before
+	}
+	return after
+}

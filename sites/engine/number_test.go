@@ -44,3 +44,19 @@ func TestNumberFromPath(t *testing.T) {
 		}
 	}
 }
+
+func TestName(t *testing.T) {
+	for title, want := range map[string]string{
+		"Chapter 10 - The End":      "The End",
+		"Chapter 10":                "",
+		"Vol.2 Chapter 10: The End": "The End",
+		"Prologue":                  "Prologue",
+		"60 - النهاية":              "النهاية",
+		"\n\tChapter 103.2\t\n":     "",
+		"Ch. 5 | Return":            "Return",
+	} {
+		if got := Name(title); got != want {
+			t.Errorf("Name(%q) = %q, want %q", title, got, want)
+		}
+	}
+}

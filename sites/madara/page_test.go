@@ -3,8 +3,6 @@ package madara
 import (
 	"errors"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/mangabot/mangabot/sites/engine"
+	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
 const (
@@ -21,21 +20,9 @@ const (
 
 // fixture reads testdata/name with its {{SITE}} and {{CDN}} placeholders
 // (and their \/-escaped forms for scripts) filled in.
-func fixture(t testing.TB, name, site, cdn string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(strings.NewReplacer(
-		"{{SITE}}", site, "{{CDN}}", cdn,
-		"{{SITE_JS}}", strings.ReplaceAll(site, "/", `\/`), "{{CDN_JS}}", strings.ReplaceAll(cdn, "/", `\/`),
-	).Replace(string(b)))
-}
-
 func parse(t *testing.T, name, rawURL string) (*goquery.Document, *url.URL) {
 	t.Helper()
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(fixture(t, name, testSite, testCDN))))
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(enginetest.Fixture(t, name, testSite, testCDN))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/sites"
+)
+
+// Info is what a page says about its chapter.
+type Info struct {
+	Series, Title, Number, Volume string
+}
+
+// ChapterID is a chapter's stable id (cache key, file names): a hash of
+// its address.
+func ChapterID(u *url.URL) string {
+	sum := sha256.Sum256([]byte(WithoutUser(u).String()))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Pages turns image URLs into pages that go out with the reader page as
+// Referer: readers' CDNs refuse hotlinked images.
+func Pages(urls []string, referer *url.URL) []download.Page {
+	ref := WithoutUser(referer).String()
+	out := make([]download.Page, len(urls))
+	for i, u := range urls {
+		out[i] = download.Page{URL: u, Header: http.Header{"Referer": {ref}}}
+	}
+	return out
+}
+
+// Chapter builds the chapter of a reader page.
+func Chapter(site string, page *url.URL, info Info, pages []download.Page) *sites.Chapter {
+	return &sites.Chapter{
+		Site:      site,
+		ID:        ChapterID(page),
+		Series:    info.Series,
+		Number:    info.Number,
+		Volume:    info.Volume,
+		Title:     Name(info.Title),
+		SourceURL: WithoutUser(page).String(),
+		Pages:     pages,
+	}
+}
+
+// LoadFunc loads the pages of one chapter of a series (its reader page
+// fetched with the series page as Referer).
+type LoadFunc func(ctx context.Context, env sites.Env, chapter *url.URL, referer string) ([]download.Page, error)
+
+// Select turns a series' chapter list into the chapters req selects, in
+// reading order whatever order the site lists them in. Their pages are
+// loaded by load when the pipeline gets to them (Refresh), so a long
+// series costs one request per chapter downloaded, not per chapter listed.
+func Select(env sites.Env, req sites.Request, site, series string, seriesURL *url.URL, links []Link, load LoadFunc) ([]*sites.Chapter, error) {
+	sel, err := sites.ParseSelection(req.Chapters)
+	if err != nil {
+		return nil, err
+	}
+	links = ReadingOrder(links)
+	if len(links) == 0 {
+		return nil, fmt.Errorf("%w: the series page %s lists no chapters", sites.ErrLayout, WithoutUser(seriesURL))
+	}
+	referer := WithoutUser(seriesURL).String()
+	chs := make([]*sites.Chapter, 0, len(links))
+	for _, l := range links {
+		u, err := url.Parse(l.URL)
+		if err != nil {
+			continue
+		}
+		ch := Chapter(site, u, Info{Series: series, Title: l.Title, Number: l.Number}, nil)
+		ch.Refresh = func(ctx context.Context) ([]download.Page, error) {
+			return load(ctx, env, u, referer)
+		}
+		chs = append(chs, ch)
+	}
+	return sel.Apply(chs, env.MaxChapters)
+}
