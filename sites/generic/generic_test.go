@@ -364,11 +364,11 @@ func TestGenericGalleryBaseHref(t *testing.T) {
 func TestGenericGalleryErrors(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{"/news/delay": "noimages.html"})
 	h := newGeneric(t, nil)
-	host := strings.TrimPrefix(fs.URL, "http://")
 
 	_, err := resolveOne(t, h, fs.URL+"/news/delay")
-	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), "no chapter images found on "+host) {
-		t.Errorf("page without images: err = %v, want ErrLayout naming %s", err, host)
+	want := "no chapter images found on " + fs.URL + "/news/delay; if this site needs a rule, see [[sites.generic.rules]]"
+	if !errors.Is(err, sites.ErrLayout) || err.Error() != want {
+		t.Errorf("page without images: err = %v, want %q", err, want)
 	}
 	_, err = resolveOne(t, h, fs.URL+"/manga/gone/chapter-1/")
 	if !errors.Is(err, sites.ErrNotFound) {
@@ -803,5 +803,30 @@ func TestGenericRuleNextBound(t *testing.T) {
 	defer mu.Unlock()
 	if hits != 200 {
 		t.Errorf("server saw %d page requests, want 200", hits)
+	}
+}
+
+// Pages that show only decorations (cover, logo, advert, avatar, related
+// thumbnails) are errors, never a chapter of decorations; a series page
+// says it is one.
+func TestGenericDecorationsOnly(t *testing.T) {
+	fs := newFixtureServer(t, map[string]string{
+		"/infinite-level-up-chapter-124/": "decoys-only.html",
+		"/manga/solo-hero/":               "series-decoys.html",
+	})
+	h := newGeneric(t, nil)
+	_, err := resolveOne(t, h, fs.URL+"/infinite-level-up-chapter-124/")
+	want := "no chapter images found on " + fs.URL + "/infinite-level-up-chapter-124/; if this site needs a rule, see [[sites.generic.rules]]"
+	if !errors.Is(err, sites.ErrLayout) || err == nil || err.Error() != want {
+		t.Errorf("decorations only: err = %v, want %q", err, want)
+	}
+	_, err = resolveOne(t, h, fs.URL+"/manga/solo-hero/")
+	if !errors.Is(err, sites.ErrUnsupported) || err == nil || !strings.Contains(err.Error(), "looks like a series page (3 chapter links)") {
+		t.Errorf("series page: err = %v, want one saying it is a series page", err)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.images != 0 {
+		t.Errorf("%d images requested", fs.images)
 	}
 }
