@@ -32,13 +32,19 @@ func Env() (sites.Env, *download.Fetcher) {
 	return sites.Env{Client: f.Client(), UserAgent: sitestest.UA, MaxChapters: 10}, f
 }
 
-// Fixture reads testdata/name with its placeholders filled in: {{SITE}}
+// Fixture reads testdata/name (name as is when it is a path: another
+// package's fixture, "../madara/testdata/chapter.html") with its
+// placeholders filled in: {{SITE}}
 // and {{CDN}} (origins, "http://127.0.0.1:port"), and {{SITE_JS}} and
 // {{CDN_JS}}, the same with "/" escaped as "\/" the way WordPress and PHP
 // print URLs inside scripts.
 func Fixture(t testing.TB, name, site, cdn string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	file := name
+	if !strings.ContainsRune(name, '/') {
+		file = filepath.Join("testdata", name)
+	}
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
