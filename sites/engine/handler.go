@@ -13,7 +13,7 @@ import (
 
 // Options are an engine's [sites.NAME] options.
 type Options struct {
-	Hosts []string `toml:"hosts" help:"Hosts that run this engine, for pages where detection is not enough\n(e.g. [\"reader.example.com\"]). Other hosts are recognised from their pages." example:"[]"`
+	Hosts []string `toml:"hosts" help:"Hosts that run this engine, for pages where detection is not enough\n(e.g. [\"reader.example.com\"]). Other hosts are recognised from their pages."`
 }
 
 // Handler is an engine's site handler: it takes the links of the hosts

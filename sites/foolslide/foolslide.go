@@ -24,7 +24,7 @@ func init() {
 		Name:        Name,
 		Description: "Engine: FoOlSlide (PHP reader of scanlation groups), on any host whose pages show it: chapters and series, adult notice answered.",
 		Patterns:    []string{"https://<foolslide site>/read/<series>/<lang>/<volume>/<chapter>/", "https://<foolslide site>/series/<series>/"},
-		Options:     func() *engine.Options { return &engine.Options{} },
+		Options:     func() *engine.Options { return &engine.Options{Hosts: []string{}} },
 		New:         func(o *engine.Options) (sites.Handler, error) { return engine.NewHandler(Engine, o) },
 	})
 }

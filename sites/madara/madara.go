@@ -28,7 +28,7 @@ func init() {
 		Name:        Name,
 		Description: "Engine: Madara (WordPress theme + madara-core), on any host whose pages show it: chapters (list and paged readers) and series with their chapter list (inline or AJAX).",
 		Patterns:    []string{"https://<madara site>/manga/<series>/", "https://<madara site>/manga/<series>/<chapter>/"},
-		Options:     func() *engine.Options { return &engine.Options{} },
+		Options:     func() *engine.Options { return &engine.Options{Hosts: []string{}} },
 		New:         func(o *engine.Options) (sites.Handler, error) { return engine.NewHandler(Engine, o) },
 	})
 }

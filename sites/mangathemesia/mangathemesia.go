@@ -25,7 +25,7 @@ func init() {
 		Name:        Name,
 		Description: "Engine: MangaThemesia (WordPress \"MangaReader\" theme), on any host whose pages show it: chapters (ts_reader script or #readerarea) and series with their #chapterlist.",
 		Patterns:    []string{"https://<mangathemesia site>/<series>-chapter-<n>/", "https://<mangathemesia site>/manga/<series>/"},
-		Options:     func() *engine.Options { return &engine.Options{} },
+		Options:     func() *engine.Options { return &engine.Options{Hosts: []string{}} },
 		New:         func(o *engine.Options) (sites.Handler, error) { return engine.NewHandler(Engine, o) },
 	})
 }
