@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,12 @@ type handler struct {
 
 	reports   chan queuedReport
 	reporting atomic.Bool // a report worker is running
+
+	// pending counts reports queued or being sent; idle is closed while it
+	// is zero (Drain waits on it).
+	pendMu  sync.Mutex
+	pending int
+	idle    chan struct{}
 }
 
 // queuedReport is one queued MangaDex@Home report.
@@ -95,7 +102,8 @@ type queuedReport struct {
 
 func newHandler(o *Options) (sites.Handler, error) {
 	opts := *o
-	m := &handler{pageSize: feedPageSize, reports: make(chan queuedReport, reportQueue)}
+	m := &handler{pageSize: feedPageSize, reports: make(chan queuedReport, reportQueue), idle: make(chan struct{})}
+	close(m.idle)
 
 	opts.Quality = strings.ToLower(strings.TrimSpace(opts.Quality))
 	switch opts.Quality {
@@ -599,7 +607,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	}
 	series := titleOf(&ma)
 
-	infos, err := m.feed(ctx, env, id, langs)
+	infos, total, err := m.feed(ctx, env, id, langs)
 	if err != nil {
 		return nil, err
 	}
@@ -619,6 +627,12 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	if err != nil {
 		return nil, err
 	}
+	// Past the API's window the list is cut: a selection that reaches its
+	// end ("last", "all", "990-2000") would silently miss chapters.
+	if left := total - len(infos); left > 0 && len(picked) > 0 && picked[len(picked)-1] == stubs[len(stubs)-1] {
+		edge := list[len(list)-1].number
+		return nil, fmt.Errorf("%w: MangaDex counts %d uploads of this title in %s but serves only the first %d: %d uploads from chapter %s on were left out; select chapters below %s", sites.ErrBadSelection, total, strings.Join(langs, ", "), feedMaxWindow, left, edge, edge)
+	}
 	var dl []*chapterInfo
 	var ext []*chapterInfo
 	for _, s := range picked {
@@ -635,7 +649,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 		return nil, fmt.Errorf("%w: none of the %d selected chapters is on MangaDex; e.g. %s", sites.ErrExternal, len(ext), m.externalWhere(ext[0]))
 	}
 	if env.MaxChapters > 0 && len(dl) > env.MaxChapters {
-		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d; narrow it", sites.ErrBadSelection, sel.String(), len(dl), env.MaxChapters)
+		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d ([sites] max_chapters): %d would be left out; narrow it, e.g. %s-%s", sites.ErrBadSelection, sel.String(), len(dl), env.MaxChapters, len(dl)-env.MaxChapters, dl[0].number, dl[env.MaxChapters-1].number)
 	}
 	// No /at-home/server call here: at 40 a minute, 50 chapters would take
 	// over a minute of "resolving". The pipeline calls Refresh for each
@@ -651,8 +665,10 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 
 // feed lists every chapter of a manga in the given languages, in reading
 // order, following offset until total.
-func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []string) ([]*chapterInfo, error) {
-	var out []*chapterInfo
+//
+// total is the number of uploads the API counts: more than it serves when
+// the title has more than the 10,000 its offset window reaches.
+func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []string) (out []*chapterInfo, total int, err error) {
 	offset := 0
 	for {
 		limit := min(m.pageSize, feedMaxWindow-offset)
@@ -670,15 +686,16 @@ func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []st
 		}
 		var page collection
 		if err := m.get(ctx, env, "/manga/"+id+"/feed", q, &page); err != nil {
-			return nil, fmt.Errorf("chapter list of %s: %w", id, err)
+			return nil, 0, fmt.Errorf("chapter list of %s: %w", id, err)
 		}
 		if page.Total == nil || page.Data == nil {
-			return nil, layoutErr("feed of %s lacks data or total", id)
+			return nil, 0, layoutErr("feed of %s lacks data or total", id)
 		}
+		total = *page.Total
 		for i := range page.Data {
 			c, err := parseChapter(&page.Data[i])
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			out = append(out, c)
 		}
@@ -687,7 +704,7 @@ func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []st
 			break
 		}
 	}
-	return out, nil
+	return out, max(total, len(out)), nil
 }
 
 // pickUploads keeps one upload per chapter, in the feed's order: a
@@ -819,9 +836,11 @@ func (m *handler) Search(ctx context.Context, env sites.Env, query string) ([]si
 		return nil, nil
 	}
 	q := url.Values{
-		"title":           {query},
-		"limit":           {"10"},
-		"contentRating[]": m.opts.ContentRatings,
+		"title": {query},
+		"limit": {"10"},
+		// Best match first; without it the API sorts by latest upload.
+		"order[relevance]": {"desc"},
+		"contentRating[]":  m.opts.ContentRatings,
 	}
 	var res collection
 	if err := m.get(ctx, env, "/manga", q, &res); err != nil {
@@ -878,9 +897,11 @@ func (m *handler) enqueueReport(env sites.Env, r download.FetchReport) {
 	if client == nil {
 		return // no guarded client: no report (never http.DefaultClient)
 	}
+	m.addPending(1)
 	select {
 	case m.reports <- queuedReport{client: client, ua: env.UserAgent, body: body}:
 	default:
+		m.addPending(-1)
 		return // full: drop
 	}
 	if m.reporting.CompareAndSwap(false, true) {
@@ -896,6 +917,7 @@ func (m *handler) sendReports() {
 			select {
 			case r := <-m.reports:
 				m.postReport(r)
+				m.addPending(-1)
 			default:
 				drained = true
 			}
@@ -905,6 +927,40 @@ func (m *handler) sendReports() {
 		// worker and started none: take it.
 		if len(m.reports) == 0 || !m.reporting.CompareAndSwap(false, true) {
 			return
+		}
+	}
+}
+
+func (m *handler) addPending(d int) {
+	m.pendMu.Lock()
+	defer m.pendMu.Unlock()
+	if m.pending == 0 && d > 0 {
+		m.idle = make(chan struct{})
+	}
+	m.pending += d
+	if m.pending == 0 {
+		close(m.idle)
+	}
+}
+
+// Drain waits until every queued MangaDex@Home report has been sent (or
+// failed), or ctx ends; it returns how many were still unsent then. The
+// CLI calls it before exiting and the bot at shutdown, with a bound of a
+// few seconds: reports must not be lost to an exit, nor hold the user.
+func (m *handler) Drain(ctx context.Context) (unsent int) {
+	for {
+		m.pendMu.Lock()
+		n, idle := m.pending, m.idle
+		m.pendMu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			m.pendMu.Lock()
+			defer m.pendMu.Unlock()
+			return m.pending
 		}
 	}
 }
