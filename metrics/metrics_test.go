@@ -28,6 +28,7 @@ import (
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 // jpegPage is a noisy picture of some tens of KiB, distinct per seed.

@@ -11,7 +11,7 @@ func TestConformance(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
 	fs.wantReferer = fs.URL + pagePath
 	sitestest.Run(t, sitestest.Suite{
-		Handler:  newGeneric(t, nil),
+		Handler:  newTestHandler(t, nil),
 		Env:      testEnv(),
 		Chapter:  fs.URL + pagePath,
 		Own:      []string{"https://reader.example.org/manga/x/chapter-1/"},

@@ -24,10 +24,6 @@ import (
 	"github.com/mangabot/mangabot/sites/engine"
 )
 
-// The generic handler: any http(s) page that shows a chapter's images. Hosts
-// with an operator rule ([[sites.generic.rules]]) are read with the rule's
-// CSS selector; every other host goes through the gallery heuristic.
-
 const (
 	siteName = "generic"
 	// maxHTML bounds one HTML page read by the generic handler.

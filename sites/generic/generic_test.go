@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
 	"github.com/mangabot/mangabot/sites/generic"
+	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 const testUA = "mangabot-test/1 (+https://example.test/contact)"
@@ -152,35 +152,21 @@ func pngBytes(t *testing.T) []byte {
 }
 
 func newFetcher() *download.Fetcher {
-	return download.New(download.Options{
-		UserAgent:     testUA,
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		BackoffBase:   time.Millisecond,
-		Rate:          1000,
-		Burst:         100,
-		Retries:       -1,
-	})
+	return sitestest.Fetcher(download.Options{UserAgent: testUA, Rate: 1000, Burst: 100, Retries: -1})
 }
 
 // retryFetcher retries like the default configuration (newFetcher does
 // not retry at all).
 func retryFetcher() *download.Fetcher {
-	return download.New(download.Options{
-		UserAgent:     testUA,
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		BackoffBase:   time.Millisecond,
-		Rate:          1000,
-		Burst:         100,
-		Retries:       3,
-	})
+	return sitestest.Fetcher(download.Options{UserAgent: testUA, Rate: 1000, Burst: 100, Retries: 3})
 }
 
 func testEnv() sites.Env {
 	return sites.Env{Client: newFetcher().Client(), UserAgent: testUA, MaxChapters: 10}
 }
 
-// newGeneric builds the registered generic handler from options.
-func newGeneric(t *testing.T, opts *generic.Options) sites.Handler {
+// newTestHandler builds the registered generic handler from options.
+func newTestHandler(t *testing.T, opts *generic.Options) sites.Handler {
 	t.Helper()
 	h, err := buildGeneric(opts)
 	if err != nil {
@@ -254,7 +240,7 @@ func TestGenericRegistered(t *testing.T) {
 }
 
 func TestGenericMatch(t *testing.T) {
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	for raw, want := range map[string]bool{
 		"https://scans.example.test/manga/x/chapter-1/": true,
 		"http://127.0.0.1:8080/read?id=3":               true,
@@ -277,7 +263,7 @@ func TestGenericMatch(t *testing.T) {
 func TestGenericGallery(t *testing.T) {
 	const pagePath = "/manga/solo-hero/chapter-12/"
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	pageURL := fs.URL + pagePath
 	ch, err := resolveOne(t, h, pageURL+"#top")
 	if err != nil {
@@ -340,7 +326,7 @@ func TestGenericGallery(t *testing.T) {
 
 func TestGenericGalleryBaseHref(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{"/read/tower-diary/5": "gallery-base.html"})
-	ch, err := resolveOne(t, newGeneric(t, nil), fs.URL+"/read/tower-diary/5")
+	ch, err := resolveOne(t, newTestHandler(t, nil), fs.URL+"/read/tower-diary/5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +349,7 @@ func TestGenericGalleryBaseHref(t *testing.T) {
 
 func TestGenericGalleryErrors(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{"/news/delay": "noimages.html"})
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 
 	_, err := resolveOne(t, h, fs.URL+"/news/delay")
 	want := "no chapter images found on " + fs.URL + "/news/delay; if this site needs a rule, see [[sites.generic.rules]]"
@@ -396,7 +382,7 @@ func TestGenericGalleryTooLarge(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	_, err := resolveOne(t, newGeneric(t, nil), srv.URL+"/huge")
+	_, err := resolveOne(t, newTestHandler(t, nil), srv.URL+"/huge")
 	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), "larger than 5 MiB") {
 		t.Errorf("err = %v, want ErrLayout: larger than 5 MiB", err)
 	}
@@ -410,7 +396,7 @@ func TestGenericGalleryRefererReachesImageServer(t *testing.T) {
 	fs.mu.Unlock()
 	f := newFetcher()
 	u, _ := sites.ParseURL(fs.URL + pagePath)
-	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	chs, err := newTestHandler(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +430,7 @@ func TestGenericLinkCredentials(t *testing.T) {
 	fs.mu.Unlock()
 	f := retryFetcher()
 	env := sites.Env{Client: f.Client(), UserAgent: testUA}
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	resolve := func(raw string) ([]*sites.Chapter, error) {
 		u, err := sites.ParseURL(raw)
 		if err != nil {
@@ -501,7 +487,7 @@ func TestGenericFailedImage(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
 	f := retryFetcher()
 	u, _ := sites.ParseURL(fs.URL + pagePath)
-	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	chs, err := newTestHandler(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,7 +540,7 @@ func TestGenericPageRateLimited(t *testing.T) {
 	fs.mu.Unlock()
 	f := retryFetcher()
 	u, _ := sites.ParseURL(fs.URL + pagePath)
-	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	chs, err := newTestHandler(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
 	if err != nil {
 		t.Fatalf("after one 429 the page should load: %v", err)
 	}
@@ -579,7 +565,7 @@ func TestGenericPageRateLimited(t *testing.T) {
 func TestGenericRuleSelectorAttribute(t *testing.T) {
 	const pagePath = "/manga/solo-hero/chapter-12/"
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
-	h := newGeneric(t, &generic.Options{Rules: []generic.Rule{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{
 		{Host: "*.example.test", Selector: "img.never"}, // not this host
 		{Host: "127.0.0.1", Selector: ".reading-content img.lazyload", Attribute: "data-src", Referer: "https://scans.example.test/"},
 	}})
@@ -600,7 +586,7 @@ func TestGenericRuleSelectorAttribute(t *testing.T) {
 
 	// A rule whose selector finds nothing is a layout error naming it,
 	// even though the gallery heuristic would have found images.
-	h = newGeneric(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#viewer .page img"}}})
+	h = newTestHandler(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#viewer .page img"}}})
 	_, err = resolveOne(t, h, fs.URL+pagePath)
 	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), `"#viewer .page img"`) {
 		t.Errorf("err = %v, want ErrLayout naming the selector", err)
@@ -613,7 +599,7 @@ func TestGenericRuleNextPages(t *testing.T) {
 		"/night-market/7/2": "rule-page2.html",
 		"/night-market/7/3": "rule-page3.html",
 	})
-	h := newGeneric(t, &generic.Options{Rules: []generic.Rule{{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{
 		Host: "127.0.0.1", Selector: "#imgholder img", Attribute: "data-full", Next: ".navi .next a", Rate: 2,
 	}}})
 	ch, err := resolveOne(t, h, fs.URL+"/night-market/7")
@@ -672,7 +658,7 @@ func TestGenericRuleNextStaysOnHost(t *testing.T) {
 		}
 		return nb
 	})
-	h := newGeneric(t, &generic.Options{Rules: []generic.Rule{{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{
 		Host: "127.0.0.1", Selector: "#imgholder img", Attribute: "data-full", Next: ".navi .next a",
 	}}})
 	ch, err := resolveOne(t, h, fs.URL+"/night-market/7")
@@ -738,7 +724,7 @@ func TestGenericRuleWildcardHost(t *testing.T) {
 		},
 	}}
 	env := sites.Env{Client: client, UserAgent: testUA}
-	h := newGeneric(t, &generic.Options{Rules: []generic.Rule{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{
 		{Host: "*.scans.example.test", Selector: ".reading-content img", Attribute: "data-original"},
 		{Host: "cdn.scans.example.test", Selector: "img.exact-rule-wins"},
 	}})
@@ -791,7 +777,7 @@ func TestGenericRuleNextBound(t *testing.T) {
 		fmt.Fprintf(w, `<html><body><div id="page"><img src="/img/%d.jpg"></div><a class="next" href="/read/%d">next</a></body></html>`, n, n+1)
 	}))
 	defer srv.Close()
-	h := newGeneric(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#page img", Next: "a.next"}}})
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#page img", Next: "a.next"}}})
 	ch, err := resolveOne(t, h, srv.URL+"/read/1")
 	if err != nil {
 		t.Fatal(err)
@@ -814,7 +800,7 @@ func TestGenericDecorationsOnly(t *testing.T) {
 		"/infinite-level-up-chapter-124/": "decoys-only.html",
 		"/manga/solo-hero/":               "series-decoys.html",
 	})
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	_, err := resolveOne(t, h, fs.URL+"/infinite-level-up-chapter-124/")
 	want := "no chapter images found on " + fs.URL + "/infinite-level-up-chapter-124/; if this site needs a rule, see [[sites.generic.rules]]"
 	if !errors.Is(err, sites.ErrLayout) || err == nil || err.Error() != want {
