@@ -217,7 +217,7 @@ func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
 	h.errc <- nil
 
 	// As if killed after the upload, before the end was written.
-	st, err := store.Open(db)
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2.errc <- nil
-	st, err = store.Open(db)
+	st, err = store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mangabot/mangabot/internal/humanize"
 )
 
 // accept is sent with every page request that sets no Accept of its own.
@@ -315,7 +317,7 @@ func (f *Fetcher) tryPage(ctx context.Context, batch Batch, i int, pg Page, pt *
 		return fail(reason, resp.StatusCode, errStatus), false
 	}
 	max := f.opts.MaxImageBytes
-	tooLarge := fmt.Sprintf("too large (> %s)", mib(max))
+	tooLarge := fmt.Sprintf("too large (> %s)", humanize.Bytes(max))
 	if resp.ContentLength > max {
 		// Closing without draining drops the connection: cheaper than
 		// reading what we would throw away.
@@ -397,16 +399,6 @@ func (f *Fetcher) tryPage(ctx context.Context, batch Batch, i int, pg Page, pt *
 func baseName(i int) string {
 	b := PageFile("", i)
 	return b
-}
-
-func mib(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", (n+1023)>>10)
 }
 
 // requestMade: did err come from talking to the server (worth a Report),

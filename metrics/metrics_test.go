@@ -388,7 +388,7 @@ func TestPipelineMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	env, err := pipeline.NewEnvWith(cfg, m.EnvOptions())
+	env, err := pipeline.New(cfg, m.PipelineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func TestPipelineMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := env.Run(context.Background(), plan, t.TempDir(), nil)
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +494,7 @@ func TestNilMetrics(t *testing.T) {
 	if m.Observer() != nil {
 		t.Error("nil Metrics gives a non-nil Observer")
 	}
-	if o := m.EnvOptions(); o.Observer != nil || o.Observe != nil {
+	if o := m.PipelineOptions(); o.Observer != nil || o.Observe != nil {
 		t.Error("nil Metrics gives hooks")
 	}
 }
