@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
 // site is a fake gallery: /chapter lists n images; /img/N serves them.
@@ -400,5 +402,77 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 	}
 	if names := dirEntries(t, out); len(names) != 1 {
 		t.Errorf("output dir: %v", names)
+	}
+}
+
+// A Madara series on a host mangabot has never seen: the first page shows
+// the engine, the chapter list comes from the AJAX endpoint, -chapters
+// picks 1 and 10, and each PDF holds its chapter's pages, fetched from a
+// CDN that refuses them without the reader's Referer. No decoration is
+// fetched.
+func TestFetchEngineSeries(t *testing.T) {
+	const fx = "../../sites/madara/testdata/"
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /manga/solo-hero/":                {File: fx + "series-ajax.html"},
+		"POST /manga/solo-hero/ajax/chapters/": {File: fx + "ajax-chapters.html"},
+		"GET /manga/solo-hero/chapter-10/":     {File: fx + "chapter.html"},
+		"GET /manga/solo-hero/chapter-1/":      {File: fx + "chapter.html", Replace: []string{"/pages/solo-hero/10/", "/pages/solo-hero/1/"}},
+		"GET /manga/solo-hero/chapter-2/":      {File: fx + "chapter.html", Replace: []string{"/pages/solo-hero/10/", "/pages/solo-hero/2/"}},
+	})
+	out := t.TempDir()
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, ""), "-o", out, "-chapters", "1,10", rd.URL+"/manga/solo-hero/")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	files := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(files) != 2 {
+		t.Fatalf("files %q\n%s", files, r.stderr)
+	}
+	for i, f := range files {
+		if n := pdfPages(t, f); n != 3 {
+			t.Errorf("%s: %d pages, want 3", f, n)
+		}
+		if want := []string{"Solo Hero - Ch.1.pdf", "Solo Hero - Ch.10 - The End.pdf"}[i]; filepath.Base(f) != want {
+			t.Errorf("file %d is %s, want %s", i+1, filepath.Base(f), want)
+		}
+	}
+	if !strings.Contains(r.stderr, "madara: Solo Hero — 2 chapters") {
+		t.Errorf("stderr does not name the engine:\n%s", r.stderr)
+	}
+	if n1, n10 := cdn.Hits("/pages/solo-hero/1/"), cdn.Hits("/pages/solo-hero/10/"); n1 != 3 || n10 != 3 {
+		t.Errorf("CDN served %d pages of chapter 1 and %d of chapter 10, want 3 and 3", n1, n10)
+	}
+	if n := cdn.Hits("/pages/solo-hero/2/") + cdn.Hits("/decoy/"); n != 0 {
+		t.Errorf("%d images fetched that were not asked for (chapter 2, decoys)", n)
+	}
+	if refused := cdn.Refused(); len(refused) > 0 {
+		t.Errorf("CDN refused %v", refused)
+	}
+}
+
+// A page whose only images are decorations (logo, promotion, related
+// thumbnail, cover) is an error of one line, with a non-zero exit and
+// nothing written: never a PDF of decorations.
+func TestFetchDecorationsOnly(t *testing.T) {
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /infinite-level-up-chapter-124/": {File: "../../sites/generic/testdata/decoys-only.html"},
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	page := rd.URL + "/infinite-level-up-chapter-124/"
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, ""), "-o", out, page)
+	if r.code == 0 {
+		t.Fatalf("exit 0, stdout %q", r.stdout)
+	}
+	want := "no chapter images found on " + page + "; if this site needs a rule, see [[sites.generic.rules]]"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q, want it to say %q", r.stderr, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output directory %s exists (%v): %v", out, err, dirEntries(t, out))
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q", r.stdout)
 	}
 }

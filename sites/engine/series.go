@@ -54,10 +54,12 @@ func Chapter(site string, page *url.URL, info Info, pages []download.Page) *site
 type LoadFunc func(ctx context.Context, env sites.Env, chapter *url.URL, referer string) ([]download.Page, error)
 
 // Select turns a series' chapter list into the chapters req selects, in
-// reading order whatever order the site lists them in. Their pages are
-// loaded by load when the pipeline gets to them (Refresh), so a long
-// series costs one request per chapter downloaded, not per chapter listed.
-func Select(env sites.Env, req sites.Request, site, series string, seriesURL *url.URL, links []Link, load LoadFunc) ([]*sites.Chapter, error) {
+// reading order whatever order the site lists them in, and loads each
+// selected chapter's pages (one request per chapter downloaded, none per
+// chapter only listed). Loading them now gives the download its page
+// count, and a chapter without images fails the request before anything
+// is written. Refresh loads them again for the fetcher's retry round.
+func Select(ctx context.Context, env sites.Env, req sites.Request, site, series string, seriesURL *url.URL, links []Link, load LoadFunc) ([]*sites.Chapter, error) {
 	sel, err := sites.ParseSelection(req.Chapters)
 	if err != nil {
 		return nil, err
@@ -79,5 +81,29 @@ func Select(env sites.Env, req sites.Request, site, series string, seriesURL *ur
 		}
 		chs = append(chs, ch)
 	}
-	return sel.Apply(chs, env.MaxChapters)
+	picked, err := sel.Apply(chs, env.MaxChapters)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range picked {
+		if ch.Pages, err = ch.Refresh(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("chapter %s: %w", label(ch), err)
+		}
+	}
+	return picked, nil
+}
+
+// label names a chapter in errors: its number, else its title, else its
+// address.
+func label(ch *sites.Chapter) string {
+	switch {
+	case ch.Number != "":
+		return ch.Number
+	case ch.Title != "":
+		return ch.Title
+	}
+	return ch.SourceURL
 }

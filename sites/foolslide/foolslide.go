@@ -45,7 +45,7 @@ func read(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Do
 		return []*sites.Chapter{engine.Chapter(Name, u, engine.Info{Series: ci.Series, Title: ci.Title, Number: ci.Number, Volume: ci.Volume}, pages)}, nil
 	case IsSeries(doc):
 		s := ReadSeries(doc, u)
-		chs, err := engine.Select(env, req, Name, s.Title, u, s.Links, loadChapter)
+		chs, err := engine.Select(ctx, env, req, Name, s.Title, u, s.Links, loadChapter)
 		if err != nil {
 			return nil, err
 		}

@@ -53,7 +53,7 @@ func read(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Do
 				return nil, err
 			}
 		}
-		return engine.Select(env, req, Name, s.Title, u, links, loadChapter)
+		return engine.Select(ctx, env, req, Name, s.Title, u, links, loadChapter)
 	}
 	return nil, fmt.Errorf("%w: %s is a Madara page but neither a chapter nor a series page", sites.ErrLayout, u)
 }

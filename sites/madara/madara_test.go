@@ -161,8 +161,8 @@ func TestSeriesSelection(t *testing.T) {
 					t.Errorf("%q: chapters %v, want %v", sel, got, want)
 				}
 				for _, c := range chs {
-					if c.Series != "Solo Hero" || len(c.Pages) != 0 || c.Refresh == nil {
-						t.Errorf("%q: chapter %s: series %q, %d pages before its turn", sel, c.Number, c.Series, len(c.Pages))
+					if c.Series != "Solo Hero" || len(c.Pages) != 3 || c.Refresh == nil {
+						t.Errorf("%q: chapter %s: series %q, %d pages, refresh %v", sel, c.Number, c.Series, len(c.Pages), c.Refresh != nil)
 					}
 				}
 			}

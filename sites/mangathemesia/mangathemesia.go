@@ -42,7 +42,7 @@ func read(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Do
 		return []*sites.Chapter{engine.Chapter(Name, u, engine.Info{Series: ci.Series, Title: ci.Title, Number: ci.Number}, pages)}, nil
 	case IsSeries(doc):
 		s := ReadSeries(doc, u)
-		return engine.Select(env, req, Name, s.Title, u, s.Links, loadChapter)
+		return engine.Select(ctx, env, req, Name, s.Title, u, s.Links, loadChapter)
 	}
 	return nil, fmt.Errorf("%w: %s is a MangaThemesia page but neither a chapter nor a series page", sites.ErrLayout, u)
 }

@@ -124,6 +124,9 @@ type Route struct {
 	Status int        // 0: 200
 	Body   string     // literal body instead of File
 	Form   url.Values // POST only: every key must have this value, else 400
+	// Replace are old, new pairs applied to the fixture (one saved
+	// chapter page standing for several chapters).
+	Replace []string
 }
 
 // Reader serves routes keyed "GET /path" or "POST /path" (the path
@@ -163,6 +166,9 @@ func NewReader(t testing.TB, cdn *CDN, routes map[string]Route) *Reader {
 		body := []byte(rt.Body)
 		if rt.File != "" {
 			body = Fixture(t, rt.File, rd.URL, cdn.URL)
+		}
+		if len(rt.Replace) > 0 {
+			body = []byte(strings.NewReplacer(rt.Replace...).Replace(string(body)))
 		}
 		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 		if rt.Status != 0 {
