@@ -90,22 +90,14 @@ func LargestSrcset(set string) string {
 }
 
 // Absolute resolves raw against base and returns it when it is a usable
-// http(s) image link: not empty, not a fragment, not data:/javascript:,
-// not an SVG (spinners and icons). "" otherwise.
+// http(s) image link: an http(s) link (see LinkURL) that is not an SVG
+// (spinners and icons). "" otherwise.
 func Absolute(base *url.URL, raw string) string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" || strings.HasPrefix(raw, "#") || base == nil {
+	u := LinkURL(base, raw)
+	if u == "" || strings.EqualFold(path.Ext(strings.SplitN(u, "?", 2)[0]), ".svg") {
 		return ""
 	}
-	u, err := base.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	if strings.EqualFold(path.Ext(u.Path), ".svg") {
-		return ""
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	return u
 }
 
 // AbsoluteAll resolves every raw URL with Absolute and drops the unusable
@@ -122,8 +114,8 @@ func AbsoluteAll(base *url.URL, raws []string) []string {
 	return out
 }
 
-// LinkURL resolves a chapter link (href) against base; "" when it is not an
-// http(s) link.
+// LinkURL resolves href against base; "" when it is empty, a fragment,
+// or not an http(s) link (data:, javascript:). The fragment is dropped.
 func LinkURL(base *url.URL, href string) string {
 	href = strings.TrimSpace(href)
 	if href == "" || strings.HasPrefix(href, "#") || base == nil {

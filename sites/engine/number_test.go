@@ -2,8 +2,18 @@ package engine
 
 import "testing"
 
+// check runs f on every case and reports the wrong answers.
+func check(t *testing.T, name string, f func(string) string, cases map[string]string) {
+	t.Helper()
+	for in, want := range cases {
+		if got := f(in); got != want {
+			t.Errorf("%s(%q) = %q, want %q", name, in, got, want)
+		}
+	}
+}
+
 func TestNumber(t *testing.T) {
-	for title, want := range map[string]string{
+	check(t, "Number", Number, map[string]string{
 		"Chapter 2.5":                    "2.5",
 		"\n\t\t\tChapter 103.2\t\t\n":    "103.2",
 		"Ch. 10 - The End":               "10",
@@ -23,30 +33,22 @@ func TestNumber(t *testing.T) {
 		"Season 2 Notice":                "",
 		"Epilogue":                       "",
 		"Chapterhouse Dune":              "",
-	} {
-		if got := Number(title); got != want {
-			t.Errorf("Number(%q) = %q, want %q", title, got, want)
-		}
-	}
+	})
 }
 
 func TestNumberFromPath(t *testing.T) {
-	for p, want := range map[string]string{
+	check(t, "NumberFromPath", NumberFromPath, map[string]string{
 		"/manga/solo-hero/chapter-12/":            "12",
 		"/manga/solo-hero/chapter-2-5/":           "2.5",
 		"/solo-hero-chapter-116/":                 "116",
 		"/infinite-level-up-in-murim-chapter-124": "124",
 		"/manga/solo-hero/extra/":                 "",
 		"/read/solo_hero/en/0/":                   "",
-	} {
-		if got := NumberFromPath(p); got != want {
-			t.Errorf("NumberFromPath(%q) = %q, want %q", p, got, want)
-		}
-	}
+	})
 }
 
 func TestName(t *testing.T) {
-	for title, want := range map[string]string{
+	check(t, "Name", Name, map[string]string{
 		"Chapter 10 - The End":      "The End",
 		"Chapter 10":                "",
 		"Vol.2 Chapter 10: The End": "The End",
@@ -54,9 +56,5 @@ func TestName(t *testing.T) {
 		"60 - النهاية":              "النهاية",
 		"\n\tChapter 103.2\t\n":     "",
 		"Ch. 5 | Return":            "Return",
-	} {
-		if got := Name(title); got != want {
-			t.Errorf("Name(%q) = %q, want %q", title, got, want)
-		}
-	}
+	})
 }

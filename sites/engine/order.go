@@ -10,6 +10,7 @@ type Link struct {
 	URL    string // absolute
 	Title  string // as the list shows it, whitespace collapsed
 	Number string // chapter number ("12", "2.5"); "" when unknown
+	Volume string // "" when unknown
 }
 
 // ReadingOrder returns the chapters first to last whatever order the site

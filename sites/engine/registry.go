@@ -2,63 +2,76 @@ package engine
 
 import (
 	"context"
-	"sort"
+	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
 )
 
-// Engine is one engine's reader, as its package registers it.
+// Engine is one engine's reader, as its package declares it: how to
+// recognise its pages and how to read its chapter and series pages.
 type Engine struct {
-	Name  string // the site name: [sites.NAME], `bot sites`
-	Label string // for people: "Madara"
-	// Detect reports whether a page of a host is this engine's.
+	Name        string   // the site name: [sites.NAME], `bot sites`
+	Label       string   // for people: "Madara"
+	Description string   // `bot sites`, config.example.toml
+	Patterns    []string // link shapes, for people
+
+	// Detect reports whether a page is this engine's.
 	Detect func(doc *goquery.Document) bool
-	// Read resolves req from its page, already fetched (doc.Url is the
-	// final URL): a chapter, or the selected chapters of a series.
-	Read func(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Document) ([]*sites.Chapter, error)
+	// Open, when set, turns a fetched page into the page to read
+	// (FoOlSlide answers its adult notice).
+	Open func(ctx context.Context, env sites.Env, doc *goquery.Document) (*goquery.Document, error)
+	// IsChapter and IsSeries tell the page's kind.
+	IsChapter, IsSeries func(doc *goquery.Document) bool
+	// Pages reads a chapter page's images, each with its Referer; it may
+	// load more (Madara's list view).
+	Pages func(ctx context.Context, env sites.Env, doc *goquery.Document) ([]download.Page, error)
+	// Chapter is what a chapter page says about itself.
+	Chapter func(doc *goquery.Document) Info
+	// Series reads a series page: its title and chapter list, which may
+	// take more requests (Madara's AJAX list).
+	Series func(ctx context.Context, env sites.Env, doc *goquery.Document) (title string, links []Link, err error)
 }
 
 var (
 	regMu   sync.RWMutex
-	engines = map[string]Engine{}
+	engines []Engine // in registration order: the order Detect tries them
 	// known remembers, for the process, which engine each host runs: once
 	// a page showed it, the host's links go straight to the engine.
 	// Keyed by host:port as in the URL: another port is another server.
 	known sync.Map // host[:port], lower case -> engine name
 )
 
-// Register adds an engine; call it from the engine package's init.
+// Register declares an engine, from its package's init: to the engine
+// registry (detection) and as a site (pinned hosts in [sites.NAME],
+// `bot sites`, config.example.toml).
 func Register(e Engine) {
-	if e.Name == "" || e.Detect == nil || e.Read == nil {
-		panic("engine: Register needs Name, Detect and Read")
+	if e.Name == "" || e.Detect == nil || e.IsChapter == nil || e.IsSeries == nil || e.Pages == nil || e.Chapter == nil || e.Series == nil {
+		panic("engine: Register needs Name, Detect, IsChapter, IsSeries, Pages, Chapter and Series")
 	}
 	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := engines[e.Name]; dup {
-		panic("engine: duplicate engine " + e.Name)
-	}
-	engines[e.Name] = e
-}
-
-// All returns the registered engines sorted by name.
-func All() []Engine {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]Engine, 0, len(engines))
-	for _, e := range engines {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return out
+	engines = append(engines, e)
+	regMu.Unlock()
+	sites.Register(sites.Info[Options]{
+		Name:        e.Name,
+		Description: e.Description,
+		Patterns:    e.Patterns,
+		Options:     func() *Options { return &Options{Hosts: []string{}} },
+		New:         func(o *Options) (sites.Handler, error) { return NewHandler(e, o) },
+	})
 }
 
 // Detect finds the engine of a page, and remembers it for the page's host.
 func Detect(doc *goquery.Document) (Engine, bool) {
-	for _, e := range All() {
+	regMu.RLock()
+	list := engines
+	regMu.RUnlock()
+	for _, e := range list {
 		if e.Detect(doc) {
 			if doc.Url != nil {
 				Remember(doc.Url.Host, e.Name)
@@ -85,3 +98,46 @@ func Known(host string) string {
 }
 
 func hostKey(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+
+// Read resolves req from its page, already fetched (doc.Url is the final
+// URL): the chapter, or the selected chapters of a series.
+func (e Engine) Read(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Document) ([]*sites.Chapter, error) {
+	doc, err := e.open(ctx, env, doc)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case e.IsChapter(doc):
+		pages, err := e.Pages(ctx, env, doc)
+		if err != nil {
+			return nil, err
+		}
+		return []*sites.Chapter{Chapter(e.Name, doc.Url, e.Chapter(doc), pages)}, nil
+	case e.IsSeries(doc):
+		title, links, err := e.Series(ctx, env, doc)
+		if err != nil {
+			return nil, err
+		}
+		return Select(ctx, env, req, e.Name, title, doc.Url, links, e.load)
+	}
+	return nil, fmt.Errorf("%w: %s is a %s page but neither a chapter nor a series page", sites.ErrLayout, doc.Url, e.Label)
+}
+
+func (e Engine) open(ctx context.Context, env sites.Env, doc *goquery.Document) (*goquery.Document, error) {
+	if e.Open == nil {
+		return doc, nil
+	}
+	return e.Open(ctx, env, doc)
+}
+
+// load loads the pages of one chapter of a series.
+func (e Engine) load(ctx context.Context, env sites.Env, chapter *url.URL, referer string) ([]download.Page, error) {
+	doc, err := Fetch(ctx, env, chapter, referer)
+	if err != nil {
+		return nil, fmt.Errorf("chapter page: %w", err)
+	}
+	if doc, err = e.open(ctx, env, doc); err != nil {
+		return nil, err
+	}
+	return e.Pages(ctx, env, doc)
+}

@@ -17,6 +17,18 @@ type Info struct {
 	Series, Title, Number, Volume string
 }
 
+// ChapterInfo completes info with what the page's address says: the
+// number from its last path segment when the title has none.
+func ChapterInfo(info Info, page *url.URL) Info {
+	if info.Number == "" {
+		info.Number = Number(info.Title)
+	}
+	if info.Number == "" && page != nil {
+		info.Number = NumberFromPath(page.Path)
+	}
+	return info
+}
+
 // ChapterID is a chapter's stable id (cache key, file names): a hash of
 // its address.
 func ChapterID(u *url.URL) string {
@@ -75,7 +87,7 @@ func Select(ctx context.Context, env sites.Env, req sites.Request, site, series 
 		if err != nil {
 			continue
 		}
-		ch := Chapter(site, u, Info{Series: series, Title: l.Title, Number: l.Number}, nil)
+		ch := Chapter(site, u, Info{Series: series, Title: l.Title, Number: l.Number, Volume: l.Volume}, nil)
 		ch.Refresh = func(ctx context.Context) ([]download.Page, error) {
 			return load(ctx, env, u, referer)
 		}

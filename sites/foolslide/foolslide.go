@@ -16,50 +16,24 @@ import (
 const Name = "foolslide"
 
 // Engine is FoOlSlide as the engine registry knows it.
-var Engine = engine.Engine{Name: Name, Label: "FoOlSlide", Detect: Detect, Read: read}
-
-func init() {
-	engine.Register(Engine)
-	sites.Register(sites.Info[engine.Options]{
-		Name:        Name,
-		Description: "Engine: FoOlSlide (PHP reader of scanlation groups), on any host whose pages show it: chapters and series, adult notice answered.",
-		Patterns:    []string{"https://<foolslide site>/read/<series>/<lang>/<volume>/<chapter>/", "https://<foolslide site>/series/<series>/"},
-		Options:     func() *engine.Options { return &engine.Options{Hosts: []string{}} },
-		New:         func(o *engine.Options) (sites.Handler, error) { return engine.NewHandler(Engine, o) },
-	})
+var Engine = engine.Engine{
+	Name:        Name,
+	Label:       "FoOlSlide",
+	Description: "Engine: FoOlSlide (PHP reader of scanlation groups), on any host whose pages show it: chapters and series, adult notice answered.",
+	Patterns:    []string{"https://<foolslide site>/read/<series>/<lang>/<volume>/<chapter>/", "https://<foolslide site>/series/<series>/"},
+	Detect:      Detect,
+	Open:        pastAdultGate,
+	IsChapter:   IsChapter,
+	IsSeries:    IsSeries,
+	Pages:       chapterPages,
+	Chapter:     ReadChapter,
+	Series: func(_ context.Context, _ sites.Env, doc *goquery.Document) (string, []engine.Link, error) {
+		s := ReadSeries(doc, doc.Url)
+		return s.Title, s.Links, nil
+	},
 }
 
-func read(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Document) ([]*sites.Chapter, error) {
-	doc, err := pastAdultGate(ctx, env, doc)
-	if err != nil {
-		return nil, err
-	}
-	u := doc.Url
-	switch {
-	case IsChapter(doc):
-		pages, err := chapterPages(doc)
-		if err != nil {
-			return nil, err
-		}
-		ci := ReadChapter(doc, u)
-		return []*sites.Chapter{engine.Chapter(Name, u, engine.Info{Series: ci.Series, Title: ci.Title, Number: ci.Number, Volume: ci.Volume}, pages)}, nil
-	case IsSeries(doc):
-		s := ReadSeries(doc, u)
-		chs, err := engine.Select(ctx, env, req, Name, s.Title, u, s.Links, loadChapter)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range chs {
-			if cu, err := url.Parse(c.SourceURL); err == nil {
-				if p, ok := ParsePath(cu.Path); ok && p.Volume != "0" {
-					c.Volume = p.Volume
-				}
-			}
-		}
-		return chs, nil
-	}
-	return nil, fmt.Errorf("%w: %s is a FoOlSlide page but neither a chapter nor a series page", sites.ErrLayout, u)
-}
+func init() { engine.Register(Engine) }
 
 // pastAdultGate answers FoOlSlide's adult notice: the same address posted
 // with adult=true is the real page.
@@ -78,18 +52,7 @@ func pastAdultGate(ctx context.Context, env sites.Env, doc *goquery.Document) (*
 	return next, nil
 }
 
-func loadChapter(ctx context.Context, env sites.Env, chapter *url.URL, referer string) ([]download.Page, error) {
-	doc, err := engine.Fetch(ctx, env, chapter, referer)
-	if err != nil {
-		return nil, fmt.Errorf("chapter page: %w", err)
-	}
-	if doc, err = pastAdultGate(ctx, env, doc); err != nil {
-		return nil, err
-	}
-	return chapterPages(doc)
-}
-
-func chapterPages(doc *goquery.Document) ([]download.Page, error) {
+func chapterPages(_ context.Context, _ sites.Env, doc *goquery.Document) ([]download.Page, error) {
 	urls := Images(doc, doc.Url)
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, doc.Url)

@@ -140,23 +140,14 @@ func isDigits(s string) bool {
 	return true
 }
 
-// ChapterInfo is what a reader page says about itself.
-type ChapterInfo struct {
-	Series, Title, Number, Volume string
-	SeriesURL                     string
-}
-
 // ReadChapter reads "<a>series</a> :: <a>Vol.2 Chapter 10: Title</a>"
 // from the reader's h1.tbtitle, and the numbers from the address.
-func ReadChapter(doc *goquery.Document, base *url.URL) ChapterInfo {
-	var ci ChapterInfo
+func ReadChapter(doc *goquery.Document) engine.Info {
 	links := doc.Find("h1.tbtitle a[href]")
-	ci.Series = engine.Clean(links.Eq(0).Text())
-	ci.SeriesURL = engine.LinkURL(base, links.Eq(0).AttrOr("href", ""))
-	ci.Title = engine.Clean(links.Eq(1).Text())
+	ci := engine.Info{Series: engine.Clean(links.Eq(0).Text()), Title: engine.Clean(links.Eq(1).Text())}
 	ci.Number = engine.Number(ci.Title)
-	if base != nil {
-		if p, ok := ParsePath(base.Path); ok {
+	if doc.Url != nil {
+		if p, ok := ParsePath(doc.Url.Path); ok {
 			if ci.Number == "" {
 				ci.Number = canonicalNumber(p.Number)
 			}
@@ -192,13 +183,18 @@ func ReadSeries(doc *goquery.Document, base *url.URL) Series {
 		if title == "" {
 			title = engine.Clean(a.AttrOr("title", ""))
 		}
-		n := engine.Number(title)
-		if pu, err := url.Parse(u); err == nil && n == "" {
+		l := engine.Link{URL: u, Title: title, Number: engine.Number(title)}
+		if pu, err := url.Parse(u); err == nil {
 			if p, ok := ParsePath(pu.Path); ok {
-				n = canonicalNumber(p.Number)
+				if l.Number == "" {
+					l.Number = canonicalNumber(p.Number)
+				}
+				if p.Volume != "0" {
+					l.Volume = p.Volume
+				}
 			}
 		}
-		s.Links = append(s.Links, engine.Link{URL: u, Title: title, Number: n})
+		s.Links = append(s.Links, l)
 	})
 	return s
 }

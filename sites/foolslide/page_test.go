@@ -14,25 +14,13 @@ import (
 )
 
 const (
-	testSite = "https://reader.example"
-	testCDN  = "https://cdn.example"
+	testSite = enginetest.SiteOrigin
+	testCDN  = enginetest.CDNOrigin
 )
 
-func parse(t *testing.T, name, rawURL string) (*goquery.Document, *url.URL) {
-	t.Helper()
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(enginetest.Fixture(t, name, testSite, testCDN))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, u
-}
-
 func TestReader(t *testing.T) {
-	doc, u := parse(t, "read.html", testSite+"/slide/read/lonely_knight/en/2/10/page/1")
+	doc := enginetest.Parse(t, "read.html", testSite+"/slide/read/lonely_knight/en/2/10/page/1")
+	u := doc.Url
 	if !Detect(doc) || !IsChapter(doc) || IsAdultGate(doc) {
 		t.Fatalf("detect %v chapter %v gate %v", Detect(doc), IsChapter(doc), IsAdultGate(doc))
 	}
@@ -41,8 +29,8 @@ func TestReader(t *testing.T) {
 	if got := Images(doc, u); !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q\nwant %q", got, want)
 	}
-	ci := ReadChapter(doc, u)
-	if ci != (ChapterInfo{Series: "Lonely Knight", Title: "Vol.2 Chapter 10: The End", Number: "10", Volume: "2", SeriesURL: testSite + "/slide/series/lonely_knight/"}) {
+	ci := ReadChapter(doc)
+	if ci != (engine.Info{Series: "Lonely Knight", Title: "Vol.2 Chapter 10: The End", Number: "10", Volume: "2"}) {
 		t.Errorf("chapter info %+v", ci)
 	}
 }
@@ -61,7 +49,8 @@ func TestReaderBase64(t *testing.T) {
 }
 
 func TestSeries(t *testing.T) {
-	doc, u := parse(t, "series.html", testSite+"/slide/series/lonely_knight/")
+	doc := enginetest.Parse(t, "series.html", testSite+"/slide/series/lonely_knight/")
+	u := doc.Url
 	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
 		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
 	}
@@ -80,7 +69,7 @@ func TestSeries(t *testing.T) {
 }
 
 func TestAdultGate(t *testing.T) {
-	doc, _ := parse(t, "adult.html", testSite+"/slide/series/lonely_knight/")
+	doc := enginetest.Parse(t, "adult.html", testSite+"/slide/series/lonely_knight/")
 	if !Detect(doc) || !IsAdultGate(doc) || IsChapter(doc) || IsSeries(doc) {
 		t.Errorf("detect %v gate %v chapter %v series %v", Detect(doc), IsAdultGate(doc), IsChapter(doc), IsSeries(doc))
 	}

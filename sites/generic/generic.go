@@ -297,19 +297,7 @@ func getPage(ctx context.Context, env sites.Env, u *url.URL) (*htmlPage, error) 
 // resolve makes an image URL absolute; "" when it is not a usable http(s)
 // image link (empty, data:, javascript:, svg).
 func (pg *htmlPage) resolve(raw string) string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" || strings.HasPrefix(raw, "#") {
-		return ""
-	}
-	u, err := pg.base.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	if strings.EqualFold(path.Ext(u.Path), ".svg") {
-		return ""
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	return engine.Absolute(pg.base, raw)
 }
 
 // pages reads pg (and the pages its next link leads to) with the rule.

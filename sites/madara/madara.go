@@ -20,62 +20,40 @@ import (
 const Name = "madara"
 
 // Engine is Madara as the engine registry knows it.
-var Engine = engine.Engine{Name: Name, Label: "Madara", Detect: Detect, Read: read}
-
-func init() {
-	engine.Register(Engine)
-	sites.Register(sites.Info[engine.Options]{
-		Name:        Name,
-		Description: "Engine: Madara (WordPress theme + madara-core), on any host whose pages show it: chapters (list and paged readers) and series with their chapter list (inline or AJAX).",
-		Patterns:    []string{"https://<madara site>/manga/<series>/", "https://<madara site>/manga/<series>/<chapter>/"},
-		Options:     func() *engine.Options { return &engine.Options{Hosts: []string{}} },
-		New:         func(o *engine.Options) (sites.Handler, error) { return engine.NewHandler(Engine, o) },
-	})
+var Engine = engine.Engine{
+	Name:        Name,
+	Label:       "Madara",
+	Description: "Engine: Madara (WordPress theme + madara-core), on any host whose pages show it: chapters (list and paged readers) and series with their chapter list (inline or AJAX).",
+	Patterns:    []string{"https://<madara site>/manga/<series>/", "https://<madara site>/manga/<series>/<chapter>/"},
+	Detect:      Detect,
+	IsChapter:   IsChapter,
+	IsSeries:    IsSeries,
+	Pages:       chapterPages,
+	Chapter:     ReadChapter,
+	Series:      series,
 }
 
-// read resolves a Madara chapter or series page.
-func read(ctx context.Context, env sites.Env, req sites.Request, doc *goquery.Document) ([]*sites.Chapter, error) {
-	u := doc.Url
-	switch {
-	case IsChapter(doc):
-		pages, referer, err := chapterPages(ctx, env, doc)
-		if err != nil {
-			return nil, err
-		}
-		ci := ReadChapter(doc, u)
-		return []*sites.Chapter{engine.Chapter(Name, referer, engine.Info{Series: ci.Series, Title: ci.Title, Number: ci.Number}, pages)}, nil
-	case IsSeries(doc):
-		s := ReadSeries(doc, u)
-		links := s.Links
-		if len(links) == 0 {
-			var err error
-			if links, err = ajaxChapters(ctx, env, doc, s.HolderID); err != nil {
-				return nil, err
-			}
-		}
-		return engine.Select(ctx, env, req, Name, s.Title, u, links, loadChapter)
-	}
-	return nil, fmt.Errorf("%w: %s is a Madara page but neither a chapter nor a series page", sites.ErrLayout, u)
-}
+func init() { engine.Register(Engine) }
 
-// loadChapter loads the pages of one chapter of a series.
-func loadChapter(ctx context.Context, env sites.Env, chapter *url.URL, referer string) ([]download.Page, error) {
-	doc, err := engine.Fetch(ctx, env, chapter, referer)
-	if err != nil {
-		return nil, fmt.Errorf("chapter page: %w", err)
+// series reads a series page, loading its chapter list by AJAX when the
+// page holds only the placeholder.
+func series(ctx context.Context, env sites.Env, doc *goquery.Document) (string, []engine.Link, error) {
+	s := ReadSeries(doc, doc.Url)
+	if len(s.Links) > 0 {
+		return s.Title, s.Links, nil
 	}
-	pages, _, err := chapterPages(ctx, env, doc)
-	return pages, err
+	links, err := ajaxChapters(ctx, env, doc, s.HolderID)
+	return s.Title, links, err
 }
 
 // chapterPages reads the images of a chapter page, loading the list style
-// (?style=list) when the page is the paged reader without the full list.
-// It returns the pages and the page they were read from (their Referer).
-func chapterPages(ctx context.Context, env sites.Env, doc *goquery.Document) ([]download.Page, *url.URL, error) {
+// (?style=list) when the page is the paged reader without the full list;
+// the page they were read from is their Referer.
+func chapterPages(ctx context.Context, env sites.Env, doc *goquery.Document) ([]download.Page, error) {
 	u := doc.Url
 	urls, paged, err := Images(doc, u)
 	if errors.Is(err, ErrProtected) {
-		return nil, nil, fmt.Errorf("%w: %s: %v", sites.ErrNoPages, u, err)
+		return nil, fmt.Errorf("%w: %s: %v", sites.ErrNoPages, u, err)
 	}
 	if paged && u.Query().Get("style") != "list" {
 		lu := *u
@@ -84,16 +62,16 @@ func chapterPages(ctx context.Context, env sites.Env, doc *goquery.Document) ([]
 		lu.RawQuery = q.Encode()
 		ld, err := engine.Fetch(ctx, env, &lu, u.String())
 		if err != nil {
-			return nil, nil, fmt.Errorf("list view: %w", err)
+			return nil, fmt.Errorf("list view: %w", err)
 		}
 		if lurls, _, err := Images(ld, ld.Url); err == nil && len(lurls) > len(urls) {
 			urls, u = lurls, ld.Url
 		}
 	}
 	if len(urls) == 0 {
-		return nil, nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, u)
+		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, u)
 	}
-	return engine.Pages(urls, u), u, nil
+	return engine.Pages(urls, u), nil
 }
 
 // ajaxChapters loads the chapter list of a series page that holds only the

@@ -1,32 +1,20 @@
 package madara
 
 import (
-	"context"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/mangabot/mangabot/download"
-	"github.com/mangabot/mangabot/sites"
 	"github.com/mangabot/mangabot/sites/engine"
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
 	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
-// site is a Madara reader on loopback with its CDN.
-type site struct {
-	cdn    *enginetest.CDN
-	reader *enginetest.Reader
-	h      sites.Handler
-	env    sites.Env
-	f      *download.Fetcher
-}
-
 // newSite serves the fixtures; ajax picks how the series' chapter list
 // answers: "inline" (in the page), "new" (POST <series>/ajax/chapters/),
 // "old" (that answers 400; admin-ajax.php answers).
-func newSite(t *testing.T, ajax string) *site {
+func newSite(t *testing.T, ajax string) *enginetest.Site {
 	t.Helper()
 	routes := map[string]enginetest.Route{
 		"GET /manga/solo-hero/chapter-10/":  {File: "chapter.html"},
@@ -46,77 +34,17 @@ func newSite(t *testing.T, ajax string) *site {
 		routes["POST /manga/solo-hero/ajax/chapters/"] = enginetest.Route{Status: 400, Body: "0"}
 		routes["POST /wp-admin/admin-ajax.php"] = enginetest.Route{File: "ajax-chapters.html", Form: url.Values{"action": {"manga_get_chapters"}, "manga": {"1841"}}}
 	}
-	s := &site{cdn: enginetest.NewCDN(t)}
-	s.reader = enginetest.NewReader(t, s.cdn, routes)
-	h, err := engine.NewHandler(Engine, &engine.Options{Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.h = h
-	s.env, s.f = enginetest.Env()
-	return s
-}
-
-func (s *site) resolve(t *testing.T, path, chapters string) []*sites.Chapter {
-	t.Helper()
-	u, err := sites.ParseURL(s.reader.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chs, err := s.h.Resolve(context.Background(), s.env, sites.Request{URL: u, Chapters: chapters})
-	if err != nil {
-		t.Fatalf("Resolve(%s, %q): %v", path, chapters, err)
-	}
-	return chs
-}
-
-// fetch downloads every page of chs through the process's client, loading
-// lazy chapters first, and returns the page counts.
-func (s *site) fetch(t *testing.T, chs []*sites.Chapter) []int {
-	t.Helper()
-	var counts []int
-	for _, ch := range chs {
-		if len(ch.Pages) == 0 && ch.Refresh != nil {
-			pages, err := ch.Refresh(context.Background())
-			if err != nil {
-				t.Fatalf("chapter %s: %v", ch.Number, err)
-			}
-			ch.Pages = pages
-		}
-		res, err := s.f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: t.TempDir()})
-		if err != nil {
-			t.Fatalf("chapter %s: fetch: %v", ch.Number, err)
-		}
-		if res.Failed > 0 {
-			t.Fatalf("chapter %s: %d pages failed", ch.Number, res.Failed)
-		}
-		counts = append(counts, len(ch.Pages))
-	}
-	if r := s.cdn.Refused(); len(r) > 0 {
-		t.Errorf("the CDN refused %v", r)
-	}
-	if n := s.cdn.Hits("/decoy/"); n != 0 {
-		t.Errorf("%d decoy images fetched", n)
-	}
-	return counts
-}
-
-func numbers(chs []*sites.Chapter) []string {
-	var out []string
-	for _, c := range chs {
-		out = append(out, c.Number)
-	}
-	return out
+	return enginetest.NewSite(t, Engine, routes)
 }
 
 func TestConformance(t *testing.T) {
 	s := newSite(t, "inline")
 	sitestest.Run(t, sitestest.Suite{
-		Handler:    s.h,
-		Env:        s.env,
-		Chapter:    s.reader.URL + "/manga/solo-hero/chapter-10/",
-		Series:     s.reader.URL + "/manga/solo-hero/",
-		NotFound:   s.reader.URL + "/manga/solo-hero/chapter-99/",
+		Handler:    s.Handler,
+		Env:        s.Env,
+		Chapter:    s.Reader.URL + "/manga/solo-hero/chapter-10/",
+		Series:     s.Reader.URL + "/manga/solo-hero/",
+		NotFound:   s.Reader.URL + "/manga/solo-hero/chapter-99/",
 		Decoys:     []string{"/decoy/", "/wp-content/"},
 		Referer:    true,
 		FetchPages: true,
@@ -125,18 +53,18 @@ func TestConformance(t *testing.T) {
 
 func TestChapterPage(t *testing.T) {
 	s := newSite(t, "inline")
-	chs := s.resolve(t, "/manga/solo-hero/chapter-10/", "")
+	chs := s.Resolve(t, "/manga/solo-hero/chapter-10/", "")
 	if len(chs) != 1 {
 		t.Fatalf("%d chapters", len(chs))
 	}
 	c := chs[0]
-	if c.Site != Name || c.Series != "Solo Hero" || c.Number != "10" || c.SourceURL != s.reader.URL+"/manga/solo-hero/chapter-10/" {
+	if c.Site != Name || c.Series != "Solo Hero" || c.Number != "10" || c.SourceURL != s.Reader.URL+"/manga/solo-hero/chapter-10/" {
 		t.Errorf("chapter %+v", c)
 	}
-	if got := s.fetch(t, chs); !reflect.DeepEqual(got, []int{3}) {
+	if got := s.Fetch(t, chs, "/decoy/"); !reflect.DeepEqual(got, []int{3}) {
 		t.Errorf("pages %v", got)
 	}
-	if n := s.cdn.Hits("/pages/solo-hero/10/"); n != 3 {
+	if n := s.CDN.Hits("/pages/solo-hero/10/"); n != 3 {
 		t.Errorf("CDN served %d pages, want 3", n)
 	}
 	if ref := c.Pages[0].Header.Get("Referer"); ref != c.SourceURL {
@@ -156,8 +84,8 @@ func TestSeriesSelection(t *testing.T) {
 				"":      {"1", "2", "2.5", "10"},
 				"1-2.5": {"1", "2", "2.5"},
 			} {
-				chs := s.resolve(t, "/manga/solo-hero/", sel)
-				if got := numbers(chs); !reflect.DeepEqual(got, want) {
+				chs := s.Resolve(t, "/manga/solo-hero/", sel)
+				if got := enginetest.Numbers(chs); !reflect.DeepEqual(got, want) {
 					t.Errorf("%q: chapters %v, want %v", sel, got, want)
 				}
 				for _, c := range chs {
@@ -166,15 +94,15 @@ func TestSeriesSelection(t *testing.T) {
 					}
 				}
 			}
-			chs := s.resolve(t, "/manga/solo-hero/", "1,10")
-			if got := s.fetch(t, chs); !reflect.DeepEqual(got, []int{3, 3}) {
+			chs := s.Resolve(t, "/manga/solo-hero/", "1,10")
+			if got := s.Fetch(t, chs, "/decoy/"); !reflect.DeepEqual(got, []int{3, 3}) {
 				t.Errorf("pages %v", got)
 			}
 			if chs[1].Title != "The End" {
 				t.Errorf("chapter 10 title %q", chs[1].Title)
 			}
 			var posts []string
-			for _, r := range s.reader.Requests() {
+			for _, r := range s.Reader.Requests() {
 				if strings.HasPrefix(r, "POST ") {
 					posts = append(posts, r)
 				}
@@ -203,16 +131,12 @@ func contains(list []string, s string) bool {
 }
 
 func TestSeriesWithoutChapterList(t *testing.T) {
-	cdn := enginetest.NewCDN(t)
-	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+	s := enginetest.NewSite(t, Engine, map[string]enginetest.Route{
 		"GET /manga/solo-hero/":                {File: "series-ajax.html"},
 		"POST /manga/solo-hero/ajax/chapters/": {Status: 400, Body: "0"},
 		"POST /wp-admin/admin-ajax.php":        {Body: "0"},
 	})
-	h, _ := engine.NewHandler(Engine, &engine.Options{Hosts: []string{"127.0.0.1"}})
-	u, _ := sites.ParseURL(rd.URL + "/manga/solo-hero/")
-	env, _ := enginetest.Env()
-	_, err := h.Resolve(context.Background(), env, sites.Request{URL: u, Chapters: "1"})
+	_, err := s.TryResolve("/manga/solo-hero/", "1")
 	if err == nil || !strings.Contains(err.Error(), "chapter list") || !strings.Contains(err.Error(), "admin-ajax.php") {
 		t.Errorf("err %v, want one naming both chapter-list requests", err)
 	}

@@ -103,24 +103,15 @@ func preloaded(doc *goquery.Document) []string {
 	return list
 }
 
-// ChapterInfo is what a chapter page says about itself.
-type ChapterInfo struct {
-	Series, Title, Number string
-	SeriesURL             string
-}
-
 // ReadChapter reads the series and chapter names from the breadcrumb
 // (Home / All Mangas / <series> / <chapter>), else from #chapter-heading
 // ("<series> - <chapter>").
-func ReadChapter(doc *goquery.Document, base *url.URL) ChapterInfo {
-	var ci ChapterInfo
+func ReadChapter(doc *goquery.Document) engine.Info {
+	var ci engine.Info
 	crumbs := doc.Find(".c-breadcrumb ol.breadcrumb li, ol.breadcrumb li")
 	if active := crumbs.Filter(".active").Last(); active.Length() > 0 {
 		ci.Title = engine.Clean(active.Text())
-		if a := active.Prev().Find("a[href]").Last(); a.Length() > 0 {
-			ci.Series = engine.Clean(a.Text())
-			ci.SeriesURL = engine.LinkURL(base, a.AttrOr("href", ""))
-		}
+		ci.Series = engine.Clean(active.Prev().Find("a[href]").Last().Text())
 	}
 	if ci.Series == "" || ci.Title == "" {
 		h := engine.Clean(doc.Find("#chapter-heading").First().Text())
@@ -133,11 +124,7 @@ func ReadChapter(doc *goquery.Document, base *url.URL) ChapterInfo {
 			}
 		}
 	}
-	ci.Number = engine.Number(ci.Title)
-	if ci.Number == "" && base != nil {
-		ci.Number = engine.NumberFromPath(base.Path)
-	}
-	return ci
+	return engine.ChapterInfo(ci, doc.Url)
 }
 
 // Series is what a series page says: its title, the id its chapter list

@@ -85,34 +85,23 @@ func Images(doc *goquery.Document, base *url.URL) ([]string, error) {
 	return engine.AbsoluteAll(base, raws), nil
 }
 
-// ChapterInfo is what a chapter page says about itself.
-type ChapterInfo struct {
-	Series, Title, Number string
-	SeriesURL             string
-}
-
 // ReadChapter reads the series from "All chapters are in <a>" (.allc) or
 // the breadcrumb, and the chapter from h1.entry-title ("<series> Chapter
 // 124").
-func ReadChapter(doc *goquery.Document, base *url.URL) ChapterInfo {
-	var ci ChapterInfo
+func ReadChapter(doc *goquery.Document) engine.Info {
+	var ci engine.Info
 	a := doc.Find(".allc a[href]").First()
 	if a.Length() == 0 {
 		a = doc.Find(".ts-breadcrumb li a[href]").Eq(1)
 	}
 	ci.Series = engine.Clean(a.Text())
-	ci.SeriesURL = engine.LinkURL(base, a.AttrOr("href", ""))
 	ci.Title = engine.Clean(doc.Find("h1.entry-title").First().Text())
 	if ci.Series != "" {
 		if rest, ok := strings.CutPrefix(ci.Title, ci.Series); ok && strings.TrimSpace(rest) != "" {
 			ci.Title = strings.Trim(rest, " -–:")
 		}
 	}
-	ci.Number = engine.Number(ci.Title)
-	if ci.Number == "" && base != nil {
-		ci.Number = engine.NumberFromPath(base.Path)
-	}
-	return ci
+	return engine.ChapterInfo(ci, doc.Url)
 }
 
 // Series is what a series page says.

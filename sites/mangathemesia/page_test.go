@@ -14,25 +14,13 @@ import (
 )
 
 const (
-	testSite = "https://reader.example"
-	testCDN  = "https://cdn.example"
+	testSite = enginetest.SiteOrigin
+	testCDN  = enginetest.CDNOrigin
 )
 
-func parse(t *testing.T, name, rawURL string) (*goquery.Document, *url.URL) {
-	t.Helper()
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(enginetest.Fixture(t, name, testSite, testCDN))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, u
-}
-
 func TestChapterFromReaderScript(t *testing.T) {
-	doc, u := parse(t, "chapter.html", testSite+"/infinite-level-up-chapter-124/")
+	doc := enginetest.Parse(t, "chapter.html", testSite+"/infinite-level-up-chapter-124/")
+	u := doc.Url
 	if !Detect(doc) || !IsChapter(doc) {
 		t.Fatalf("detect %v chapter %v", Detect(doc), IsChapter(doc))
 	}
@@ -44,8 +32,8 @@ func TestChapterFromReaderScript(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q\nwant %q", got, want)
 	}
-	ci := ReadChapter(doc, u)
-	if ci != (ChapterInfo{Series: "Infinite Level Up", Title: "Chapter 124", Number: "124", SeriesURL: testSite + "/series/infinite-level-up/"}) {
+	ci := ReadChapter(doc)
+	if ci != (engine.Info{Series: "Infinite Level Up", Title: "Chapter 124", Number: "124"}) {
 		t.Errorf("chapter info %+v", ci)
 	}
 }
@@ -69,7 +57,8 @@ func TestChapterNovel(t *testing.T) {
 }
 
 func TestChapterFromReaderArea(t *testing.T) {
-	doc, u := parse(t, "chapter-dom.html", testSite+"/infinite-level-up-chapter-2-5/")
+	doc := enginetest.Parse(t, "chapter-dom.html", testSite+"/infinite-level-up-chapter-2-5/")
+	u := doc.Url
 	got, err := Images(doc, u)
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +67,14 @@ func TestChapterFromReaderArea(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q, want %q", got, want)
 	}
-	if ci := ReadChapter(doc, u); ci.Number != "2.5" || ci.Series != "Infinite Level Up" {
+	if ci := ReadChapter(doc); ci.Number != "2.5" || ci.Series != "Infinite Level Up" {
 		t.Errorf("chapter info %+v", ci)
 	}
 }
 
 func TestSeries(t *testing.T) {
-	doc, u := parse(t, "series.html", testSite+"/series/infinite-level-up/")
+	doc := enginetest.Parse(t, "series.html", testSite+"/series/infinite-level-up/")
+	u := doc.Url
 	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
 		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
 	}
