@@ -168,7 +168,7 @@ func TestFetchFailuresAreOneLine(t *testing.T) {
 	}{
 		{"not a link", cfg, "chapter-12", "not a link"},
 		{"ftp", cfg, "ftp://example.org/x", "not a link"},
-		{"no images", cfg, s.URL + "/empty", "site layout not recognised"},
+		{"no images", cfg, s.URL + "/empty", "no chapter images found on " + s.URL + "/empty; if this site needs a rule, see [[sites.generic.rules]]"},
 		{"all pages failed", cfg, allFail.URL + "/chapter", "failed"},
 		{"blocked address", blocked, s.URL + "/chapter", "blocked address"},
 	} {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
-	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 var chapterPaths = []string{"1/1/", "1/2/", "1/2/5/", "1/3/", "2/10/"}
@@ -39,16 +38,7 @@ const decoys = "/slide/content/comics/lonely_knight_5a1b/2_10_0_the_end_9c2e/thu
 
 func TestConformance(t *testing.T) {
 	s := newSite(t, false)
-	sitestest.Run(t, sitestest.Suite{
-		Handler:    s.Handler,
-		Env:        s.Env,
-		Chapter:    s.Reader.URL + "/slide/read/lonely_knight/en/2/10/page/2",
-		Series:     s.Reader.URL + "/slide/series/lonely_knight/",
-		NotFound:   s.Reader.URL + "/slide/read/lonely_knight/en/9/99/",
-		Decoys:     []string{"thumb_", "/themes/"},
-		Referer:    true,
-		FetchPages: true,
-	})
+	s.Conformance(t, "/slide/read/lonely_knight/en/2/10/page/2", "/slide/series/lonely_knight/", "/slide/read/lonely_knight/en/9/99/", "thumb_", "/themes/")
 }
 
 func TestChapterPage(t *testing.T) {

@@ -13,18 +13,13 @@ import (
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
-const (
-	testSite = enginetest.SiteOrigin
-	testCDN  = enginetest.CDNOrigin
-)
-
 func TestReader(t *testing.T) {
-	doc := enginetest.Parse(t, "read.html", testSite+"/slide/read/lonely_knight/en/2/10/page/1")
+	doc := enginetest.Parse(t, "read.html", enginetest.SiteOrigin+"/slide/read/lonely_knight/en/2/10/page/1")
 	u := doc.Url
 	if !Detect(doc) || !IsChapter(doc) || IsAdultGate(doc) {
 		t.Fatalf("detect %v chapter %v gate %v", Detect(doc), IsChapter(doc), IsAdultGate(doc))
 	}
-	dir := testCDN + "/slide/content/comics/lonely_knight_5a1b/2_10_0_the_end_9c2e/"
+	dir := enginetest.CDNOrigin + "/slide/content/comics/lonely_knight_5a1b/2_10_0_the_end_9c2e/"
 	want := []string{dir + "01.png", dir + "02.png", dir + "03.png"}
 	if got := Images(doc, u); !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q\nwant %q", got, want)
@@ -39,7 +34,7 @@ func TestReaderBase64(t *testing.T) {
 	list := `[{"id":1,"url":"https:\/\/cdn.example\/1.png","thumb_url":"https:\/\/cdn.example\/thumb_1.png"},{"id":2,"url":"https:\/\/cdn.example\/2.png"}]`
 	page := `<div class="topbar"><h1 class="tbtitle dnone"></h1></div><script>var pages = JSON.parse(atob("` + base64.StdEncoding.EncodeToString([]byte(list)) + `"));</script>`
 	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(page))
-	u, _ := url.Parse(testSite + "/read/x/en/0/1/")
+	u, _ := url.Parse(enginetest.SiteOrigin + "/read/x/en/0/1/")
 	if got := Images(doc, u); !reflect.DeepEqual(got, []string{"https://cdn.example/1.png", "https://cdn.example/2.png"}) {
 		t.Errorf("images %q", got)
 	}
@@ -49,7 +44,7 @@ func TestReaderBase64(t *testing.T) {
 }
 
 func TestSeries(t *testing.T) {
-	doc := enginetest.Parse(t, "series.html", testSite+"/slide/series/lonely_knight/")
+	doc := enginetest.Parse(t, "series.html", enginetest.SiteOrigin+"/slide/series/lonely_knight/")
 	u := doc.Url
 	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
 		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
@@ -60,7 +55,7 @@ func TestSeries(t *testing.T) {
 	}
 	var got []string
 	for _, l := range engine.ReadingOrder(s.Links) {
-		got = append(got, l.Number+" "+strings.TrimPrefix(l.URL, testSite))
+		got = append(got, l.Number+" "+strings.TrimPrefix(l.URL, enginetest.SiteOrigin))
 	}
 	want := []string{"1 /slide/read/lonely_knight/en/1/1/", "2 /slide/read/lonely_knight/en/1/2/", "2.5 /slide/read/lonely_knight/en/1/2/5/", "3 /slide/read/lonely_knight/en/1/3/", "10 /slide/read/lonely_knight/en/2/10/"}
 	if !reflect.DeepEqual(got, want) {
@@ -69,7 +64,7 @@ func TestSeries(t *testing.T) {
 }
 
 func TestAdultGate(t *testing.T) {
-	doc := enginetest.Parse(t, "adult.html", testSite+"/slide/series/lonely_knight/")
+	doc := enginetest.Parse(t, "adult.html", enginetest.SiteOrigin+"/slide/series/lonely_knight/")
 	if !Detect(doc) || !IsAdultGate(doc) || IsChapter(doc) || IsSeries(doc) {
 		t.Errorf("detect %v gate %v chapter %v series %v", Detect(doc), IsAdultGate(doc), IsChapter(doc), IsSeries(doc))
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mangabot/mangabot/sites/engine"
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
-	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 // newSite serves the fixtures; ajax picks how the series' chapter list
@@ -39,16 +38,7 @@ func newSite(t *testing.T, ajax string) *enginetest.Site {
 
 func TestConformance(t *testing.T) {
 	s := newSite(t, "inline")
-	sitestest.Run(t, sitestest.Suite{
-		Handler:    s.Handler,
-		Env:        s.Env,
-		Chapter:    s.Reader.URL + "/manga/solo-hero/chapter-10/",
-		Series:     s.Reader.URL + "/manga/solo-hero/",
-		NotFound:   s.Reader.URL + "/manga/solo-hero/chapter-99/",
-		Decoys:     []string{"/decoy/", "/wp-content/"},
-		Referer:    true,
-		FetchPages: true,
-	})
+	s.Conformance(t, "/manga/solo-hero/chapter-10/", "/manga/solo-hero/", "/manga/solo-hero/chapter-99/", "/decoy/", "/wp-content/")
 }
 
 func TestChapterPage(t *testing.T) {

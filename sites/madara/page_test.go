@@ -12,13 +12,8 @@ import (
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
-const (
-	testSite = enginetest.SiteOrigin
-	testCDN  = enginetest.CDNOrigin
-)
-
 func TestChapterListStyle(t *testing.T) {
-	doc := enginetest.Parse(t, "chapter.html", testSite+"/manga/solo-hero/chapter-10/")
+	doc := enginetest.Parse(t, "chapter.html", enginetest.SiteOrigin+"/manga/solo-hero/chapter-10/")
 	if !Detect(doc) || !IsChapter(doc) {
 		t.Fatalf("detect %v, chapter %v", Detect(doc), IsChapter(doc))
 	}
@@ -26,7 +21,7 @@ func TestChapterListStyle(t *testing.T) {
 	if err != nil || paged {
 		t.Fatalf("paged %v, err %v", paged, err)
 	}
-	want := []string{testCDN + "/pages/solo-hero/10/01.jpg", testCDN + "/pages/solo-hero/10/02.jpg", testCDN + "/pages/solo-hero/10/03.jpg"}
+	want := []string{enginetest.CDNOrigin + "/pages/solo-hero/10/01.jpg", enginetest.CDNOrigin + "/pages/solo-hero/10/02.jpg", enginetest.CDNOrigin + "/pages/solo-hero/10/03.jpg"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q\nwant %q", got, want)
 	}
@@ -36,12 +31,12 @@ func TestChapterListStyle(t *testing.T) {
 }
 
 func TestChapterPagedStyle(t *testing.T) {
-	doc := enginetest.Parse(t, "chapter-paged.html", testSite+"/manga/solo-hero/chapter-2/")
+	doc := enginetest.Parse(t, "chapter-paged.html", enginetest.SiteOrigin+"/manga/solo-hero/chapter-2/")
 	got, paged, err := Images(doc, doc.Url)
 	if err != nil || paged {
 		t.Fatalf("paged %v, err %v", paged, err)
 	}
-	want := []string{testCDN + "/pages/solo-hero/2/01.jpg", testCDN + "/pages/solo-hero/2/02.jpg"}
+	want := []string{enginetest.CDNOrigin + "/pages/solo-hero/2/01.jpg", enginetest.CDNOrigin + "/pages/solo-hero/2/02.jpg"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q, want %q", got, want)
 	}
@@ -55,14 +50,14 @@ func TestChapterPagedStyle(t *testing.T) {
 }
 
 func TestChapterProtected(t *testing.T) {
-	doc := enginetest.Parse(t, "chapter-protected.html", testSite+"/manga/solo-hero/chapter-1/")
+	doc := enginetest.Parse(t, "chapter-protected.html", enginetest.SiteOrigin+"/manga/solo-hero/chapter-1/")
 	if _, _, err := Images(doc, doc.Url); !errors.Is(err, ErrProtected) {
 		t.Errorf("err %v, want ErrProtected", err)
 	}
 }
 
 func TestSeriesInline(t *testing.T) {
-	doc := enginetest.Parse(t, "series-inline.html", testSite+"/manga/solo-hero/")
+	doc := enginetest.Parse(t, "series-inline.html", enginetest.SiteOrigin+"/manga/solo-hero/")
 	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
 		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
 	}
@@ -72,10 +67,10 @@ func TestSeriesInline(t *testing.T) {
 	}
 	got := engine.ReadingOrder(s.Links)
 	want := []engine.Link{
-		{URL: testSite + "/manga/solo-hero/chapter-1/", Title: "Chapter 1", Number: "1"},
-		{URL: testSite + "/manga/solo-hero/chapter-2/", Title: "Chapter 2", Number: "2"},
-		{URL: testSite + "/manga/solo-hero/chapter-2-5/", Title: "Chapter 2.5", Number: "2.5"},
-		{URL: testSite + "/manga/solo-hero/chapter-10/", Title: "Chapter 10 - The End", Number: "10"},
+		{URL: enginetest.SiteOrigin + "/manga/solo-hero/chapter-1/", Title: "Chapter 1", Number: "1"},
+		{URL: enginetest.SiteOrigin + "/manga/solo-hero/chapter-2/", Title: "Chapter 2", Number: "2"},
+		{URL: enginetest.SiteOrigin + "/manga/solo-hero/chapter-2-5/", Title: "Chapter 2.5", Number: "2.5"},
+		{URL: enginetest.SiteOrigin + "/manga/solo-hero/chapter-10/", Title: "Chapter 10 - The End", Number: "10"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("chapters\n%+v\nwant\n%+v", got, want)
@@ -83,12 +78,12 @@ func TestSeriesInline(t *testing.T) {
 }
 
 func TestSeriesAJAX(t *testing.T) {
-	doc := enginetest.Parse(t, "series-ajax.html", testSite+"/manga/solo-hero/")
+	doc := enginetest.Parse(t, "series-ajax.html", enginetest.SiteOrigin+"/manga/solo-hero/")
 	s := ReadSeries(doc, doc.Url)
 	if !IsSeries(doc) || s.HolderID != "1841" || len(s.Links) != 0 {
 		t.Fatalf("series %v, holder %q, inline links %v", IsSeries(doc), s.HolderID, s.Links)
 	}
-	ajax := enginetest.Parse(t, "ajax-chapters.html", testSite+"/manga/solo-hero/ajax/chapters/")
+	ajax := enginetest.Parse(t, "ajax-chapters.html", enginetest.SiteOrigin+"/manga/solo-hero/ajax/chapters/")
 	var nums []string
 	for _, l := range engine.ReadingOrder(Chapters(ajax, doc.Url)) {
 		nums = append(nums, l.Number)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
-	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 func newSite(t *testing.T) *enginetest.Site {
@@ -22,16 +21,7 @@ func newSite(t *testing.T) *enginetest.Site {
 
 func TestConformance(t *testing.T) {
 	s := newSite(t)
-	sitestest.Run(t, sitestest.Suite{
-		Handler:    s.Handler,
-		Env:        s.Env,
-		Chapter:    s.Reader.URL + "/infinite-level-up-chapter-124/",
-		Series:     s.Reader.URL + "/series/infinite-level-up/",
-		NotFound:   s.Reader.URL + "/infinite-level-up-chapter-999/",
-		Decoys:     []string{"/decoy/", "/wp-content/"},
-		Referer:    true,
-		FetchPages: true,
-	})
+	s.Conformance(t, "/infinite-level-up-chapter-124/", "/series/infinite-level-up/", "/infinite-level-up-chapter-999/", "/decoy/", "/wp-content/")
 }
 
 func TestChapterPage(t *testing.T) {

@@ -13,13 +13,8 @@ import (
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
-const (
-	testSite = enginetest.SiteOrigin
-	testCDN  = enginetest.CDNOrigin
-)
-
 func TestChapterFromReaderScript(t *testing.T) {
-	doc := enginetest.Parse(t, "chapter.html", testSite+"/infinite-level-up-chapter-124/")
+	doc := enginetest.Parse(t, "chapter.html", enginetest.SiteOrigin+"/infinite-level-up-chapter-124/")
 	u := doc.Url
 	if !Detect(doc) || !IsChapter(doc) {
 		t.Fatalf("detect %v chapter %v", Detect(doc), IsChapter(doc))
@@ -28,7 +23,7 @@ func TestChapterFromReaderScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{testCDN + "/pages/ilu/124/00.webp", testCDN + "/pages/ilu/124/01.webp", testCDN + "/pages/ilu/124/02.webp"}
+	want := []string{enginetest.CDNOrigin + "/pages/ilu/124/00.webp", enginetest.CDNOrigin + "/pages/ilu/124/01.webp", enginetest.CDNOrigin + "/pages/ilu/124/02.webp"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q\nwant %q", got, want)
 	}
@@ -41,7 +36,7 @@ func TestChapterFromReaderScript(t *testing.T) {
 func TestChapterDefaultSource(t *testing.T) {
 	page := `<script>ts_reader.run({"sources":[{"source":"Server 1","images":["https:\/\/a.example\/1.jpg"]},{"source":"Server 2","images":["https:\/\/b.example\/1.jpg"]}],"defaultSource":"Server 2"});</script>`
 	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(page))
-	u, _ := url.Parse(testSite + "/x-chapter-1/")
+	u, _ := url.Parse(enginetest.SiteOrigin + "/x-chapter-1/")
 	got, err := Images(doc, u)
 	if err != nil || !reflect.DeepEqual(got, []string{"https://b.example/1.jpg"}) {
 		t.Errorf("images %q err %v, want Server 2's", got, err)
@@ -57,13 +52,13 @@ func TestChapterNovel(t *testing.T) {
 }
 
 func TestChapterFromReaderArea(t *testing.T) {
-	doc := enginetest.Parse(t, "chapter-dom.html", testSite+"/infinite-level-up-chapter-2-5/")
+	doc := enginetest.Parse(t, "chapter-dom.html", enginetest.SiteOrigin+"/infinite-level-up-chapter-2-5/")
 	u := doc.Url
 	got, err := Images(doc, u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{testCDN + "/pages/ilu/2.5/00.jpg", testCDN + "/pages/ilu/2.5/01.jpg"}
+	want := []string{enginetest.CDNOrigin + "/pages/ilu/2.5/00.jpg", enginetest.CDNOrigin + "/pages/ilu/2.5/01.jpg"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("images %q, want %q", got, want)
 	}
@@ -73,7 +68,7 @@ func TestChapterFromReaderArea(t *testing.T) {
 }
 
 func TestSeries(t *testing.T) {
-	doc := enginetest.Parse(t, "series.html", testSite+"/series/infinite-level-up/")
+	doc := enginetest.Parse(t, "series.html", enginetest.SiteOrigin+"/series/infinite-level-up/")
 	u := doc.Url
 	if !Detect(doc) || IsChapter(doc) || !IsSeries(doc) {
 		t.Fatalf("detect %v chapter %v series %v", Detect(doc), IsChapter(doc), IsSeries(doc))
@@ -84,7 +79,7 @@ func TestSeries(t *testing.T) {
 	}
 	var got []string
 	for _, l := range engine.ReadingOrder(s.Links) {
-		got = append(got, l.Number+" "+l.Title+" "+strings.TrimPrefix(l.URL, testSite))
+		got = append(got, l.Number+" "+l.Title+" "+strings.TrimPrefix(l.URL, enginetest.SiteOrigin))
 	}
 	want := []string{
 		"1 Chapter 1 /infinite-level-up-chapter-1/",

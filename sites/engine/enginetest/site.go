@@ -11,6 +11,7 @@ import (
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
 	"github.com/mangabot/mangabot/sites/engine"
+	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 // Origins the unit tests parse fixtures with (nothing is fetched from
@@ -101,6 +102,24 @@ func (s *Site) Fetch(t testing.TB, chs []*sites.Chapter, decoys ...string) []int
 		}
 	}
 	return counts
+}
+
+// Conformance runs the sites conformance suite on the site: chapter,
+// series and notFound are paths on the reader; every page must carry a
+// Referer, be fetched through the CDN's Referer check, and contain none of
+// decoys.
+func (s *Site) Conformance(t *testing.T, chapter, series, notFound string, decoys ...string) {
+	t.Helper()
+	sitestest.Run(t, sitestest.Suite{
+		Handler:    s.Handler,
+		Env:        s.Env,
+		Chapter:    s.Reader.URL + chapter,
+		Series:     s.Reader.URL + series,
+		NotFound:   s.Reader.URL + notFound,
+		Decoys:     decoys,
+		Referer:    true,
+		FetchPages: true,
+	})
 }
 
 // Numbers lists the chapters' numbers.
