@@ -47,6 +47,15 @@ func Pages(urls []string, referer *url.URL) []download.Page {
 	return out
 }
 
+// PagesOf is Pages of the images read from page, or the error of a page
+// without any: never an empty chapter.
+func PagesOf(urls []string, page *url.URL) ([]download.Page, error) {
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, WithoutUser(page))
+	}
+	return Pages(urls, page), nil
+}
+
 // Chapter builds the chapter of a reader page.
 func Chapter(site string, page *url.URL, info Info, pages []download.Page) *sites.Chapter {
 	return &sites.Chapter{

@@ -53,9 +53,5 @@ func pastAdultGate(ctx context.Context, env sites.Env, doc *goquery.Document) (*
 }
 
 func chapterPages(_ context.Context, _ sites.Env, doc *goquery.Document) ([]download.Page, error) {
-	urls := Images(doc, doc.Url)
-	if len(urls) == 0 {
-		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, doc.Url)
-	}
-	return engine.Pages(urls, doc.Url), nil
+	return engine.PagesOf(Images(doc, doc.Url), doc.Url)
 }

@@ -68,10 +68,7 @@ func chapterPages(ctx context.Context, env sites.Env, doc *goquery.Document) ([]
 			urls, u = lurls, ld.Url
 		}
 	}
-	if len(urls) == 0 {
-		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, u)
-	}
-	return engine.Pages(urls, u), nil
+	return engine.PagesOf(urls, u)
 }
 
 // ajaxChapters loads the chapter list of a series page that holds only the

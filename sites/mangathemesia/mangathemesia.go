@@ -39,8 +39,5 @@ func chapterPages(_ context.Context, _ sites.Env, doc *goquery.Document) ([]down
 	if errors.Is(err, ErrNovel) {
 		return nil, fmt.Errorf("%w: %s: %v", sites.ErrNoPages, doc.Url, err)
 	}
-	if len(urls) == 0 {
-		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrNoPages, doc.Url)
-	}
-	return engine.Pages(urls, doc.Url), nil
+	return engine.PagesOf(urls, doc.Url)
 }
