@@ -36,6 +36,10 @@ type Engine struct {
 	// Series reads a series page: its title and chapter list, which may
 	// take more requests (Madara's AJAX list).
 	Series func(ctx context.Context, env sites.Env, doc *goquery.Document) (title string, links []Link, err error)
+	// SeriesLink finds, on a chapter page, the link to its series page
+	// ("" when none): a chapter link given with a chapter selection is
+	// read as its series.
+	SeriesLink func(doc *goquery.Document) string
 }
 
 var (
@@ -106,6 +110,12 @@ func (e Engine) Read(ctx context.Context, env sites.Env, req sites.Request, doc 
 	if err != nil {
 		return nil, err
 	}
+	if e.IsChapter(doc) && req.Chapters != "" {
+		// "chapters 1-5" with a chapter's link: the user means the series.
+		if doc, err = e.seriesOf(ctx, env, doc); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case e.IsChapter(doc):
 		pages, err := e.Pages(ctx, env, doc)
@@ -121,6 +131,30 @@ func (e Engine) Read(ctx context.Context, env sites.Env, req sites.Request, doc 
 		return Select(ctx, env, req, e.Name, title, doc.Url, links, e.load)
 	}
 	return nil, fmt.Errorf("%w: %s is a %s page but neither a chapter nor a series page", sites.ErrLayout, doc.Url, e.Label)
+}
+
+// seriesOf fetches the series page a chapter page links to.
+func (e Engine) seriesOf(ctx context.Context, env sites.Env, doc *goquery.Document) (*goquery.Document, error) {
+	var link string
+	if e.SeriesLink != nil {
+		link = LinkURL(doc.Url, e.SeriesLink(doc))
+	}
+	u, err := url.Parse(link)
+	if link == "" || err != nil || !strings.EqualFold(u.Host, doc.Url.Host) {
+		return nil, fmt.Errorf("%w: %s is a chapter and links to no series page on its site; give the series link with a chapter selection", sites.ErrBadSelection, doc.Url)
+	}
+	series, err := Fetch(ctx, env, u, doc.Url.String())
+	if err != nil {
+		return nil, fmt.Errorf("series page: %w", err)
+	}
+	series, err = e.open(ctx, env, series)
+	if err != nil {
+		return nil, err
+	}
+	if !e.IsSeries(series) {
+		return nil, fmt.Errorf("%w: %s, linked as the series of %s, is not a series page", sites.ErrLayout, series.Url, doc.Url)
+	}
+	return series, nil
 }
 
 func (e Engine) open(ctx context.Context, env sites.Env, doc *goquery.Document) (*goquery.Document, error) {

@@ -31,6 +31,9 @@ var Engine = engine.Engine{
 		s := ReadSeries(doc, doc.Url)
 		return s.Title, s.Links, nil
 	},
+	SeriesLink: func(doc *goquery.Document) string {
+		return doc.Find("h1.tbtitle a[href]").First().AttrOr("href", "")
+	},
 }
 
 func init() { engine.Register(Engine) }

@@ -92,3 +92,15 @@ func TestSeriesSelection(t *testing.T) {
 		}
 	}
 }
+
+// A chapter link given with a chapter selection is read as its series
+// (the link the chapter page gives to it).
+func TestChapterLinkWithSelection(t *testing.T) {
+	s := newSite(t, false)
+	if got := enginetest.Numbers(s.Resolve(t, "/slide/read/lonely_knight/en/1/3/", "1,10")); !reflect.DeepEqual(got, []string{"1", "10"}) {
+		t.Errorf("chapters %v, want %v", got, []string{"1", "10"})
+	}
+	if got := s.Resolve(t, "/slide/read/lonely_knight/en/1/3/", ""); len(got) != 1 {
+		t.Errorf("without a selection: %d chapters, want the one", len(got))
+	}
+}

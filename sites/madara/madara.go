@@ -31,6 +31,9 @@ var Engine = engine.Engine{
 	Pages:       chapterPages,
 	Chapter:     ReadChapter,
 	Series:      series,
+	SeriesLink: func(doc *goquery.Document) string {
+		return doc.Find(".c-breadcrumb ol.breadcrumb li.active, ol.breadcrumb li.active").Last().Prev().Find("a[href]").Last().AttrOr("href", "")
+	},
 }
 
 func init() { engine.Register(Engine) }

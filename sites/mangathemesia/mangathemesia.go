@@ -30,6 +30,12 @@ var Engine = engine.Engine{
 		s := ReadSeries(doc, doc.Url)
 		return s.Title, s.Links, nil
 	},
+	SeriesLink: func(doc *goquery.Document) string {
+		if a := doc.Find(".allc a[href]").First(); a.Length() > 0 {
+			return a.AttrOr("href", "")
+		}
+		return doc.Find(".ts-breadcrumb li a[href]").Eq(1).AttrOr("href", "")
+	},
 }
 
 func init() { engine.Register(Engine) }

@@ -58,3 +58,15 @@ func TestSeriesSelection(t *testing.T) {
 		t.Errorf("chapter 2.5: CDN served %d pages, want 2", n)
 	}
 }
+
+// A chapter link given with a chapter selection is read as its series
+// (the link the chapter page gives to it).
+func TestChapterLinkWithSelection(t *testing.T) {
+	s := newSite(t)
+	if got := enginetest.Numbers(s.Resolve(t, "/infinite-level-up-chapter-3/", "1,124")); !reflect.DeepEqual(got, []string{"1", "124"}) {
+		t.Errorf("chapters %v, want %v", got, []string{"1", "124"})
+	}
+	if got := s.Resolve(t, "/infinite-level-up-chapter-3/", ""); len(got) != 1 {
+		t.Errorf("without a selection: %d chapters, want the one", len(got))
+	}
+}
