@@ -166,3 +166,26 @@ func TestChapterLinkWithSelection(t *testing.T) {
 		t.Errorf("without a selection: %d chapters, want the one", len(got))
 	}
 }
+
+// The paged reader without its preloaded list shows one image: the list
+// view (?style=list) is loaded for the whole chapter, and is the pages'
+// Referer.
+func TestPagedReaderLoadsListView(t *testing.T) {
+	s := enginetest.NewSite(t, Engine, map[string]enginetest.Route{
+		"GET /manga/solo-hero/chapter-2/":            {File: "chapter-paged.html", Replace: []string{"var chapter_preloaded_images =", "var unrelated ="}},
+		"GET /manga/solo-hero/chapter-2/?style=list": {File: "chapter.html"},
+	})
+	chs := s.Resolve(t, "/manga/solo-hero/chapter-2/", "")
+	if len(chs) != 1 || len(chs[0].Pages) != 3 {
+		t.Fatalf("chapters %+v", chs)
+	}
+	if ref := chs[0].Pages[0].Header.Get("Referer"); ref != s.Reader.URL+"/manga/solo-hero/chapter-2/?style=list" {
+		t.Errorf("Referer %q, want the list view", ref)
+	}
+	if chs[0].SourceURL != s.Reader.URL+"/manga/solo-hero/chapter-2/" {
+		t.Errorf("SourceURL %q", chs[0].SourceURL)
+	}
+	if got := s.Fetch(t, chs, "/decoy/"); !reflect.DeepEqual(got, []int{3}) {
+		t.Errorf("pages %v", got)
+	}
+}

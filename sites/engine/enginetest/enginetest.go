@@ -129,8 +129,8 @@ type Route struct {
 	Replace []string
 }
 
-// Reader serves routes keyed "GET /path" or "POST /path" (the path
-// without query); anything else is 404.
+// Reader serves routes keyed "GET /path?query" (the exact request) or
+// "GET /path" (any query), POST likewise; anything else is 404.
 type Reader struct {
 	*httptest.Server
 
@@ -146,7 +146,10 @@ func NewReader(t testing.TB, cdn *CDN, routes map[string]Route) *Reader {
 		rd.mu.Lock()
 		rd.requests = append(rd.requests, r.Method+" "+r.URL.RequestURI())
 		rd.mu.Unlock()
-		rt, ok := routes[r.Method+" "+r.URL.Path]
+		rt, ok := routes[r.Method+" "+r.URL.RequestURI()]
+		if !ok {
+			rt, ok = routes[r.Method+" "+r.URL.Path]
+		}
 		if !ok {
 			http.NotFound(w, r)
 			return
