@@ -237,7 +237,7 @@ func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request)
 		var none noImages
 		if errors.As(err, &none) {
 			if n := seriesLinks(pg); n >= 2 {
-				return nil, fmt.Errorf("%w: %s looks like a series page (%d chapter links) of a site whose engine is not known: the generic handler reads one chapter per link, so pass a chapter's link (or, if the site runs Madara, MangaThemesia or FoOlSlide, pin it with [sites.<engine>] hosts)", sites.ErrUnsupported, none.url, n)
+				return nil, seriesPage{none.url, n}
 			}
 		}
 	}
@@ -419,6 +419,19 @@ func (e noImages) Error() string {
 }
 
 func (e noImages) Unwrap() error { return sites.ErrLayout }
+
+// seriesPage is the error of a series page the generic handler cannot
+// list: it reads one chapter per link.
+type seriesPage struct {
+	url      string
+	chapters int
+}
+
+func (e seriesPage) Error() string {
+	return fmt.Sprintf("%s looks like a series page (%d chapter links): give a chapter's link, or, if the site runs Madara, MangaThemesia or FoOlSlide, pin it to its engine ([sites.madara] hosts = [...])", e.url, e.chapters)
+}
+
+func (e seriesPage) Unwrap() error { return sites.ErrUnsupported }
 
 // covers are the page's own announcements of its cover image (og:image,
 // twitter:image, image_src): an <img> showing one of them is not a page.
