@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"net"
@@ -484,83 +483,17 @@ func TestFetchDecorationsOnly(t *testing.T) {
 // process exiting before its queue drained). The API answers are the
 // recorded fixtures of sites/mangadex.
 func TestFetchMangaDexReportsSentBeforeExit(t *testing.T) {
-	const chapter = "a1b2c3d4-0000-4000-8000-00000000c001"
-	fixture := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "sites", "mangadex", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	// The @Home node, on another loopback address than mangadex.org's
-	// stand-ins: images from it are reported.
-	nodeLn, err := net.Listen("tcp", "127.0.0.3:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := pngBytes(t, 40, 60)
-	node := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "image/png")
-		w.Header().Set("X-Cache", "HIT")
-		w.Write(img)
-	}))
-	node.Listener.Close()
-	node.Listener = nodeLn
-	node.Start()
-	defer node.Close()
-
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/chapter/" + chapter:
-			w.Write(fixture("chapter.json"))
-		case "/at-home/server/" + chapter:
-			w.Write(bytes.ReplaceAll(fixture("at_home.json"), []byte("{{BASE_URL}}"), []byte(node.URL+"/token")))
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			w.Write(fixture("error_not_found.json"))
-		}
-	}))
-	defer api.Close()
-
-	var mu sync.Mutex
-	var reported []string
-	reports := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A slow endpoint: each report takes a while to be taken.
-		time.Sleep(300 * time.Millisecond)
-		var rep struct {
-			URL     string `json:"url"`
-			Success bool   `json:"success"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil && rep.Success {
-			mu.Lock()
-			reported = append(reported, rep.URL)
-			mu.Unlock()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"result":"ok"}`))
-	}))
-	defer reports.Close()
-
-	cfg := writeConfig(t, fmt.Sprintf("[sites.mangadex]\napi_url = %q\nreport_url = %q\n", api.URL, reports.URL+"/report"))
+	md := newFakeMangaDex(t, 300*time.Millisecond)
+	cfg := writeConfig(t, md.config())
 	out := t.TempDir()
-	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "https://mangadex.org/chapter/"+chapter)
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, mdChapterLink)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	if n := pdfPages(t, strings.TrimSpace(r.stdout)); n != 3 {
 		t.Errorf("PDF has %d pages, want 3", n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(reported) != 3 {
-		t.Errorf("%d reports arrived before the process exited, want 3: %q\n%s", len(reported), reported, r.stderr)
-	}
-	for _, u := range reported {
-		if !strings.HasPrefix(u, node.URL+"/token/data/") {
-			t.Errorf("report for %s, want the node's images", u)
-		}
-	}
+	md.checkReports(t, 3, r.stderr)
 
 	// A missing chapter: one line, the site and "not found" said once
 	// (issue 11: "mangadex: not found: mangadex: ...").
