@@ -208,6 +208,11 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		p.Chapters = append(p.Chapters, c)
 		p.Pages += n
 	}
+	if len(p.Chapters) > 0 && p.Chapters[0].Site != "" {
+		// The site that read the page: an engine (madara, ...) when the
+		// generic handler recognised one on an unknown host.
+		p.Site = p.Chapters[0].Site
+	}
 	if len(p.Chapters) == 0 {
 		return nil, fmt.Errorf("%s: %w: no pages found at %s", name, sites.ErrNoPages, u.Redacted())
 	}

@@ -92,6 +92,13 @@ type Searcher interface {
 	Search(ctx context.Context, env Env, query string) ([]SearchResult, error)
 }
 
+// Drainer is implemented by handlers that send work in the background
+// after a download (MangaDex@Home reports). Drain waits until it is done or
+// ctx ends, and returns how many items were still unsent.
+type Drainer interface {
+	Drain(ctx context.Context) (unsent int)
+}
+
 // Limiter is implemented by handlers that want per-host rate limits.
 type Limiter interface {
 	Limits() []download.HostLimit

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/testtool"
+	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
 // site is a fake gallery: /chapter lists n images; /img/N serves them.
@@ -169,7 +170,7 @@ func TestFetchFailuresAreOneLine(t *testing.T) {
 	}{
 		{"not a link", cfg, "chapter-12", "not a link"},
 		{"ftp", cfg, "ftp://example.org/x", "not a link"},
-		{"no images", cfg, s.URL + "/empty", "site layout not recognised"},
+		{"no images", cfg, s.URL + "/empty", "no chapter images found on " + s.URL + "/empty; if this site needs a rule, see [[sites.generic.rules]]"},
 		{"all pages failed", cfg, allFail.URL + "/chapter", "failed"},
 		{"blocked address", blocked, s.URL + "/chapter", "blocked address"},
 	} {
@@ -406,72 +407,13 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 	}
 }
 
-// fakeMangaDex serves the MangaDex API fixtures of sites/mangadex/testdata
-// (one chapter: "The Reading Room", vol. 2 ch. 7.5 of "The Library Beyond
-// the Clouds" by Aoi Kumo and Sora Ito, translated into English by Alpha
-// Scans and Beta Scans; its manga with authors) and an @Home node with
-// three real images: a JPEG, a PNG and a lossy WebP.
-type fakeMangaDex struct {
-	api, node *httptest.Server
-	images    [][]byte
-}
-
-const mdChapter = "a1b2c3d4-0000-4000-8000-00000000c001"
-
-func newFakeMangaDex(t *testing.T) *fakeMangaDex {
-	fixture := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "sites", "mangadex", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	md := &fakeMangaDex{}
-	for _, f := range []string{"video-001.jpeg", "video-001.png", "video-001.lossy.webp"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "pdf", "testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		md.images = append(md.images, b)
-	}
-	page := regexp.MustCompile(`^/data/[0-9a-f]+/([123])-`)
-	md.node = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := page.FindStringSubmatch(r.URL.Path)
-		if m == nil {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(md.images[m[1][0]-'1'])
-	}))
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /chapter/"+mdChapter, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(fixture("chapter.json"))
-	})
-	mux.HandleFunc("GET /manga/9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(fixture("manga.json"))
-	})
-	mux.HandleFunc("GET /at-home/server/"+mdChapter, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(bytes.ReplaceAll(fixture("at_home.json"), []byte("{{BASE_URL}}"), []byte(md.node.URL)))
-	})
-	md.api = httptest.NewServer(mux)
-	t.Cleanup(func() { md.api.Close(); md.node.Close() })
-	return md
-}
-
-func (md *fakeMangaDex) config(t *testing.T, extra string) string {
-	return writeConfig(t, "[sites.mangadex]\napi_url = \""+md.api.URL+"\"\nreport_url = \"\"\n"+extra)
-}
-
 // `bot fetch -format cbz` on a MangaDex chapter: the pages as served, in
 // order, and a ComicInfo.xml valid against the schema that carries the
 // chapter's metadata.
 func TestFetchCBZ(t *testing.T) {
-	md := newFakeMangaDex(t)
+	md := newFakeMangaDex(t, 0)
 	out := t.TempDir()
-	r := run(t, context.Background(), "fetch", "-config", md.config(t, ""), "-format", "cbz", "-o", out, "https://mangadex.org/chapter/"+mdChapter)
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, md.config()), "-format", "cbz", "-o", out, mdChapterLink)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -501,7 +443,7 @@ func TestFetchCBZ(t *testing.T) {
 	want.Title, want.Series, want.Number, want.Volume = "Vol. 2 Ch. 7.5: The Reading Room", "The Library Beyond the Clouds", "7.5", 2
 	want.Summary, want.Writer, want.Penciller = "A librarian keeps the last books of a floating city.", "Aoi Kumo", "Sora Ito"
 	want.Translator, want.ScanInformation, want.LanguageISO = "Alpha Scans, Beta Scans", "Alpha Scans, Beta Scans", "en"
-	want.Manga, want.PageCount, want.Web = "YesAndRightToLeft", 3, "https://mangadex.org/chapter/"+mdChapter
+	want.Manga, want.PageCount, want.Web = "YesAndRightToLeft", 3, mdChapterLink
 	if ci != want {
 		t.Errorf("ComicInfo\n got %+v\nwant %+v", ci, want)
 	}
@@ -510,9 +452,9 @@ func TestFetchCBZ(t *testing.T) {
 // `bot fetch -o x.epub` (the format from the extension): epubcheck passes,
 // and the metadata and images are the chapter's.
 func TestFetchEPUB(t *testing.T) {
-	md := newFakeMangaDex(t)
+	md := newFakeMangaDex(t, 0)
 	file := filepath.Join(t.TempDir(), "ch.epub")
-	r := run(t, context.Background(), "fetch", "-config", md.config(t, ""), "-o", file, "https://mangadex.org/chapter/"+mdChapter)
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, md.config()), "-o", file, mdChapterLink)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != file {
 		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -547,10 +489,10 @@ func TestFetchEPUB(t *testing.T) {
 // A PDF of the same chapter carries the metadata too; bad formats are one
 // line and write nothing.
 func TestFetchFormatPDFAndBadFormat(t *testing.T) {
-	md := newFakeMangaDex(t)
+	md := newFakeMangaDex(t, 0)
 	out := t.TempDir()
-	cfg := md.config(t, "[output]\nformat = \"cbz\"\n")
-	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", filepath.Join(out, "x.pdf"), "https://mangadex.org/chapter/"+mdChapter)
+	cfg := writeConfig(t, md.config()+"[output]\nformat = \"cbz\"\n")
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", filepath.Join(out, "x.pdf"), mdChapterLink)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -566,7 +508,7 @@ func TestFetchFormatPDFAndBadFormat(t *testing.T) {
 		}
 	}
 	// The configured default is cbz.
-	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "https://mangadex.org/chapter/"+mdChapter)
+	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", out, mdChapterLink)
 	if r.code != 0 || filepath.Ext(strings.TrimSpace(r.stdout)) != ".cbz" {
 		t.Fatalf("default format: exit %d, %q\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -575,12 +517,112 @@ func TestFetchFormatPDFAndBadFormat(t *testing.T) {
 		{"-format", "mobi", "-o", empty},
 		{"-format", "cbz", "-o", filepath.Join(empty, "x.epub")},
 	} {
-		r := run(t, context.Background(), append(append([]string{"fetch", "-config", cfg}, args...), "https://mangadex.org/chapter/"+mdChapter)...)
+		r := run(t, context.Background(), append(append([]string{"fetch", "-config", cfg}, args...), mdChapterLink)...)
 		if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.HasPrefix(r.stderr, "bot: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
 		}
 	}
 	if names := dirEntries(t, empty); len(names) != 0 {
 		t.Errorf("bad formats wrote %v", names)
+	}
+}
+
+// A Madara series on a host mangabot has never seen: the first page shows
+// the engine, the chapter list comes from the AJAX endpoint, -chapters
+// picks 1 and 10, and each PDF holds its chapter's pages, fetched from a
+// CDN that refuses them without the reader's Referer. No decoration is
+// fetched.
+func TestFetchEngineSeries(t *testing.T) {
+	const fx = "../../sites/madara/testdata/"
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /manga/solo-hero/":                {File: fx + "series-ajax.html"},
+		"POST /manga/solo-hero/ajax/chapters/": {File: fx + "ajax-chapters.html"},
+		"GET /manga/solo-hero/chapter-10/":     {File: fx + "chapter.html"},
+		"GET /manga/solo-hero/chapter-1/":      {File: fx + "chapter.html", Replace: []string{"/pages/solo-hero/10/", "/pages/solo-hero/1/"}},
+		"GET /manga/solo-hero/chapter-2/":      {File: fx + "chapter.html", Replace: []string{"/pages/solo-hero/10/", "/pages/solo-hero/2/"}},
+	})
+	out := t.TempDir()
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, ""), "-o", out, "-chapters", "1,10", rd.URL+"/manga/solo-hero/")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	files := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(files) != 2 {
+		t.Fatalf("files %q\n%s", files, r.stderr)
+	}
+	for i, f := range files {
+		if n := pdfPages(t, f); n != 3 {
+			t.Errorf("%s: %d pages, want 3", f, n)
+		}
+		if want := []string{"Solo Hero - Ch.1.pdf", "Solo Hero - Ch.10 - The End.pdf"}[i]; filepath.Base(f) != want {
+			t.Errorf("file %d is %s, want %s", i+1, filepath.Base(f), want)
+		}
+	}
+	if !strings.Contains(r.stderr, "madara: Solo Hero — 2 chapters") {
+		t.Errorf("stderr does not name the engine:\n%s", r.stderr)
+	}
+	if n1, n10 := cdn.Hits("/pages/solo-hero/1/"), cdn.Hits("/pages/solo-hero/10/"); n1 != 3 || n10 != 3 {
+		t.Errorf("CDN served %d pages of chapter 1 and %d of chapter 10, want 3 and 3", n1, n10)
+	}
+	if n := cdn.Hits("/pages/solo-hero/2/") + cdn.Hits("/decoy/"); n != 0 {
+		t.Errorf("%d images fetched that were not asked for (chapter 2, decoys)", n)
+	}
+	if refused := cdn.Refused(); len(refused) > 0 {
+		t.Errorf("CDN refused %v", refused)
+	}
+}
+
+// A page whose only images are decorations (logo, promotion, related
+// thumbnail, cover) is an error of one line, with a non-zero exit and
+// nothing written: never a PDF of decorations.
+func TestFetchDecorationsOnly(t *testing.T) {
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /infinite-level-up-chapter-124/": {File: "../../sites/generic/testdata/decoys-only.html"},
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	page := rd.URL + "/infinite-level-up-chapter-124/"
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, ""), "-o", out, page)
+	if r.code == 0 {
+		t.Fatalf("exit 0, stdout %q", r.stdout)
+	}
+	want := "no chapter images found on " + page + "; if this site needs a rule, see [[sites.generic.rules]]"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q, want it to say %q", r.stderr, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output directory %s exists (%v): %v", out, err, dirEntries(t, out))
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+// `bot fetch` of a MangaDex chapter served by an @Home node sends a
+// MangaDex@Home report for every image before it exits, even when the
+// report endpoint is slow (issue 11: 10-12 of 27 reports were sent, the
+// process exiting before its queue drained). The API answers are the
+// recorded fixtures of sites/mangadex.
+func TestFetchMangaDexReportsSentBeforeExit(t *testing.T) {
+	md := newFakeMangaDex(t, 300*time.Millisecond)
+	cfg := writeConfig(t, md.config())
+	out := t.TempDir()
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, mdChapterLink)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if n := pdfPages(t, strings.TrimSpace(r.stdout)); n != 3 {
+		t.Errorf("PDF has %d pages, want 3", n)
+	}
+	md.checkReports(t, 3, r.stderr)
+
+	// A missing chapter: one line, the site and "not found" said once
+	// (issue 11: "mangadex: not found: mangadex: ...").
+	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "https://mangadex.org/chapter/a1b2c3d4-0000-4000-8000-00000000c0ff")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	last := lines[len(lines)-1]
+	if r.code == 0 || strings.Count(last, "mangadex") != 1 || strings.Count(strings.ToLower(last), "not found") != 1 {
+		t.Errorf("missing chapter: exit %d, last line %q; want the site and \"not found\" once", r.code, last)
 	}
 }

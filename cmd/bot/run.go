@@ -50,6 +50,11 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir, "store", cfg.Storage.Path)
+	// At shutdown, after the jobs ended: let the MangaDex@Home reports of
+	// their images leave, within a bound.
+	defer env.Drain(pipeline.DrainBound, func(site string, n int) {
+		logger.Warn("background reports not sent; dropped", "site", site, "unsent", n, "waited", pipeline.DrainBound)
+	})
 	if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fail(stderr, err)
 	}
