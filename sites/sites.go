@@ -3,6 +3,7 @@ package sites
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -107,3 +108,15 @@ var (
 	ErrBadSelection = errors.New("bad chapter selection")
 	ErrRateLimited  = errors.New("rate limited")
 )
+
+// Unsupported is an error that matches ErrUnsupported but reads as its
+// detail alone: a handler refusing a link of its own site ("not a MangaDex
+// chapter or title link: ...") must not call a supported site unsupported.
+func Unsupported(format string, a ...any) error {
+	return unsupportedLink(fmt.Sprintf(format, a...))
+}
+
+type unsupportedLink string
+
+func (e unsupportedLink) Error() string        { return string(e) }
+func (e unsupportedLink) Is(target error) bool { return target == ErrUnsupported }

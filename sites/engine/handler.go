@@ -55,7 +55,7 @@ func (h *Handler) Match(u *url.URL) bool {
 // Resolve fetches the link's page and reads it as the engine's.
 func (h *Handler) Resolve(ctx context.Context, env sites.Env, req sites.Request) ([]*sites.Chapter, error) {
 	if req.URL == nil || !h.Match(req.URL) {
-		return nil, fmt.Errorf("%w: %s is not a %s site", sites.ErrUnsupported, hostOf(req.URL), h.eng.Label)
+		return nil, sites.Unsupported("%s is not a %s site", hostOf(req.URL), h.eng.Label)
 	}
 	doc, err := Fetch(ctx, env, req.URL, "")
 	if err != nil {
