@@ -21,7 +21,7 @@ const listLimit = 100
 const sinceLayout = "2006-01-02T15:04:05"
 
 // List implements sites.Lister for title links: one feed request per call.
-// With req.Since the feed is asked for chapters published since then,
+// Without req.Since it also asks for the title (2 requests). With req.Since the feed is asked for chapters published since then,
 // oldest first; without, for the latest listLimit chapters (a baseline).
 // Chapters hosted elsewhere or without pages are left out: a download of
 // them would fail.
@@ -64,9 +64,6 @@ func (m *handler) List(ctx context.Context, env sites.Env, req sites.ListRequest
 		if err != nil {
 			return nil, err
 		}
-		if out.Series == "" && c.manga != nil {
-			out.Series = titleOf(c.manga)
-		}
 		if !c.downloadable() {
 			continue
 		}
@@ -81,9 +78,9 @@ func (m *handler) List(ctx context.Context, env sites.Env, req sites.ListRequest
 			out.Chapters[i], out.Chapters[j] = out.Chapters[j], out.Chapters[i]
 		}
 	}
-	if out.Series == "" && req.Since.IsZero() {
-		// No chapter told the title (none yet in these languages): ask
-		// once, which also tells a wrong id from an empty feed.
+	if req.Since.IsZero() {
+		// The first listing of a follow also names the series (later
+		// rounds keep the name they were given: one request a round).
 		var manga entityResponse
 		if err := m.get(ctx, env, "/manga/"+id, nil, &manga); err != nil {
 			return nil, fmt.Errorf("title %s: %w", id, err)
