@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -257,7 +258,7 @@ func (p *Poller) list(ctx context.Context, f *store.Follow) (*sites.Listing, err
 			c.Site = f.Site
 		}
 		if c.Series == "" {
-			c.Series = listing.Series
+			c.Series = cmp.Or(listing.Series, f.Title) // later rounds may not tell the name
 		}
 	}
 	return listing, nil
