@@ -111,7 +111,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		}
 	}
 	ids := h.fd.Identifies()
-	if len(ids) == 0 || ids[0].Intents != 0 || ids[0].Token != "Bot test-token" {
+	if len(ids) == 0 || ids[0].Intents != 1 /* IntentsGuilds: GUILD_DELETE pauses follows */ || ids[0].Token != "Bot test-token" {
 		t.Fatalf("identify: %+v", ids)
 	}
 	base := "http://" + addr

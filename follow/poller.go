@@ -205,7 +205,7 @@ func (p *Poller) Check(ctx context.Context, id string) ([]store.Found, error) {
 		return nil, ctx.Err() // removed (or shutting down): record nothing
 	}
 	p.observe(func(o Observer) { o.Checked(f.Site, lerr) })
-	_, err = p.o.Store.UpdateFollow(id, func(cur *store.Follow) ([]store.Found, error) {
+	recorded, err := p.o.Store.UpdateFollow(id, func(cur *store.Follow) ([]store.Found, error) {
 		if lerr != nil {
 			cur.Failures++
 			cur.LastError = lerr.Error()
@@ -231,6 +231,9 @@ func (p *Poller) Check(ctx context.Context, id string) ([]store.Found, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if len(recorded) > 0 {
+		p.observe(func(o Observer) { o.Found(f.Site, len(recorded)) })
 	}
 	if lerr != nil {
 		p.o.Log.Warn("follow check failed", "follow", id, "site", f.Site, "url", f.URL, "err", lerr)
@@ -283,7 +286,6 @@ func (p *Poller) deliverPending(ctx context.Context, id string) ([]store.Found, 
 	if err != nil || !ok || f.Paused != "" {
 		return nil, err
 	}
-	p.observe(func(o Observer) { o.Found(f.Site, len(pending)) })
 	if p.o.Hook != nil {
 		p.o.Hook("pending")
 	}
