@@ -181,6 +181,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
+	b.newFollows()
 	rs := b.registerAll(pending)
 	if err := b.s.Open(); err != nil {
 		b.abortResumed(rs)

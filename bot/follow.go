@@ -256,8 +256,9 @@ func (b *Bot) cmdFollowing(i *discordgo.Interaction) {
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral, Embeds: []*discordgo.MessageEmbed{e}}})
 }
 
-// startFollows runs the poller of the guilds' follows until ctx ends.
-func (b *Bot) startFollows(ctx context.Context) {
+// newFollows builds the poller of the guilds' follows (before the
+// gateway opens: commands may use it at once).
+func (b *Bot) newFollows() {
 	if b.st == nil {
 		return
 	}
@@ -266,6 +267,14 @@ func (b *Bot) startFollows(ctx context.Context) {
 		Store: b.st, Env: b.env, Config: b.cfg.Follows, Deliver: d, Observe: b.followMetrics(),
 		Log: b.log, Keep: func(f *store.Follow) bool { return f.Channel != "" }, Hook: b.cfg.FollowHook,
 	})
+}
+
+// startFollows runs the poller until ctx ends (after the gateway is up:
+// it posts).
+func (b *Bot) startFollows(ctx context.Context) {
+	if b.follows == nil {
+		return
+	}
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()

@@ -17,9 +17,20 @@ type Follows struct {
 	paused   *prometheus.CounterVec
 }
 
-// Follows registers the follow collectors; count reports the follows
-// stored (active and paused).
+// Follows returns the follow collectors, registered at the first call;
+// count reports the follows stored (active and paused); a later call's
+// count replaces it (a bot restarted in one process). Nil on a nil
+// Metrics.
 func (m *Metrics) Follows(count func() (active, paused int)) *Follows {
+	if m == nil {
+		return nil
+	}
+	m.followCount.Store(&count)
+	m.followsOnce.Do(func() { m.follows = m.newFollows() })
+	return m.follows
+}
+
+func (m *Metrics) newFollows() *Follows {
 	f := &Follows{
 		rounds: prometheus.NewCounter(prometheus.CounterOpts{Name: "mangabot_follow_rounds_total", Help: "Polling rounds that checked at least one follow."}),
 		roundSec: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mangabot_follow_round_seconds", Help: "Time of one polling round.",
@@ -32,7 +43,7 @@ func (m *Metrics) Follows(count func() (active, paused int)) *Follows {
 	}
 	gauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mangabot_follows", Help: "Follows stored, by state (active, paused)."}, []string{"state"})
 	m.reg.MustRegister(f.rounds, f.roundSec, f.checks, f.found, f.delivery, f.paused, collectFunc{gauge, func() {
-		a, p := count()
+		a, p := (*m.followCount.Load())()
 		gauge.WithLabelValues("active").Set(float64(a))
 		gauge.WithLabelValues("paused").Set(float64(p))
 	}})
@@ -57,13 +68,31 @@ func result(err error) string {
 	return "ok"
 }
 
+// Round, Checked, Found, Delivered and Paused implement follow.Observer.
 func (f *Follows) Round(_ int, took time.Duration) {
+	if f == nil {
+		return
+	}
 	f.rounds.Inc()
 	f.roundSec.Observe(took.Seconds())
 }
-func (f *Follows) Checked(site string, err error) { f.checks.WithLabelValues(site, result(err)).Inc() }
-func (f *Follows) Found(site string, n int)       { f.found.WithLabelValues(site).Add(float64(n)) }
-func (f *Follows) Delivered(site string, err error) {
-	f.delivery.WithLabelValues(site, result(err)).Inc()
+func (f *Follows) Checked(site string, err error) {
+	if f != nil {
+		f.checks.WithLabelValues(site, result(err)).Inc()
+	}
 }
-func (f *Follows) Paused(site, _ string) { f.paused.WithLabelValues(site).Inc() }
+func (f *Follows) Found(site string, n int) {
+	if f != nil {
+		f.found.WithLabelValues(site).Add(float64(n))
+	}
+}
+func (f *Follows) Delivered(site string, err error) {
+	if f != nil {
+		f.delivery.WithLabelValues(site, result(err)).Inc()
+	}
+}
+func (f *Follows) Paused(site, _ string) {
+	if f != nil {
+		f.paused.WithLabelValues(site).Inc()
+	}
+}

@@ -88,6 +88,14 @@ func New(t testing.TB) *API {
 		}
 		writeJSON(w, http.StatusOK, a.feed(r))
 	})
+	mux.HandleFunc("GET /chapter/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if c := a.chapter(r.PathValue("id")); c != nil {
+			b, _ := json.Marshal(map[string]any{"result": "ok", "response": "entity", "data": c})
+			writeJSON(w, http.StatusOK, b)
+			return
+		}
+		writeJSON(w, http.StatusNotFound, notFound)
+	})
 	mux.HandleFunc("GET /at-home/server/{id}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, bytes.ReplaceAll(atHome, []byte("{{BASE_URL}}"), []byte(a.URL)))
 	})
@@ -167,6 +175,21 @@ func (a *API) feed(r *http.Request) []byte {
 	}
 	b, _ := json.Marshal(map[string]any{"result": "ok", "response": "collection", "data": data, "limit": limit, "offset": 0, "total": total})
 	return b
+}
+
+// chapter is the feed entry with the id, nil when there is none.
+func (a *API) chapter(id string) json.RawMessage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, raw := range a.chapters {
+		var c struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &c) == nil && c.ID == id {
+			return raw
+		}
+	}
+	return nil
 }
 
 // TitleURL is the title's link on site (e.g. https://mangadex.org).

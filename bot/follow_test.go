@@ -1,0 +1,156 @@
+package bot
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
+	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
+	"github.com/mangabot/mangabot/store"
+)
+
+// startFollowing runs a bot with a store, fast follow rounds and the
+// mangadex handler on a loopback API.
+func startFollowing(t *testing.T, api *mdtest.API) *harness {
+	info, _ := sites.Lookup("mangadex")
+	o := info.Options().(*mangadex.Options)
+	o.APIURL, o.ReportURL = api.URL, ""
+	return startWith(t, func(c *Config) {
+		c.StorePath = filepath.Join(t.TempDir(), "store.db")
+		c.Follows.Interval = config.Duration{Duration: 100 * time.Millisecond}
+		c.Follows.Jitter = config.Duration{}
+		c.Follows.MaxBackoff = config.Duration{Duration: time.Second}
+	}, startOptions{siteOpts: map[string]any{"mangadex": o}})
+}
+
+// feedHits is how many times the feed was asked for.
+func feedHits(api *mdtest.API) int { return api.Hits("/manga/" + mdtest.MangaID + "/feed") }
+
+// waitRounds waits until the feed was asked n more times.
+func (h *harness) waitRounds(api *mdtest.API, n int) {
+	h.t.Helper()
+	want := feedHits(api) + n
+	h.waitFor("follow rounds", func() bool { return feedHits(api) >= want })
+}
+
+// customIDs are the custom_ids of a message's buttons.
+func customIDs(m fakediscord.Message) []string {
+	var out []string
+	for _, raw := range m.Components {
+		var row struct {
+			Components []struct {
+				CustomID string `json:"custom_id"`
+			} `json:"components"`
+		}
+		json.Unmarshal(raw, &row)
+		for _, c := range row.Components {
+			if c.CustomID != "" {
+				out = append(out, c.CustomID)
+			}
+		}
+	}
+	return out
+}
+
+func TestFollowAnnouncesOnceWithDownload(t *testing.T) {
+	api := mdtest.New(t)
+	h := startFollowing(t, api)
+	series := mdtest.TitleURL("https://mangadex.org")
+
+	// Members without Manage Channels may not follow.
+	h.refused(h.command("follow", dl{user: "u2", opts: map[string]string{"url": series}}), "permission")
+
+	tok := h.command("follow", dl{user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": series}})
+	h.waitFor("follow answer", h.originalHas(tok, "Following **The Library Beyond the Clouds** in <#c1>"))
+	// Baseline: rounds go by and nothing is posted.
+	h.waitRounds(api, 3)
+	if ms := h.fd.ChannelMessages(); len(ms) != 0 {
+		t.Fatalf("baseline posted %d messages", len(ms))
+	}
+
+	id := api.Add("7", time.Now().Add(-time.Minute))
+	h.waitFor("announcement", func() bool { return len(h.fd.ChannelMessages()) > 0 })
+	h.waitRounds(api, 3)
+	ms := h.fd.ChannelMessages()
+	if len(ms) != 1 {
+		t.Fatalf("%d messages, want exactly one announcement", len(ms))
+	}
+	text := statusText(&ms[0])
+	for _, want := range []string{"Ch. 7: Chapter 7", "Alpha Scans", "Chapter: 7"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("announcement lacks %q:\n%s", want, text)
+		}
+	}
+	if ms[0].ChannelID != "c1" || !strings.Contains(string(ms[0].Embeds[0]), id) {
+		t.Errorf("announcement in %s, embed %s", ms[0].ChannelID, ms[0].Embeds[0])
+	}
+	ids := customIDs(ms[0])
+	if len(ids) != 1 || !strings.HasPrefix(ids[0], "fdl:") {
+		t.Fatalf("buttons %v", ids)
+	}
+
+	// Download: a normal job for whoever presses it, delivered to them.
+	press := h.click("u3", 0, ids[0])
+	h.waitAttachment(press)
+	if n := checkPDF(t, h.fd.Original(press).Attachments[0].Data()); n != 3 {
+		t.Errorf("downloaded PDF has %d pages, want 3", n)
+	}
+
+	// /manga following lists it with the last chapter seen.
+	ftok := h.command("following", dl{user: "u2"})
+	cb := h.waitCallback(ftok)
+	raw, _ := json.Marshal(cb)
+	if !strings.Contains(string(raw), "The Library Beyond the Clouds") || !strings.Contains(string(raw), "Ch. 7") || !strings.Contains(string(raw), "Next check") {
+		t.Errorf("following: %s", raw)
+	}
+
+	// Unfollow: no more requests for that series.
+	fs, _ := h.bot.st.Follows(nil)
+	h.refused(h.command("unfollow", dl{user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"series": fs[0].ID}}), "Unfollowed")
+	before := feedHits(api)
+	time.Sleep(500 * time.Millisecond) // five intervals
+	if n := feedHits(api) - before; n != 0 {
+		t.Errorf("%d feed requests after unfollow", n)
+	}
+}
+
+func TestFollowDeletedChannelPauses(t *testing.T) {
+	api := mdtest.New(t)
+	h := startFollowing(t, api)
+	h.command("follow", dl{guild: "g2", user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org")}})
+	h.waitFor("follow stored", func() bool { fs, _ := h.bot.st.Follows(nil); return len(fs) == 1 })
+	h.fd.Inject(fakediscord.Fault{Method: "POST", PathContains: "/channels/c-g2/messages", Count: 100, Status: 404,
+		Body: `{"message": "Unknown Channel", "code": 10003}`})
+	api.Add("7", time.Now().Add(-time.Minute))
+	var f store.Follow
+	h.waitFor("paused", func() bool {
+		fs, _ := h.bot.st.Follows(nil)
+		f = fs[0]
+		return f.Paused != ""
+	})
+	if !strings.Contains(f.Paused, "Unknown Channel") {
+		t.Errorf("paused because %q", f.Paused)
+	}
+	before := feedHits(api)
+	posts := len(h.fd.Requests())
+	time.Sleep(500 * time.Millisecond)
+	if n := feedHits(api) - before; n != 0 {
+		t.Errorf("a paused follow was checked %d times", n)
+	}
+	if len(h.fd.Requests()) != posts {
+		t.Errorf("requests to Discord after the pause")
+	}
+	// The chapter stays pending (not lost) should the follow be resumed.
+	found, _ := h.bot.st.FoundOf(f.ID, true)
+	if len(found) != 1 {
+		t.Errorf("%d pending chapters, want 1", len(found))
+	}
+}
