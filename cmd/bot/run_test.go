@@ -118,10 +118,10 @@ func (b *syncBuf) String() string {
 	return b.b.String()
 }
 
-func startBot(t *testing.T, cfg string, logs *syncBuf) *exec.Cmd {
+func startBot(t *testing.T, cfg string, logs *syncBuf, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(botBin, "run", "-config", cfg)
-	cmd.Env = append(os.Environ(), "DISCORD_TOKEN=")
+	cmd.Env = append(append(os.Environ(), "DISCORD_TOKEN="), env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
