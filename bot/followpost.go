@@ -214,5 +214,5 @@ func (b *Bot) followDownload(i *discordgo.Interaction, key string, limit int64, 
 			return
 		}
 	}
-	b.ephemeral(i, "❌ This series is no longer followed here; use /manga download with the chapter's link.")
+	b.ephemeral(i, "❌ This announcement is too old or its series is no longer followed here; use /manga download with the chapter's link.")
 }

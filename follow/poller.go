@@ -56,6 +56,10 @@ type Options struct {
 	Now  func() time.Time
 }
 
+// keepDelivered is how long a delivered chapter's record (which its
+// Download button reads) is kept.
+const keepDelivered = 90 * 24 * time.Hour
+
 // Poller checks follows. Its methods are safe for concurrent use.
 type Poller struct {
 	o Options
@@ -221,8 +225,8 @@ func (p *Poller) Check(ctx context.Context, id string) ([]store.Found, error) {
 			if wanted(cur, c) {
 				found = append(found, foundOf(c))
 			}
+			p.see(cur, []*sites.Chapter{c}) // a second upload of it in this listing is not new
 		}
-		p.see(cur, listing.Chapters)
 		cur.NextCheck = p.next(cur, nil)
 		return found, nil
 	})
@@ -401,6 +405,10 @@ func (p *Poller) Resume(ctx context.Context) error {
 // Run delivers what was left pending, then checks due follows until ctx
 // ends, waking at the earliest next check (or when a follow is added).
 func (p *Poller) Run(ctx context.Context) {
+	// Delivered records only serve Download buttons; old ones go.
+	if _, err := p.o.Store.PruneFound(p.o.Now().Add(-keepDelivered)); err != nil {
+		p.o.Log.Warn("pruning delivered follow chapters", "err", err)
+	}
 	if err := p.Resume(ctx); err != nil {
 		p.o.Log.Warn("delivering pending follow chapters", "err", err)
 	}
