@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -363,6 +364,7 @@ func (p *Poller) Round(ctx context.Context, all bool) ([]store.Found, error) {
 	if err != nil {
 		return nil, err
 	}
+	fs = byHostInTurn(fs)
 	results := make([][]store.Found, len(fs))
 	errs := make([]error, len(fs))
 	sem := make(chan struct{}, p.o.Config.Checks)
@@ -384,6 +386,34 @@ func (p *Poller) Round(ctx context.Context, all bool) ([]store.Found, error) {
 		out = append(out, r...)
 	}
 	return out, errors.Join(errs...)
+}
+
+// byHostInTurn orders follows one host after the other (a, b, c, a, b,
+// c, ...), so the checks running at once are of different hosts: each
+// host's limiter paces only its own checks while the others proceed.
+func byHostInTurn(fs []store.Follow) []store.Follow {
+	var hosts []string
+	by := map[string][]store.Follow{}
+	for _, f := range fs {
+		h := f.URL
+		if u, err := url.Parse(f.URL); err == nil {
+			h = u.Hostname()
+		}
+		if by[h] == nil {
+			hosts = append(hosts, h)
+		}
+		by[h] = append(by[h], f)
+	}
+	out := make([]store.Follow, 0, len(fs))
+	for len(out) < len(fs) {
+		for _, h := range hosts {
+			if q := by[h]; len(q) > 0 {
+				out = append(out, q[0])
+				by[h] = q[1:]
+			}
+		}
+	}
+	return out
 }
 
 // Resume delivers the chapters left pending by an earlier process, for
