@@ -42,8 +42,10 @@ func (p *poster) Deliver(ctx context.Context, f store.Follow, c store.Found) (st
 	if c.FoundAt.Before(p.started) {
 		// Left pending by a process that may have posted it before it
 		// died: look in the channel first.
+		// Without Read Message History the look fails: the nonce is
+		// then the only guard (it covers restarts within minutes).
 		if id, err := p.posted(f.Channel, c); err != nil {
-			return "", gone(err)
+			b.log.Warn("could not look for an earlier post of a follow chapter", "follow", f.ID, "channel", f.Channel, "err", err)
 		} else if id != "" {
 			b.log.Info("follow chapter was already posted", "follow", f.ID, "chapter", c.Key, "message", id)
 			return id, nil
