@@ -109,6 +109,10 @@ func (b *Bot) cmdFollow(i *discordgo.Interaction, opts []*discordgo.ApplicationC
 		return
 	}
 	link := optString(opts, "url")
+	if err := b.follows.Followable(link); err != nil {
+		b.ephemeral(i, "❌ "+publicErr(err))
+		return
+	}
 	all, err := b.st.Follows(func(x *store.Follow) bool { return x.Guild == i.GuildID })
 	if err != nil {
 		b.ephemeral(i, "❌ "+publicErr(err))

@@ -154,3 +154,81 @@ func TestFollowDeletedChannelPauses(t *testing.T) {
 		t.Errorf("%d pending chapters, want 1", len(found))
 	}
 }
+
+func TestFollowDeliversPDF(t *testing.T) {
+	api := mdtest.New(t)
+	h := startFollowing(t, api)
+	tok := h.command("follow", dl{user: "u1", perms: discordgo.PermissionManageChannels,
+		opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org"), "deliver": "pdf"}})
+	h.waitFor("follow answer", h.originalHas(tok, "Following"))
+	api.Add("7", time.Now().Add(-time.Minute))
+	h.waitFor("post", func() bool { return len(h.fd.ChannelMessages()) > 0 })
+	ms := h.fd.ChannelMessages()
+	if len(ms) != 1 || len(ms[0].Attachments) != 1 || !strings.HasSuffix(ms[0].Attachments[0].Filename, ".pdf") {
+		t.Fatalf("posts %+v", ms)
+	}
+	if n := checkPDF(t, ms[0].Attachments[0].Data()); n != 3 {
+		t.Errorf("PDF of %d pages, want 3", n)
+	}
+	if len(customIDs(ms[0])) != 1 {
+		t.Error("no Download button beside the file")
+	}
+}
+
+func TestFollowCapsAndChoices(t *testing.T) {
+	api := mdtest.New(t)
+	info, _ := sites.Lookup("mangadex")
+	o := info.Options().(*mangadex.Options)
+	o.APIURL, o.ReportURL = api.URL, ""
+	h := startWith(t, func(c *Config) {
+		c.StorePath = filepath.Join(t.TempDir(), "store.db")
+		c.Follows.MaxPerChannel = 1
+		c.Follows.Permission = "everyone"
+	}, startOptions{siteOpts: map[string]any{"mangadex": o}})
+	series := mdtest.TitleURL("https://mangadex.org")
+	h.refused(h.command("follow", dl{user: "u1", opts: map[string]string{"url": series, "deliver": "cbz"}}), "CBZ")
+	h.refused(h.command("follow", dl{user: "u1", opts: map[string]string{"url": "https://example.org/gallery/1"}}), "cannot list")
+	tok := h.command("follow", dl{user: "u1", opts: map[string]string{"url": series}})
+	h.waitFor("follow answer", h.originalHas(tok, "Following"))
+	h.refused(h.command("follow", dl{user: "u2", opts: map[string]string{"url": series}}), "already follows")
+	h.refused(h.command("follow", dl{user: "u2", opts: map[string]string{"url": "https://mangadex.org/title/00000000-0000-4000-8000-000000000000"}}), "most one channel may")
+	// DMs have no channel to post in.
+	_, dm, _ := h.fd.Dispatch(fakediscord.Interaction{Type: 2, UserID: "u1", Data: map[string]any{"id": "cmd1", "name": "manga", "type": 1,
+		"options": []map[string]any{{"name": "following", "type": 1}}}})
+	h.refused(dm, "in a server")
+
+	// Autocomplete of /manga unfollow offers this server's follows only.
+	_, ac, _ := h.fd.Dispatch(fakediscord.Interaction{Type: 4, GuildID: "g1", ChannelID: "c1", UserID: "u1", Data: map[string]any{
+		"id": "cmd1", "name": "manga", "type": 1, "options": []map[string]any{{"name": "unfollow", "type": 1,
+			"options": []map[string]any{{"name": "series", "type": 3, "value": "library", "focused": true}}}}}})
+	cb := h.waitCallback(ac)
+	raw, _ := json.Marshal(cb)
+	fs, _ := h.bot.st.Follows(nil)
+	if !strings.Contains(string(raw), `"value":"`+fs[0].ID+`"`) || !strings.Contains(string(raw), "The Library Beyond the Clouds") {
+		t.Errorf("autocomplete %s", raw)
+	}
+	_, ac2, _ := h.fd.Dispatch(fakediscord.Interaction{Type: 4, GuildID: "g2", ChannelID: "c-g2", UserID: "u1", Data: map[string]any{
+		"id": "cmd1", "name": "manga", "type": 1, "options": []map[string]any{{"name": "unfollow", "type": 1,
+			"options": []map[string]any{{"name": "series", "type": 3, "value": "", "focused": true}}}}}})
+	if raw, _ := json.Marshal(h.waitCallback(ac2)); strings.Contains(string(raw), fs[0].ID) {
+		t.Errorf("another server's autocomplete offers it: %s", raw)
+	}
+}
+
+func TestFollowLeftGuildPauses(t *testing.T) {
+	api := mdtest.New(t)
+	h := startFollowing(t, api)
+	tok := h.command("follow", dl{guild: "g2", user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org")}})
+	h.waitFor("follow answer", h.originalHas(tok, "Following"))
+	if err := h.fd.DispatchEvent("GUILD_DELETE", map[string]any{"id": "g2"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("paused", func() bool {
+		fs, _ := h.bot.st.Follows(nil)
+		return len(fs) == 1 && fs[0].Paused == "the bot left this server"
+	})
+	ftok := h.command("following", dl{guild: "g2", user: "u1"})
+	if raw, _ := json.Marshal(h.waitCallback(ftok)); !strings.Contains(string(raw), "Paused: the bot left this server") {
+		t.Errorf("following: %s", raw)
+	}
+}

@@ -89,17 +89,9 @@ func New(o Options) *Poller {
 // follow. f carries where and how to deliver (Guild, Channel, By,
 // Language, Groups, Deliver).
 func (p *Poller) Add(ctx context.Context, link string, f store.Follow) (store.Follow, error) {
-	u, err := sites.ParseURL(strings.TrimSpace(link))
+	u, name, l, err := p.lister(link)
 	if err != nil {
 		return f, err
-	}
-	name, h, err := p.o.Env.Sites.Match(u)
-	if err != nil {
-		return f, err
-	}
-	l, ok := h.(sites.Lister)
-	if !ok {
-		return f, fmt.Errorf("%s cannot list a series' chapters, so it cannot be followed", name)
 	}
 	listing, err := l.List(ctx, p.o.Env.SiteEnv, sites.ListRequest{URL: u, Language: f.Language})
 	if err != nil {
@@ -120,6 +112,29 @@ func (p *Poller) Add(ctx context.Context, link string, f store.Follow) (store.Fo
 	}
 	p.poke()
 	return f, nil
+}
+
+// Followable checks, without a request, that link is a series link of a
+// site that can list chapters.
+func (p *Poller) Followable(link string) error {
+	_, _, _, err := p.lister(link)
+	return err
+}
+
+func (p *Poller) lister(link string) (*url.URL, string, sites.Lister, error) {
+	u, err := sites.ParseURL(strings.TrimSpace(link))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	name, h, err := p.o.Env.Sites.Match(u)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	l, ok := h.(sites.Lister)
+	if !ok {
+		return nil, "", nil, fmt.Errorf("%s cannot list a series' chapters, so it cannot be followed", name)
+	}
+	return u, name, l, nil
 }
 
 // Remove deletes a follow; a check of it under way is cancelled and posts

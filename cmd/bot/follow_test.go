@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 )
 
@@ -92,5 +95,98 @@ func TestFollowBadInput(t *testing.T) {
 		if c.code == 1 && strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%v: not one line: %q", c.args[1:], r.stderr)
 		}
+	}
+}
+
+// The bot is killed (SIGKILL) between finding a new chapter and marking
+// it delivered: before its post ("pending") and after it ("delivered").
+// Restarted, it posts the chapter exactly once: the pending one is
+// posted, the posted one is found in the channel and not posted again.
+func TestFollowKilledBetweenFindingAndPosting(t *testing.T) {
+	for _, stage := range []string{"pending", "delivered"} {
+		t.Run(stage, func(t *testing.T) {
+			fd := fakediscord.New()
+			t.Cleanup(fd.Close)
+			api := mdtest.New(t)
+			dir := t.TempDir()
+			cfg := writeConfig(t, fmt.Sprintf(`[discord]
+token = "follow-crash-token"
+api_url = %q
+guild_ids = ["g1"]
+[output]
+dir = %q
+metrics_listen = ""
+[storage]
+path = %q
+[follows]
+interval = "1s"
+jitter = "0s"
+max_backoff = "2s"
+[sites.mangadex]
+api_url = %q
+report_url = ""
+[log]
+level = "debug"
+`, fd.URL, filepath.Join(dir, "out"), filepath.Join(dir, "bot.db"), api.URL))
+
+			var logs syncBuf
+			bot1 := startBot(t, cfg, &logs, "MANGABOT_TEST_FOLLOW_HOLD="+stage)
+			waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
+			_, tok, err := fd.Dispatch(fakediscord.Interaction{Type: 2, GuildID: "g1", ChannelID: "c1", UserID: "u1", Permissions: 1 << 4,
+				Data: map[string]any{"id": "cmd1", "name": "manga", "type": 1, "options": []map[string]any{{"name": "follow", "type": 1,
+					"options": []map[string]any{{"name": "url", "type": 3, "value": mdtest.TitleURL("https://mangadex.org")}}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFake(t, fd, "follow answer", func() bool { return strings.Contains(embedText(fd.Original(tok)), "Following") })
+
+			api.Add("7", time.Now().Add(-time.Minute))
+			deadline := time.Now().Add(60 * time.Second)
+			for !strings.Contains(logs.String(), "follow hold") {
+				if time.Now().After(deadline) {
+					t.Fatalf("no hold; logs:\n%s", logs.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			posts := func() int {
+				n := 0
+				for _, r := range fd.Requests() {
+					if r.Method == "POST" && r.Path == "/channels/c1/messages" {
+						n++
+					}
+				}
+				return n
+			}
+			wantPosts := map[string]int{"pending": 0, "delivered": 1}[stage]
+			if n := posts(); n != wantPosts {
+				t.Fatalf("%d posts before the kill, want %d", n, wantPosts)
+			}
+			bot1.Process.Signal(syscall.SIGKILL)
+			bot1.Wait()
+
+			bot2 := startBot(t, cfg, &logs)
+			waitFake(t, fd, "announcement", func() bool { return len(fd.ChannelMessages()) == 1 })
+			// Rounds go by; still one announcement, and after the
+			// "delivered" kill not even a second post.
+			feed := func() int { return api.Hits("/manga/" + mdtest.MangaID + "/feed") }
+			after := feed()
+			for feed() < after+2 {
+				if time.Now().After(deadline) {
+					t.Fatal("no rounds after the restart")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if n := len(fd.ChannelMessages()); n != 1 {
+				t.Errorf("%d announcements, want 1", n)
+			}
+			if n := posts(); n != 1 {
+				t.Errorf("%d posts in all, want 1", n)
+			}
+			bot2.Process.Signal(syscall.SIGTERM)
+			bot2.Wait()
+			if strings.Contains(logs.String(), "follow-crash-token") {
+				t.Error("token in the log")
+			}
+		})
 	}
 }
