@@ -67,6 +67,19 @@ func (b *Bot) mayFollow(i *discordgo.Interaction) bool {
 	return p&discordgo.PermissionAdministrator != 0 || p&need == need
 }
 
+// mayChange answers the member and returns false unless follows work
+// here and the member may change them (verb: "follow", "unfollow").
+func (b *Bot) mayChange(i *discordgo.Interaction, verb string) bool {
+	if !b.followsReady(i) {
+		return false
+	}
+	if !b.mayFollow(i) {
+		b.ephemeral(i, "❌ You need the "+strings.ReplaceAll(b.cfg.Follows.Permission, "_", " ")+" permission to "+verb+" series here.")
+		return false
+	}
+	return true
+}
+
 func (b *Bot) followsReady(i *discordgo.Interaction) bool {
 	if b.follows == nil {
 		b.ephemeral(i, "❌ Follows need the job store ([storage] path); this bot runs without one.")
@@ -80,11 +93,7 @@ func (b *Bot) followsReady(i *discordgo.Interaction) bool {
 }
 
 func (b *Bot) cmdFollow(i *discordgo.Interaction, opts []*discordgo.ApplicationCommandInteractionDataOption) {
-	if !b.followsReady(i) {
-		return
-	}
-	if !b.mayFollow(i) {
-		b.ephemeral(i, "❌ You need the "+strings.ReplaceAll(b.cfg.Follows.Permission, "_", " ")+" permission to follow series here.")
+	if !b.mayChange(i, "follow") {
 		return
 	}
 	f := store.Follow{Guild: i.GuildID, Channel: i.ChannelID, By: userOf(i),
@@ -159,11 +168,7 @@ func (b *Bot) cmdFollow(i *discordgo.Interaction, opts []*discordgo.ApplicationC
 }
 
 func (b *Bot) cmdUnfollow(i *discordgo.Interaction, opts []*discordgo.ApplicationCommandInteractionDataOption) {
-	if !b.followsReady(i) {
-		return
-	}
-	if !b.mayFollow(i) {
-		b.ephemeral(i, "❌ You need the "+strings.ReplaceAll(b.cfg.Follows.Permission, "_", " ")+" permission to unfollow series here.")
+	if !b.mayChange(i, "unfollow") {
 		return
 	}
 	want := optString(opts, "series")

@@ -300,7 +300,7 @@ func (c *Config) Validate() error {
 			bad(key, "must be a positive duration, got %s", d.Duration)
 		}
 	}
-	c.Follows.validate(bad)
+	c.Follows.validate(bad, positive)
 	// Site options are checked by the handler that owns them, so a bad
 	// value stops the bot at load time with its key named.
 	for _, info := range sites.All() {

@@ -41,7 +41,7 @@ func (f Follows) IntervalOf(site string) time.Duration {
 	return f.Interval.Duration
 }
 
-func (f Follows) validate(bad func(key, format string, a ...any)) {
+func (f Follows) validate(bad func(key, format string, a ...any), positive func(key string, v int)) {
 	if f.Interval.Duration < time.Second {
 		bad("follows.interval", "must be at least 1s, got %s", f.Interval.Duration)
 	}
@@ -51,14 +51,9 @@ func (f Follows) validate(bad func(key, format string, a ...any)) {
 	if f.MaxBackoff.Duration < f.Interval.Duration {
 		bad("follows.max_backoff", "must be at least interval (%s), got %s", f.Interval.Duration, f.MaxBackoff.Duration)
 	}
-	for _, k := range []struct {
-		key string
-		v   int
-	}{{"follows.checks", f.Checks}, {"follows.max_per_guild", f.MaxPerGuild}, {"follows.max_per_channel", f.MaxPerChannel}} {
-		if k.v <= 0 {
-			bad(k.key, "must be at least 1, got %d", k.v)
-		}
-	}
+	positive("follows.checks", f.Checks)
+	positive("follows.max_per_guild", f.MaxPerGuild)
+	positive("follows.max_per_channel", f.MaxPerChannel)
 	switch f.Permission {
 	case "manage_channels", "manage_guild", "administrator", "everyone":
 	default:

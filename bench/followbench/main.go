@@ -113,7 +113,7 @@ func newHost(ip string) (*host, error) {
 
 // busiest is the most requests the host got within any window of d since
 // from.
-func (h *host) busiest(from time.Time, d time.Duration) (max, total int) {
+func (h *host) busiest(from time.Time, d time.Duration) (peak, total int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var ts []time.Time
@@ -128,16 +128,9 @@ func (h *host) busiest(from time.Time, d time.Duration) (max, total int) {
 		for ts[i].Sub(ts[j]) >= d {
 			j++
 		}
-		max = maxInt(max, i-j+1)
+		peak = max(peak, i-j+1)
 	}
-	return max, len(ts)
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
+	return peak, len(ts)
 }
 
 // rss reads VmRSS and VmHWM (peak) from /proc/self/status, in MiB.
@@ -252,8 +245,8 @@ func main() {
 	busiest, least, most := 0, 1<<30, 0
 	for _, h := range hosts {
 		m, n := h.busiest(roundStart, time.Second)
-		busiest = maxInt(busiest, m)
-		least, most = min(least, n), maxInt(most, n)
+		busiest = max(busiest, m)
+		least, most = min(least, n), max(most, n)
 	}
 	cur, peak := rss()
 	limit := int(*rate) + *burst
