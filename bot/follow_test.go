@@ -2,6 +2,8 @@ package bot
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,7 +189,13 @@ func TestFollowCapsAndChoices(t *testing.T) {
 	}, startOptions{siteOpts: map[string]any{"mangadex": o}})
 	series := mdtest.TitleURL("https://mangadex.org")
 	h.refused(h.command("follow", dl{user: "u1", opts: map[string]string{"url": series, "deliver": "cbz"}}), "CBZ")
-	h.refused(h.command("follow", dl{user: "u1", opts: map[string]string{"url": "https://example.org/gallery/1"}}), "cannot list")
+	gallery := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<html><body><img src="/a.jpg"><img src="/b.jpg"></body></html>`))
+	}))
+	defer gallery.Close()
+	gtok := h.command("follow", dl{user: "u1", opts: map[string]string{"url": gallery.URL + "/gallery/1"}})
+	h.waitFor("refusal", h.originalHas(gtok, "cannot be followed"))
 	tok := h.command("follow", dl{user: "u1", opts: map[string]string{"url": series}})
 	h.waitFor("follow answer", h.originalHas(tok, "Following"))
 	h.refused(h.command("follow", dl{user: "u2", opts: map[string]string{"url": series}}), "already follows")

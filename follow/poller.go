@@ -98,6 +98,11 @@ func (p *Poller) Add(ctx context.Context, link string, f store.Follow) (store.Fo
 		return f, fmt.Errorf("%s: %w", name, pipeline.Friendly(err))
 	}
 	f.ID, f.URL, f.Site, f.Title = store.NewFollowID(), u.String(), name, listing.Series
+	if len(listing.Chapters) > 0 && listing.Chapters[0].Site != "" {
+		// The generic handler hands a theme's page to its engine: later
+		// checks go to the engine directly.
+		f.Site = listing.Chapters[0].Site
+	}
 	if f.Title == "" {
 		f.Title = u.String()
 	}

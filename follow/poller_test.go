@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -206,10 +208,15 @@ func TestRemoveStopsACheckUnderWay(t *testing.T) {
 
 func TestAddRefusesWhatCannotBeListed(t *testing.T) {
 	fx := newFixture(t)
+	gallery := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<html><body><img src="/a.jpg"><img src="/b.jpg"></body></html>`))
+	}))
+	defer gallery.Close()
 	for link, want := range map[string]string{
-		"https://example.org/gallery/1":                                     "cannot list",
+		gallery.URL + "/gallery/1": "cannot be followed",
 		"https://mangadex.org/chapter/a1b2c3d4-0000-4000-8000-000000000101": "title link",
-		"mangadex.org/title/x":                                              "not a link",
+		"mangadex.org/title/x": "not a link",
 	} {
 		if _, err := fx.p.Add(t.Context(), link, store.Follow{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", link, err, want)
