@@ -109,16 +109,7 @@ func TestFollowKilledBetweenFindingAndPosting(t *testing.T) {
 			t.Cleanup(fd.Close)
 			api := mdtest.New(t)
 			dir := t.TempDir()
-			cfg := writeConfig(t, fmt.Sprintf(`[discord]
-token = "follow-crash-token"
-api_url = %q
-guild_ids = ["g1"]
-[output]
-dir = %q
-metrics_listen = ""
-[storage]
-path = %q
-[follows]
+			cfg := botConfig(t, "follow-crash-token", fd.URL, dir, fmt.Sprintf(`[follows]
 interval = "1s"
 jitter = "0s"
 max_backoff = "2s"
@@ -127,7 +118,7 @@ api_url = %q
 report_url = ""
 [log]
 level = "debug"
-`, fd.URL, filepath.Join(dir, "out"), filepath.Join(dir, "bot.db"), api.URL))
+`, api.URL))
 
 			var logs syncBuf
 			bot1 := startBot(t, cfg, &logs, "MANGABOT_TEST_FOLLOW_HOLD="+stage)

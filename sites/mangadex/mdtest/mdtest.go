@@ -36,7 +36,7 @@ type API struct {
 
 	mu       sync.Mutex
 	chapters []json.RawMessage // feed entries, as the fixture has them plus added ones
-	hits     map[string]int    // path -> requests
+	paths    []string          // of every request, in order
 	template json.RawMessage   // first chapter of feed.json, cloned by Add
 	throttle int               // answer this many next feed requests with 429
 }
@@ -59,7 +59,7 @@ func New(t testing.TB) *API {
 	if err := json.Unmarshal(fixture(t, "feed.json"), &feed); err != nil {
 		t.Fatal(err)
 	}
-	a := &API{t: t, chapters: feed.Data, template: feed.Data[0], hits: map[string]int{}}
+	a := &API{t: t, chapters: feed.Data, template: feed.Data[0]}
 	manga, atHome, notFound := fixture(t, "manga.json"), fixture(t, "at_home.json"), fixture(t, "error_not_found.json")
 	limited := fixture(t, "error_rate_limited.json")
 	mux := http.NewServeMux()
@@ -105,7 +105,7 @@ func New(t testing.TB) *API {
 	})
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
-		a.hits[r.URL.Path]++
+		a.paths = append(a.paths, r.URL.Path)
 		a.mu.Unlock()
 		mux.ServeHTTP(w, r)
 	}))
@@ -219,13 +219,7 @@ func (a *API) Add(number string, at time.Time) string {
 func (a *API) Hits(prefix string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	n := 0
-	for p, k := range a.hits {
-		if strings.HasPrefix(p, prefix) {
-			n += k
-		}
-	}
-	return n
+	return len(slices.DeleteFunc(slices.Clone(a.paths), func(p string) bool { return !strings.HasPrefix(p, prefix) }))
 }
 
 // Throttle answers the next n feed requests with 429.
