@@ -26,6 +26,7 @@ type Config struct {
 	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
+	Follows  Follows  `toml:"follows" help:"Followed series: new chapters posted by themselves (/manga follow, bot follow)."`
 	Log      Log      `toml:"log" help:"Logging."`
 }
 
@@ -143,6 +144,7 @@ func Default() *Config {
 		},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
+		Follows: defaultFollows(),
 		Log:     Log{Format: "text", Level: "info"},
 	}
 	for _, info := range sites.All() {
@@ -163,6 +165,7 @@ type file struct {
 	Output   *Output                   `toml:"output"`
 	Sites    map[string]toml.Primitive `toml:"sites"`
 	Storage  *Storage                  `toml:"storage"`
+	Follows  *Follows                  `toml:"follows"`
 	Log      *Log                      `toml:"log"`
 }
 
@@ -216,7 +219,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, Storage: &c.Storage, Follows: &c.Follows, Log: &c.Log}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -300,6 +303,7 @@ func (c *Config) Validate() error {
 			bad(key, "must be a positive duration, got %s", d.Duration)
 		}
 	}
+	c.Follows.validate(bad, positive)
 	// Site options are checked by the handler that owns them, so a bad
 	// value stops the bot at load time with its key named.
 	for _, info := range sites.All() {

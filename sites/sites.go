@@ -23,6 +23,9 @@ type Chapter struct {
 	Credits   []string // scanlation group(s), site credit
 	SourceURL string
 	Pages     []download.Page
+	// Published is when the site published the chapter (listings); zero
+	// when unknown.
+	Published time.Time `json:",omitzero"`
 
 	// PageCount, when Pages is still empty, is how many pages the chapter
 	// has; the pipeline then calls Refresh to load them just before the
