@@ -23,6 +23,10 @@ out=$(mktemp)
 	echo "**(c) Lossy WebP in PDFs** (\`bench/webp.sh\`)"
 	echo
 	bench/webp.sh
+	echo
+	echo "**(d) Follows: one polling round, 500 series on 20 loopback hosts** (\`go run ./bench/followbench\`)"
+	echo
+	go run ./bench/followbench
 } >"$out"
 awk -v f="$out" '
 	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/mangabot/mangabot/cache"
+	"github.com/mangabot/mangabot/follow"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/store"
@@ -40,9 +41,10 @@ type Bot struct {
 	// editPause (unix nanos): progress edits wait until then after a 429.
 	editPause atomic.Int64
 
-	st    *store.Store // nil: no persistence
-	cache *cache.Cache // nil: no cache
-	quota *quota
+	st      *store.Store   // nil: no persistence
+	follows *follow.Poller // nil: no store, no follows
+	cache   *cache.Cache   // nil: no cache
+	quota   *quota
 
 	mu      sync.Mutex
 	jobs    map[string]*job // unfinished jobs by id
@@ -86,9 +88,9 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	}
 	tr = &logTransport{next: tr, log: logger}
 	s.Client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
-	// Interactions arrive without any intent; the bot needs no other
-	// gateway event.
-	s.Identify.Intents = discordgo.IntentsNone
+	// Interactions arrive without any intent; Guilds brings GUILD_DELETE
+	// (follows of a server the bot left are paused) and channel names.
+	s.Identify.Intents = discordgo.IntentsGuilds
 	s.StateEnabled = true
 	s.LogLevel = discordgo.LogError
 	b := &Bot{
@@ -126,6 +128,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		}
 	}
 	s.AddHandler(b.onEvent)
+	s.AddHandler(b.onGuildDelete)
 	return b, nil
 }
 
@@ -178,6 +181,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
+	b.newFollows()
 	rs := b.registerAll(pending)
 	if err := b.s.Open(); err != nil {
 		b.abortResumed(rs)
@@ -190,6 +194,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.log.Info("bot ready", "app", b.appID, "guilds", len(b.cfg.GuildIDs), "resuming", len(pending))
 	b.resumeAll(rs)
+	fctx, stopFollows := context.WithCancel(ctx)
+	defer stopFollows()
+	b.startFollows(fctx)
 	<-ctx.Done()
 	b.shutdown()
 	return nil

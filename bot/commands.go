@@ -18,7 +18,7 @@ func commands() []*discordgo.ApplicationCommand {
 	return []*discordgo.ApplicationCommand{{
 		Name:        "manga",
 		Description: "Turn a manga chapter link into a PDF, CBZ or EPUB",
-		Options: []*discordgo.ApplicationCommandOption{
+		Options: append([]*discordgo.ApplicationCommandOption{
 			{
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "download",
 				Description: "Download a chapter (or chapters of a series) as PDF, CBZ or EPUB",
@@ -35,7 +35,7 @@ func commands() []*discordgo.ApplicationCommand {
 			},
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "sites", Description: "List the supported sites"},
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "jobs", Description: "Your jobs and their queue positions"},
-		},
+		}, followCommands()...),
 	}}
 }
 
@@ -127,6 +127,12 @@ func (b *Bot) handle(i *discordgo.Interaction, limit int64, at time.Time) {
 			b.cmdSites(i)
 		case "jobs":
 			b.cmdJobs(i)
+		case "follow":
+			b.cmdFollow(i, sub.Options)
+		case "unfollow":
+			b.cmdUnfollow(i, sub.Options)
+		case "following":
+			b.cmdFollowing(i)
 		default:
 			b.ephemeral(i, "Unknown command.")
 		}
@@ -136,6 +142,8 @@ func (b *Bot) handle(i *discordgo.Interaction, limit int64, at time.Time) {
 		id := i.MessageComponentData().CustomID
 		if jobID, ok := strings.CutPrefix(id, "cancel:"); ok {
 			b.cancelButton(i, jobID)
+		} else if key, ok := strings.CutPrefix(id, "fdl:"); ok {
+			b.followDownload(i, key, limit, at)
 		}
 	}
 }
@@ -214,15 +222,19 @@ func (b *Bot) cmdJobs(i *discordgo.Interaction) {
 func (b *Bot) autocomplete(i *discordgo.Interaction) {
 	var q string
 	d := i.ApplicationCommandData()
+	unfollow := false
 	for _, o := range d.Options {
 		for _, so := range o.Options {
-			if so.Focused && so.Name == "url" {
+			if so.Focused && (so.Name == "url" || so.Name == "series") {
 				q = strings.TrimSpace(so.StringValue())
+				unfollow = so.Name == "series"
 			}
 		}
 	}
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
-	if len(q) >= 2 && !strings.Contains(q, "://") {
+	if unfollow {
+		choices = b.followChoices(i, q)
+	} else if len(q) >= 2 && !strings.Contains(q, "://") {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var mu sync.Mutex
 		var wg sync.WaitGroup

@@ -28,6 +28,7 @@ type Config struct {
 	PDF      PDF      `toml:"pdf" help:"PDF output."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
+	Follows  Follows  `toml:"follows" help:"Followed series: new chapters posted by themselves (/manga follow, bot follow)."`
 	Log      Log      `toml:"log" help:"Logging."`
 }
 
@@ -153,6 +154,7 @@ func Default() *Config {
 		PDF:     PDF{LossyWebP: "auto", JPEGQuality: 90},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
+		Follows: defaultFollows(),
 		Log:     Log{Format: "text", Level: "info"},
 	}
 	for _, info := range sites.All() {
@@ -174,6 +176,7 @@ type file struct {
 	PDF      *PDF                      `toml:"pdf"`
 	Sites    map[string]toml.Primitive `toml:"sites"`
 	Storage  *Storage                  `toml:"storage"`
+	Follows  *Follows                  `toml:"follows"`
 	Log      *Log                      `toml:"log"`
 }
 
@@ -227,7 +230,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, PDF: &c.PDF, Storage: &c.Storage, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, PDF: &c.PDF, Storage: &c.Storage, Follows: &c.Follows, Log: &c.Log}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -322,6 +325,7 @@ func (c *Config) Validate() error {
 			bad(key, "must be a positive duration, got %s", d.Duration)
 		}
 	}
+	c.Follows.validate(bad, positive)
 	// Site options are checked by the handler that owns them, so a bad
 	// value stops the bot at load time with its key named.
 	for _, info := range sites.All() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -333,6 +334,16 @@ type RunOptions struct {
 	Progress func(Progress)
 }
 
+// outputDirError names the output directory the user chose, not the
+// internal temp path the failing mkdir was given (".mangabot-job-…").
+func outputDirError(dir string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("output directory %s: %w", dir, err)
+}
+
 // Run downloads the plan's pages into the work dir, writes the PDF(s)
 // into Dir, one per chapter (or per volume with Merge, or one File), each
 // through a temp name renamed when complete, and removes the pages. On
@@ -343,7 +354,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		progress = func(Progress) {}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, outputDirError(dir, err)
 	}
 	tmp, keepPages := o.WorkDir, o.WorkDir != ""
 	if keepPages {
@@ -351,7 +362,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			return nil, err
 		}
 	} else if tmp, err = os.MkdirTemp(dir, ".mangabot-job-"); err != nil {
-		return nil, err
+		return nil, outputDirError(dir, err)
 	}
 	defer func() {
 		// A caller-owned work dir survives a cancelled run: the caller

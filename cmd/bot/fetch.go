@@ -37,6 +37,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 		return rc
 	}
 	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "bot: fetch takes exactly one URL (got %d)\n", fs.NArg())
 		fs.Usage()
 		return 2
 	}

@@ -86,6 +86,22 @@ func writeConfig(t *testing.T, extra string) string {
 	return p
 }
 
+// botConfig writes the config of a `bot run` against a fake Discord at
+// discordURL, with guild g1, the output and the store under dir and no
+// metrics listener; extra (more sections) is appended.
+func botConfig(t *testing.T, token, discordURL, dir, extra string) string {
+	return writeConfig(t, fmt.Sprintf(`[discord]
+token = %q
+api_url = %q
+guild_ids = ["g1"]
+[output]
+dir = %q
+metrics_listen = ""
+[storage]
+path = %q
+`, token, discordURL, filepath.Join(dir, "out"), filepath.Join(dir, "mangabot.db"))+extra)
+}
+
 type result struct {
 	code           int
 	stdout, stderr string

@@ -21,6 +21,8 @@ commands:
   fetch [-config F] [-o PATH] [-format pdf|cbz|epub] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL
                   download a chapter (or chapters of a series) into PDF, CBZ or EPUB files
   run [-config F] start the Discord bot
+  follow add|remove|list|check [-config F] ...
+                  follow series from the shell; check prints new chapters
   sites [-config F]  list the supported sites, their link patterns and operator rules
   config-example  print a configuration file with every key and its default
   version         print the version
@@ -43,6 +45,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return cmdFetch(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
+	case "follow":
+		return cmdFollow(ctx, rest, stdout, stderr)
 	case "sites":
 		return cmdSites(rest, stdout, stderr)
 	case "config-example":

@@ -160,7 +160,7 @@ func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request)
 	}
 	l, ok := parseLink(req.URL)
 	if !ok {
-		return nil, fmt.Errorf("%w: not a WEBTOON viewer or list link: %s", sites.ErrUnsupported, req.URL)
+		return nil, sites.Unsupported("not a WEBTOON viewer or list link: %s", req.URL.Redacted())
 	}
 	if l.episodeNo != "" {
 		ch, err := h.episode(ctx, env, h.viewerURL(l), nil)
