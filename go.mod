@@ -14,7 +14,10 @@ require (
 	golang.org/x/time v0.16.0
 )
 
-require github.com/kr/text v0.2.0 // indirect
+require (
+	github.com/kr/text v0.2.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+)
 
 require (
 	github.com/andybalholm/cascadia v1.3.4
