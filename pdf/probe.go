@@ -288,6 +288,54 @@ func hasEOI(f *os.File, from, size int64) (bool, error) {
 // make sure it is complete; everything else is decoded, or streamed when
 // decoding would not fit in the budget.
 func (pr *prober) probePNG(f *os.File, path string) (*pageImage, error) {
+	hdr, err := readPNGHeader(f, pr.maxPixels)
+	if err != nil {
+		return nil, err
+	}
+	if hdr.ctype == 4 || hdr.ctype == 6 || hdr.interlaced || hdr.trns != nil {
+		return pr.decodePNG(f, path, hdr)
+	}
+	w, h, depth, idat := hdr.w, hdr.h, hdr.depth, hdr.idat
+	colors := hdr.channels()
+	// Inflate once to make sure the data is complete and of the right size;
+	// a viewer would otherwise show a half-grey page.
+	want := hdr.dataBytes(hdr.passes()[0])
+	zr, err := zlib.NewReader(io.MultiReader(chunkReaders(f, idat)...))
+	if err != nil {
+		return nil, corrupt("png: " + err.Error())
+	}
+	// Bounded: a few KB of IDAT can inflate to gigabytes of zeros, and only
+	// want bytes are of any use. One more byte tells "too much" apart.
+	got, err := io.Copy(io.Discard, io.LimitReader(zr, want+1))
+	if err != nil {
+		return nil, corrupt("png: " + err.Error())
+	}
+	if got > want {
+		return nil, corrupt(fmt.Sprintf("png: more pixel data than the %d bytes a %dx%d image holds", want, w, h))
+	}
+	if got != want {
+		return nil, corrupt(fmt.Sprintf("png: %d bytes of pixel data, want %d", got, want))
+	}
+	p := &pageImage{path: path, kind: kindPNG, w: w, h: h, bpc: depth, filter: "/FlateDecode", idat: idat}
+	for _, c := range idat {
+		p.length += c.n
+	}
+	p.parms = fmt.Sprintf("<< /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, depth, w)
+	switch hdr.ctype {
+	case 0:
+		p.colorSpace = "/DeviceGray"
+	case 2:
+		p.colorSpace = "/DeviceRGB"
+	case 3:
+		p.colorSpace = fmt.Sprintf("[/Indexed /DeviceRGB %d <%x>]", len(hdr.plte)/3-1, hdr.plte)
+	}
+	return p, nil
+}
+
+// readPNGHeader walks the chunks of the PNG f (checking every CRC) and
+// returns the header, palette, tRNS and where the IDAT data lies. An image
+// of more than maxPixels is refused from IHDR, before reading on.
+func readPNGHeader(f *os.File, maxPixels int64) (*pngHeader, error) {
 	r := bufio.NewReaderSize(f, 32<<10)
 	if _, err := r.Discard(8); err != nil {
 		return nil, corrupt("png: short file")
@@ -361,7 +409,7 @@ func (pr *prober) probePNG(f *os.File, path string) (*pageImage, error) {
 				return nil, corrupt("png: bad dimensions")
 			}
 			// Refuse a bomb before reading any further.
-			if err := checkPixels(w, h, pr.maxPixels); err != nil {
+			if err := checkPixels(w, h, maxPixels); err != nil {
 				return nil, err
 			}
 		case "PLTE":
@@ -383,43 +431,7 @@ func (pr *prober) probePNG(f *os.File, path string) (*pageImage, error) {
 	if ctype == 3 && (len(plte) == 0 || len(plte)%3 != 0) {
 		return nil, corrupt("png: bad palette")
 	}
-	if ctype == 4 || ctype == 6 || hdr.interlaced || trns != nil {
-		return pr.decodePNG(f, path, hdr)
-	}
-	colors := hdr.channels()
-	// Inflate once to make sure the data is complete and of the right size;
-	// a viewer would otherwise show a half-grey page.
-	want := hdr.dataBytes(hdr.passes()[0])
-	zr, err := zlib.NewReader(io.MultiReader(chunkReaders(f, idat)...))
-	if err != nil {
-		return nil, corrupt("png: " + err.Error())
-	}
-	// Bounded: a few KB of IDAT can inflate to gigabytes of zeros, and only
-	// want bytes are of any use. One more byte tells "too much" apart.
-	got, err := io.Copy(io.Discard, io.LimitReader(zr, want+1))
-	if err != nil {
-		return nil, corrupt("png: " + err.Error())
-	}
-	if got > want {
-		return nil, corrupt(fmt.Sprintf("png: more pixel data than the %d bytes a %dx%d image holds", want, w, h))
-	}
-	if got != want {
-		return nil, corrupt(fmt.Sprintf("png: %d bytes of pixel data, want %d", got, want))
-	}
-	p := &pageImage{path: path, kind: kindPNG, w: w, h: h, bpc: int(depth), filter: "/FlateDecode", idat: idat}
-	for _, c := range idat {
-		p.length += c.n
-	}
-	p.parms = fmt.Sprintf("<< /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, depth, w)
-	switch ctype {
-	case 0:
-		p.colorSpace = "/DeviceGray"
-	case 2:
-		p.colorSpace = "/DeviceRGB"
-	case 3:
-		p.colorSpace = fmt.Sprintf("[/Indexed /DeviceRGB %d <%x>]", len(plte)/3-1, plte)
-	}
-	return p, nil
+	return hdr, nil
 }
 
 func chunkReaders(f *os.File, idat []chunkRef) []io.Reader {
