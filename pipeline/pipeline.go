@@ -92,6 +92,8 @@ func NewEnvWith(cfg *config.Config, o EnvOptions) (*Env, error) {
 			DPI:          cfg.Output.DPI,
 			Placeholders: cfg.Output.Placeholders,
 			MaxFileBytes: cfg.Output.MaxFileBytes,
+			// One budget for every job of the process.
+			Budget: pdf.NewBudget(cfg.PDF.DecodeMemory),
 		},
 		Producer: "mangabot " + Version,
 		Observe:  o.Observe,
