@@ -369,6 +369,31 @@ func TestStreamDecoder(t *testing.T) {
 	}
 }
 
+// TestStreamDecoderSuite: the PNG files of testdata (PngSuite and others:
+// palettes, sub-byte grey, interlaced, 16-bit, alpha) stream to what
+// image/png decodes; the broken ones are refused by both.
+func TestStreamDecoderSuite(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.png"))
+	if len(files) < 10 {
+		t.Fatalf("%d PNG files in testdata", len(files))
+	}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, decErr := png.Decode(bytes.NewReader(data))
+		gray, got, err := streamed(t, path)
+		if (decErr == nil) != (err == nil) {
+			t.Errorf("%s: image/png says %v, the stream says %v", path, decErr, err)
+			continue
+		}
+		if err == nil {
+			checkAgainstDecoder(t, path, data, got, gray)
+		}
+	}
+}
+
 // TestStreamDecoderCorrupt: damage found while scanning is a reason for
 // the page, never a half-written stream.
 func TestStreamDecoderCorrupt(t *testing.T) {
