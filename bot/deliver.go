@@ -229,7 +229,7 @@ func (d *delivery) build(maxFile int64) ([]outFile, error) {
 	d.dirs = append(d.dirs, dir)
 	env := *b.env
 	env.PDF.MaxFileBytes = maxFile
-	out, err := env.RunWith(b.hardStop, d.j.plan, pipeline.RunOptions{Dir: dir, WorkDir: d.j.pages, KeepPages: true})
+	out, err := env.Run(b.hardStop, d.j.plan, pipeline.RunOptions{Dir: dir, WorkDir: d.j.pages, KeepPages: true})
 	if err != nil {
 		d.j.log.Warn("rebuilding the result failed", "err", err)
 		return nil, errRebuild

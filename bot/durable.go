@@ -46,9 +46,9 @@ import (
 // jobs that no longer exist and returns the jobs to resume.
 func (b *Bot) openStorage() ([]store.Job, error) {
 	if b.cfg.CacheKeep > 0 {
-		c, err := cache.OpenWith(filepath.Join(b.cfg.OutputDir, "cache"), cache.Options{Keep: b.cfg.CacheKeep, MaxBytes: b.cfg.CacheMaxBytes})
+		c, err := cache.Open(filepath.Join(b.cfg.OutputDir, "cache"), cache.Options{Keep: b.cfg.CacheKeep, MaxBytes: b.cfg.CacheMaxBytes})
 		if err != nil {
-			return nil, fmt.Errorf("bot: %w", err)
+			return nil, err
 		}
 		if n, err := c.Sweep(time.Now()); err != nil {
 			b.log.Warn("cache sweep failed", "err", err)
@@ -61,14 +61,14 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 		b.cleanTemp(nil)
 		return nil, nil
 	}
-	st, err := store.Open(b.cfg.StorePath)
+	st, err := store.Open(b.cfg.StorePath, store.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("bot: %w", err)
+		return nil, err
 	}
 	pending, err := st.Unfinished()
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("bot: %w", err)
+		return nil, err
 	}
 	live := map[string]bool{}
 	for _, j := range pending {
@@ -153,7 +153,7 @@ func (b *Bot) put(j *job, st store.State) {
 	}
 	w := ws[0]
 	rec := store.Job{
-		ID: j.id, Request: j.plan.Request,
+		ID: j.id, Request: store.Request(j.plan.Request),
 		UserID: w.userID, GuildID: j.guildID, ChannelID: j.channel,
 		AppID: w.i.AppID, InteractionID: w.i.ID, InteractionToken: w.i.Token,
 		TokenExpires: w.at.Add(b.cfg.TokenTTL), AttachmentLimit: j.limit,
@@ -324,7 +324,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 	if rec.State == store.Delivering && len(rec.Files) > 0 {
 		title = strings.TrimSuffix(filepath.Base(rec.Files[0]), ".pdf")
 	}
-	plan := &pipeline.Plan{Site: "?", Request: rec.Request, Title: title, Pages: rec.PagesTotal}
+	plan := &pipeline.Plan{Site: "?", Request: pipeline.Request(rec.Request), Title: title, Pages: rec.PagesTotal}
 	var j *job
 	for n, sw := range ws {
 		i := &discordgo.Interaction{ID: sw.InteractionID, AppID: sw.AppID, Type: discordgo.InteractionApplicationCommand,
@@ -339,7 +339,7 @@ func (b *Bot) resumeJob(rec store.Job) *job {
 			w.limit = b.cfg.DefaultAttachmentLimit
 		}
 		if n == 0 {
-			j = b.newJob(rec.ID, plan, rec.Request.Key(), w)
+			j = b.newJob(rec.ID, plan, pipeline.Request(rec.Request).Key(), w)
 		} else {
 			w.log = j.log.With("user", w.userID)
 			j.watchers = append(j.watchers, w)
@@ -375,7 +375,7 @@ func (b *Bot) resume(j *job, rec store.Job) {
 	log := j.log
 	ctx, cancel := context.WithTimeout(j.ctx, b.cfg.ResolveTimeout)
 	stop := context.AfterFunc(b.hardStop, cancel)
-	plan, rerr := b.env.Resolve(ctx, rec.Request)
+	plan, rerr := b.env.Resolve(ctx, pipeline.Request(rec.Request))
 	stop()
 	cancel()
 	if j.ctx.Err() != nil {

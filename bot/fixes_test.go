@@ -17,7 +17,7 @@ import (
 // left them).
 func putRecords(t *testing.T, db string, recs ...store.Job) {
 	t.Helper()
-	st, err := store.Open(db)
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func putRecords(t *testing.T, db string, recs ...store.Job) {
 // record reads a job record from the store at db (the bot must be gone).
 func record(t *testing.T, db, id string) store.Job {
 	t.Helper()
-	st, err := store.Open(db)
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func (h *harness) stop() {
 
 // deadRecord is a job record whose interaction token expired long ago.
 func deadRecord(id, url string, st store.State) store.Job {
-	return store.Job{ID: id, Request: pipeline.Request{URL: url}, UserID: "u1", GuildID: "g1", ChannelID: "c1",
+	return store.Job{ID: id, Request: store.Request{URL: url}, UserID: "u1", GuildID: "g1", ChannelID: "c1",
 		AppID: "app", InteractionID: "i-" + id, InteractionToken: "tok-" + id,
 		TokenExpires: time.Now().Add(-time.Hour), AttachmentLimit: 10 << 20, State: st, PagesTotal: 2}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 // mangaSite is a loopback manga site: /chapter/<name>?n=<pages> is a

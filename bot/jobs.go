@@ -352,7 +352,7 @@ func (b *Bot) run(j *job) {
 	}
 	env := *b.env
 	env.PDF.MaxFileBytes = maxFile
-	out, err := env.RunWith(j.ctx, j.plan, opts)
+	out, err := env.Run(j.ctx, j.plan, opts)
 	if err != nil && j.ctx.Err() != nil {
 		err = context.Cause(j.ctx)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -163,7 +164,7 @@ func TestAutocomplete(t *testing.T) {
 	if !ok {
 		t.Fatal("no mangadex")
 	}
-	o := info.Options().(*sites.MangaDexOptions)
+	o := info.Options().(*mangadex.Options)
 	o.APIURL = api.URL
 	h := startEnv(t, nil, nil, map[string]any{"mangadex": o})
 	ask := func(q string) map[string]any {
@@ -216,7 +217,7 @@ func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
 	h.errc <- nil
 
 	// As if killed after the upload, before the end was written.
-	st, err := store.Open(db)
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +253,7 @@ func TestResumedDeliveringNotDeliveredTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2.errc <- nil
-	st, err = store.Open(db)
+	st, err = store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,35 +1,3 @@
-// Package cache keeps finished files (PDFs) on disk so an identical
-// request is answered without downloading again.
-//
-// # Layout
-//
-// Each entry is one directory in the cache dir, holding the entry's files
-// under their base names and a meta.json:
-//
-//	<dir>/<Key.String()>-<random>/meta.json
-//	<dir>/<Key.String()>-<random>/<file>...
-//	<dir>/.put-<random>/               an entry being put (removed by Open)
-//
-// Put assembles an entry in a ".put-" dir (files moved in, fsync'd, meta
-// written and fsync'd) and renames it into place, so an entry dir either
-// is complete or is not there: there is no separate index to get out of
-// step. Open rebuilds the index by reading every meta.json; entries whose
-// meta is unreadable or whose files are missing or of another size are
-// removed. The last use of an entry is the modification time of its
-// meta.json (Get touches it), so the eviction order survives restarts.
-// Names not matching these patterns are left alone.
-//
-// # Expiry, quota and leases
-//
-// An entry expires keep after it was put (not after its last use, so a
-// cached file is never older than keep). The quota evicts least recently
-// used entries first. Files handed out by Put and Get are leased: until
-// the Lease is released its entry is neither evicted nor expired nor
-// replaced on disk, so an upload never loses its file; while leases hold
-// entries, the cache may exceed its quota.
-//
-// One Cache must own a dir: two Caches (or processes) on one dir would
-// delete each other's entries.
 package cache
 
 import (
@@ -105,7 +73,7 @@ func (e *entry) paths() []string {
 	return ps
 }
 
-// Options configure OpenWith.
+// Options configure Open.
 type Options struct {
 	// Keep is how long an entry lives after it was put; <= 0: no expiry.
 	Keep time.Duration
@@ -143,25 +111,20 @@ func (l *Lease) Release() {
 	l.once.Do(func() { l.c.release(l.e) })
 }
 
-// Open opens (creating it if needed) the cache in dir; see OpenWith.
-func Open(dir string, keep time.Duration, maxBytes int64) (*Cache, error) {
-	return OpenWith(dir, Options{Keep: keep, MaxBytes: maxBytes})
-}
-
-// OpenWith opens the cache in dir, removes incomplete and broken entries
-// and loads the rest. It neither expires nor evicts: call Sweep for that,
-// at start and then periodically.
-func OpenWith(dir string, o Options) (*Cache, error) {
+// Open opens (creating it if needed) the cache in dir, removes incomplete
+// and broken entries and loads the rest. It neither expires nor evicts:
+// call Sweep for that, at start and then periodically.
+func Open(dir string, o Options) (*Cache, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open cache: %w", err)
 	}
 	c := &Cache{dir: dir, o: o, index: map[string]*entry{}, held: map[*entry]bool{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open cache: %w", err)
 	}
 	var errs []error
 	for _, de := range ents {
@@ -193,7 +156,7 @@ func OpenWith(dir string, o Options) (*Cache, error) {
 		c.total += e.size
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("cache %s: %w", dir, err)
+		return nil, fmt.Errorf("open cache %s: %w", dir, err)
 	}
 	return c, nil
 }
@@ -274,26 +237,26 @@ func (c *Cache) Size() (entries int, bytes int64) {
 // the cache is unchanged.
 func (c *Cache) Put(key Key, files []string, m map[string]string) (*Lease, error) {
 	if len(files) == 0 {
-		return nil, errors.New("cache: put without files")
+		return nil, errors.New("cache put: no files")
 	}
 	seen := map[string]bool{metaName: true}
 	for _, f := range files {
 		b := filepath.Base(f)
 		if seen[b] {
-			return nil, fmt.Errorf("cache: put %s: duplicate or reserved file name", b)
+			return nil, fmt.Errorf("cache put %s: duplicate or reserved file name", b)
 		}
 		seen[b] = true
 		st, err := os.Lstat(f)
 		if err != nil {
-			return nil, fmt.Errorf("cache: put: %w", err)
+			return nil, fmt.Errorf("cache put: %w", err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("cache: put %s: not a regular file", f)
+			return nil, fmt.Errorf("cache put %s: not a regular file", f)
 		}
 	}
 	tmp, err := os.MkdirTemp(c.dir, putPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("cache: put: %w", err)
+		return nil, fmt.Errorf("cache put: %w", err)
 	}
 	mt := meta{Key: key, Created: c.o.Now(), Meta: maps.Clone(m)}
 	var moved []string // sources moved so far
@@ -308,14 +271,14 @@ func (c *Cache) Put(key Key, files []string, m map[string]string) (*Lease, error
 		dst := filepath.Join(tmp, b)
 		if err := move(src, dst); err != nil {
 			undo()
-			return nil, fmt.Errorf("cache: put: %w", err)
+			return nil, fmt.Errorf("cache put: %w", err)
 		}
 		moved = append(moved, src)
 		mt.Files = append(mt.Files, b)
 		sz, err := syncFile(dst)
 		if err != nil {
 			undo()
-			return nil, fmt.Errorf("cache: put: %w", err)
+			return nil, fmt.Errorf("cache put: %w", err)
 		}
 		mt.Sizes = append(mt.Sizes, sz)
 	}
@@ -332,7 +295,7 @@ func (c *Cache) Put(key Key, files []string, m map[string]string) (*Lease, error
 	}
 	if err != nil {
 		undo()
-		return nil, fmt.Errorf("cache: put: %w", err)
+		return nil, fmt.Errorf("cache put: %w", err)
 	}
 	// Past the rename the entry is in place; a failed dir sync only risks
 	// losing it in a power cut, which Open copes with.

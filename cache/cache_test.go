@@ -50,7 +50,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) open(keep time.Duration, max int64) *Cache {
 	e.t.Helper()
-	c, err := OpenWith(filepath.Join(e.root, "cache"), Options{Keep: keep, MaxBytes: max, Now: e.clock.Now})
+	c, err := Open(filepath.Join(e.root, "cache"), Options{Keep: keep, MaxBytes: max, Now: e.clock.Now})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	// The handlers declare the [sites.NAME] keys.
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 func TestDefaultsValid(t *testing.T) {

@@ -1,17 +1,9 @@
-// Package download is the fetcher: one shared HTTP client per process, a
-// per-host token bucket shared by all jobs, a sliding window of pages in
-// flight per job, retries that honour Retry-After, cancellation through
-// context, and bodies streamed to disk (temp name, renamed when complete).
-//
-// It knows nothing of Discord or PDFs.
 package download
 
 import (
 	"context"
 	"net/netip"
 	"time"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // Options configure a Fetcher. The zero value works (defaults below).
@@ -30,7 +22,7 @@ type Options struct {
 	AllowNetworks  []netip.Prefix
 	BackoffBase    time.Duration // first retry delay; default 500ms (tests set it small)
 	BackoffMax     time.Duration // default 30s
-	HostLimits     []sites.HostLimit
+	HostLimits     []HostLimit
 	// Observer is told of every request attempt and every page, for
 	// metrics; nil: nobody is told.
 	Observer Observer
@@ -63,18 +55,22 @@ type Observer interface {
 	Page(ok bool, bytes int64, d time.Duration)
 }
 
-// Job is one chapter's pages to fetch into Dir.
-type Job struct {
-	Pages []sites.Page
+// Batch is one chapter's pages to fetch into Dir (the user's download job
+// is the bot's business; the fetcher sees only batches of pages).
+type Batch struct {
+	Pages []Page
 	// Dir receives page files named PageFile(i); it must exist. Files
 	// already complete there are kept and not fetched again (resume).
 	Dir string
 	// Progress is called after every page (done or failed) and at the
 	// start; calls are serialised. May be nil.
 	Progress func(Progress)
-	// Refresh and Report: see sites.Chapter.
-	Refresh func(ctx context.Context) ([]sites.Page, error)
-	Report  func(sites.FetchReport)
+	// Refresh, when set, re-resolves the page list (a new image node);
+	// the fetcher calls it when pages failed, then retries only those.
+	Refresh func(ctx context.Context) ([]Page, error)
+	// Report, when set, is told of every image fetch (MangaDex@Home
+	// reports), from a goroutine of the fetcher's; it must not block long.
+	Report func(FetchReport)
 }
 
 // Progress is a snapshot of a job.

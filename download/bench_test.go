@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/bench/heavytail"
-	"github.com/mangabot/mangabot/sites"
 )
 
 // BenchmarkFetchHeavyTail: 200 pages of ~100 KB, 10 in flight, against a
@@ -41,7 +40,7 @@ func BenchmarkFetchHeavyTail(b *testing.B) {
 		w.Write(bodies[i])
 	}))
 	defer srv.Close()
-	pages := make([]sites.Page, n)
+	pages := make([]Page, n)
 	for i := range pages {
 		pages[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
@@ -58,7 +57,7 @@ func BenchmarkFetchHeavyTail(b *testing.B) {
 				step = conc
 			}
 			for s := 0; s < n; s += step {
-				res, err := f.Fetch(context.Background(), Job{Pages: pages[s : s+step], Dir: batchDir(b, dir, s)})
+				res, err := f.Fetch(context.Background(), Batch{Pages: pages[s : s+step], Dir: batchDir(b, dir, s)})
 				if err != nil || res.Failed != 0 {
 					b.Fatalf("Fetch: %v, %d failed", err, res.Failed)
 				}

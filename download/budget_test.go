@@ -15,8 +15,6 @@ import (
 	"testing"
 
 	"golang.org/x/image/bmp"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // cutShort answers with full headers and half the body, then drops the
@@ -66,7 +64,7 @@ func TestAttemptBudget(t *testing.T) {
 			opts := testOptions()
 			opts.Retries = 3
 			f := New(opts)
-			res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/p"}}, Dir: t.TempDir()})
+			res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/p"}}, Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,18 +104,18 @@ func TestRefresh403(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	mk := func(prefix string) []sites.Page {
-		p := make([]sites.Page, 3)
+	mk := func(prefix string) []Page {
+		p := make([]Page, 3)
 		for i := range p {
 			p[i].URL = fmt.Sprintf("%s/%s/%d", srv.URL, prefix, i)
 		}
 		return p
 	}
 	f := New(testOptions())
-	res, err := f.Fetch(context.Background(), Job{
+	res, err := f.Fetch(context.Background(), Batch{
 		Pages:   mk("old"),
 		Dir:     t.TempDir(),
-		Refresh: func(context.Context) ([]sites.Page, error) { return mk("new"), nil },
+		Refresh: func(context.Context) ([]Page, error) { return mk("new"), nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +156,7 @@ func TestSniffBMP(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := New(testOptions())
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/fake"}, {URL: srv.URL + "/real"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/fake"}, {URL: srv.URL + "/real"}}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // TestClient: the API client sets our User-Agent only when none is given,
@@ -101,7 +99,7 @@ func TestHostLimitPath(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := New(testOptions())
-	f.SetHostLimits(sites.HostLimit{Host: "127.0.0.1", Path: "/at-home/", Rate: 0.0001, Burst: 1})
+	f.SetHostLimits(HostLimit{Host: "127.0.0.1", Path: "/at-home/", Rate: 0.0001, Burst: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	get := func(path string) error {
@@ -136,7 +134,7 @@ func TestHostLimitPath(t *testing.T) {
 func TestHostLimitsConfig(t *testing.T) {
 	opts := testOptions()
 	opts.Rate, opts.Burst = 4, 4
-	opts.HostLimits = []sites.HostLimit{
+	opts.HostLimits = []HostLimit{
 		{Host: "API.mangadex.org", Rate: 5, Burst: 5},
 		{Host: "api.mangadex.org", Path: "/at-home/server/", Rate: 40.0 / 60, Burst: 40},
 	}
@@ -156,7 +154,7 @@ func TestHostLimitsConfig(t *testing.T) {
 	check("api.mangadex.org", "/manga/x", 5)
 	check("api.mangadex.org", "/at-home/server/abc", 5, rate.Limit(40.0/60))
 	check("uploads.mangadex.org", "/data/x", 4)
-	f.SetHostLimits(sites.HostLimit{Host: "uploads.mangadex.org", Rate: 20, Burst: 20})
+	f.SetHostLimits(HostLimit{Host: "uploads.mangadex.org", Rate: 20, Burst: 20})
 	check("uploads.mangadex.org", "/data/x", 20)
 }
 
@@ -211,7 +209,7 @@ func TestHTTP2(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	f.base.TLSClientConfig = &tls.Config{RootCAs: pool} // trust the test CA
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}}, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("Fetch: %v %v", err, res.Pages[0].Err)
 	}

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mangabot/mangabot/internal/humanize"
 	"github.com/mangabot/mangabot/internal/imagetype"
-	"github.com/mangabot/mangabot/sites"
 )
 
 // accept is sent with every page request that sets no Accept of its own.
@@ -30,48 +30,48 @@ var (
 	errRedirect = fmt.Errorf("stopped after %d redirects", maxRedirects)
 )
 
-// Fetch downloads job.Pages into job.Dir with a sliding window of
+// Fetch downloads batch.Pages into batch.Dir with a sliding window of
 // Options.Concurrency pages in flight. Pages that fail are reported in the
 // Result (Failed, PageResult.Err) and do not make Fetch fail; Fetch returns
 // an error only when the job cannot start or ctx ends (then ctx.Err(), with
-// the partial Result, and no temp file left behind). job.Report is called
+// the partial Result, and no temp file left behind). batch.Report is called
 // once per image request, one call at a time, from a goroutine of its own;
 // every call has happened by the time Fetch returns.
-func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
-	if n := len(job.Pages); n > f.opts.MaxPages {
+func (f *Fetcher) Fetch(ctx context.Context, batch Batch) (*Result, error) {
+	if n := len(batch.Pages); n > f.opts.MaxPages {
 		return nil, fmt.Errorf("chapter has %d pages, more than the limit of %d", n, f.opts.MaxPages)
 	}
-	if st, err := os.Stat(job.Dir); err != nil {
+	if st, err := os.Stat(batch.Dir); err != nil {
 		return nil, err
 	} else if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory", job.Dir)
+		return nil, fmt.Errorf("%s is not a directory", batch.Dir)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res := &Result{Pages: make([]PageResult, len(job.Pages))}
+	res := &Result{Pages: make([]PageResult, len(batch.Pages))}
 	for i := range res.Pages {
 		res.Pages[i].Index = i
-		res.Pages[i].Err = &PageError{URL: job.Pages[i].URL, Reason: "not fetched"}
+		res.Pages[i].Err = &PageError{URL: batch.Pages[i].URL, Reason: "not fetched"}
 	}
-	if job.Report != nil {
+	if batch.Report != nil {
 		// Report runs on a goroutine of its own, one call at a time.
-		rep := newReporter(job.Report)
+		rep := newReporter(batch.Report)
 		defer rep.close()
-		job.Report = rep.add
+		batch.Report = rep.add
 	}
-	p := &Progress{Total: len(job.Pages)}
-	if job.Progress != nil {
-		job.Progress(*p)
+	p := &Progress{Total: len(batch.Pages)}
+	if batch.Progress != nil {
+		batch.Progress(*p)
 	}
-	all := make([]int, len(job.Pages))
+	all := make([]int, len(batch.Pages))
 	for i := range all {
 		all[i] = i
 	}
-	tr := newPageTrack(f.opts.Observer, len(job.Pages))
-	err := f.window(ctx, job, job.Pages, all, res, p, tr, false)
+	tr := newPageTrack(f.opts.Observer, len(batch.Pages))
+	err := f.window(ctx, batch, batch.Pages, all, res, p, tr, false)
 
-	if err == nil && job.Refresh != nil {
+	if err == nil && batch.Refresh != nil {
 		var again []int
 		for i, r := range res.Pages {
 			if refreshable(r.Err) {
@@ -81,11 +81,11 @@ func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
 		if len(again) > 0 {
 			// New URLs (a new image node) may succeed where the old ones
 			// failed for network reasons; a 404 or a non-image will not.
-			fresh, rerr := job.Refresh(ctx)
+			fresh, rerr := batch.Refresh(ctx)
 			if ctx.Err() != nil {
 				err = ctx.Err()
-			} else if rerr == nil && len(fresh) == len(job.Pages) {
-				err = f.window(ctx, job, fresh, again, res, p, tr, true)
+			} else if rerr == nil && len(fresh) == len(batch.Pages) {
+				err = f.window(ctx, batch, fresh, again, res, p, tr, true)
 			}
 		}
 	}
@@ -105,7 +105,7 @@ func (f *Fetcher) Fetch(ctx context.Context, job Job) (*Result, error) {
 // page holds up only its own slot. Results are gathered here, so Progress
 // calls are serialised without a lock. retry marks the Refresh round, whose
 // pages were counted as failed before.
-func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx []int, res *Result, p *Progress, tr *pageTrack, retry bool) error {
+func (f *Fetcher) window(ctx context.Context, batch Batch, pages []Page, idx []int, res *Result, p *Progress, tr *pageTrack, retry bool) error {
 	next := make(chan int)
 	results := make(chan PageResult, len(idx))
 	var wg sync.WaitGroup
@@ -117,7 +117,7 @@ func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx [
 				if ctx.Err() != nil {
 					continue
 				}
-				results <- f.page(ctx, job, i, pages[i], tr)
+				results <- f.page(ctx, batch, i, pages[i], tr)
 			}
 		}()
 	}
@@ -144,10 +144,10 @@ func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx [
 			} else {
 				p.Failed++
 			}
-			if job.Progress != nil {
+			if batch.Progress != nil {
 				last := r
 				p.Last = &last
-				job.Progress(*p)
+				batch.Progress(*p)
 			}
 		case <-ctx.Done():
 			// Workers abort at once (their requests carry ctx) and remove
@@ -161,15 +161,15 @@ func (f *Fetcher) window(ctx context.Context, job Job, pages []sites.Page, idx [
 }
 
 // page fetches one page, or keeps a complete file from an earlier run.
-func (f *Fetcher) page(ctx context.Context, job Job, i int, pg sites.Page, tr *pageTrack) PageResult {
-	if r, ok := resume(job.Dir, i); ok {
+func (f *Fetcher) page(ctx context.Context, batch Batch, i int, pg Page, tr *pageTrack) PageResult {
+	if r, ok := resume(batch.Dir, i); ok {
 		return r
 	}
 	start := time.Now()
 	// One attempt budget for the page, shared with the transport's retries.
 	pt := &pageTrace{limit: f.opts.Retries}
 	for {
-		r, again := f.tryPage(ctx, job, i, pg, pt)
+		r, again := f.tryPage(ctx, batch, i, pg, pt)
 		// The transport retried what failed before the body; this retries
 		// a body cut short, while the page's budget lasts.
 		if !again || !pt.canRetry() || ctx.Err() != nil {
@@ -259,21 +259,21 @@ func resume(dir string, i int) (PageResult, bool) {
 //
 // pt carries the page's attempt budget across calls; when again is set the
 // caller tries again if pt.canRetry(), and the Observer is told so.
-func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt *pageTrace) (r PageResult, again bool) {
+func (f *Fetcher) tryPage(ctx context.Context, batch Batch, i int, pg Page, pt *pageTrace) (r PageResult, again bool) {
 	var netErr error
 	fail := func(reason string, status int, err error) PageResult {
 		return PageResult{Index: i, Err: &PageError{URL: pg.URL, Reason: reason, Status: status, Err: err}}
 	}
 	report := func(ok bool, resp *http.Response, n int64, d time.Duration) {
 		// Not a request's fault when we cancelled it.
-		if job.Report == nil || ctx.Err() != nil {
+		if batch.Report == nil || ctx.Err() != nil {
 			return
 		}
-		rep := sites.FetchReport{URL: pg.URL, Success: ok, Bytes: n, Duration: d}
+		rep := FetchReport{URL: pg.URL, Success: ok, Bytes: n, Duration: d}
 		if resp != nil {
 			rep.Cached = strings.HasPrefix(resp.Header.Get("X-Cache"), "HIT")
 		}
-		job.Report(rep)
+		batch.Report(rep)
 	}
 	pt.hook = func(resp *http.Response, _ error, d time.Duration) {
 		report(false, resp, 0, d)
@@ -318,7 +318,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt
 		return fail(reason, resp.StatusCode, errStatus), false
 	}
 	max := f.opts.MaxImageBytes
-	tooLarge := fmt.Sprintf("too large (> %s)", mib(max))
+	tooLarge := fmt.Sprintf("too large (> %s)", humanize.Bytes(max))
 	if resp.ContentLength > max {
 		// Closing without draining drops the connection: cheaper than
 		// reading what we would throw away.
@@ -344,7 +344,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt
 		return fail(fmt.Sprintf("not an image (%s)", what), 0, errNotImage), false
 	}
 
-	tmp, err := os.CreateTemp(job.Dir, fmt.Sprintf(".%s-*.tmp", baseName(i)))
+	tmp, err := os.CreateTemp(batch.Dir, fmt.Sprintf(".%s-*.tmp", baseName(i)))
 	if err != nil {
 		return fail("cannot write: "+err.Error(), 0, err), false
 	}
@@ -383,7 +383,7 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt
 			err = tmp.Close()
 		}
 	}
-	final := PageFile(job.Dir, i) + extFor(typ)
+	final := PageFile(batch.Dir, i) + extFor(typ)
 	if err == nil {
 		err = os.Rename(tmp.Name(), final)
 	}
@@ -400,16 +400,6 @@ func (f *Fetcher) tryPage(ctx context.Context, job Job, i int, pg sites.Page, pt
 func baseName(i int) string {
 	b := PageFile("", i)
 	return b
-}
-
-func mib(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", (n+1023)>>10)
 }
 
 // requestMade: did err come from talking to the server (worth a Report),

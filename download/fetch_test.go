@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // TestFetchChapter runs a 30-page chapter where pages fail in every way the
@@ -139,7 +137,7 @@ func TestFetchChapter(t *testing.T) {
 	opts.MaxImageBytes = 64 << 10
 	f := New(opts)
 	dir := t.TempDir()
-	pages := make([]sites.Page, n)
+	pages := make([]Page, n)
 	for i := range pages {
 		pages[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
@@ -150,9 +148,9 @@ func TestFetchChapter(t *testing.T) {
 		inCall   atomic.Bool
 		inReport atomic.Bool
 		repMu    sync.Mutex
-		reports  []sites.FetchReport
+		reports  []FetchReport
 	)
-	job := Job{
+	job := Batch{
 		Pages: pages,
 		Dir:   dir,
 		Progress: func(p Progress) {
@@ -162,7 +160,7 @@ func TestFetchChapter(t *testing.T) {
 			progress = append(progress, p)
 			inCall.Store(false)
 		},
-		Report: func(r sites.FetchReport) {
+		Report: func(r FetchReport) {
 			if !inReport.CompareAndSwap(false, true) {
 				t.Error("Report called concurrently")
 			}
@@ -321,13 +319,13 @@ func TestSlidingWindow(t *testing.T) {
 	opts := testOptions()
 	opts.Concurrency = 3
 	f := New(opts)
-	pages := make([]sites.Page, n)
+	pages := make([]Page, n)
 	for i := range pages {
 		pages[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := f.Fetch(ctx, Job{Pages: pages, Dir: t.TempDir()})
+	res, err := f.Fetch(ctx, Batch{Pages: pages, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("Fetch: %v (a slow page blocked the others)", err)
 	}
@@ -380,13 +378,13 @@ func TestConcurrencyCap(t *testing.T) {
 	opts := testOptions()
 	opts.Concurrency = 3
 	f := New(opts)
-	pages := make([]sites.Page, 15)
+	pages := make([]Page, 15)
 	for i := range pages {
 		pages[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // hang guard only
 	defer cancel()
-	res, err := f.Fetch(ctx, Job{Pages: pages, Dir: t.TempDir()})
+	res, err := f.Fetch(ctx, Batch{Pages: pages, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("Fetch: %v, %d failed (max concurrent requests %d, want 3)", err, failedOf(res), h.max.Load())
 	}
@@ -408,7 +406,7 @@ func TestMaxInFlight(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for j := range 2 {
-		pages := make([]sites.Page, 8)
+		pages := make([]Page, 8)
 		for i := range pages {
 			pages[i].URL = fmt.Sprintf("%s/j%d/%d", srv.URL, j, i)
 		}
@@ -416,7 +414,7 @@ func TestMaxInFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := f.Fetch(ctx, Job{Pages: pages, Dir: dir})
+			res, err := f.Fetch(ctx, Batch{Pages: pages, Dir: dir})
 			if err != nil || res.Failed != 0 {
 				t.Errorf("Fetch: %v, %d failed (max concurrent requests %d, want 3)", err, failedOf(res), h.max.Load())
 			}
@@ -453,7 +451,7 @@ func TestCancel(t *testing.T) {
 	opts := testOptions()
 	opts.Concurrency = 4
 	f := New(opts)
-	pages := make([]sites.Page, 10)
+	pages := make([]Page, 10)
 	for i := range pages {
 		pages[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
@@ -461,7 +459,7 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.Fetch(ctx, Job{Pages: pages, Dir: dir})
+		_, err := f.Fetch(ctx, Batch{Pages: pages, Dir: dir})
 		done <- err
 	}()
 	waitFor(t, 10*time.Second, "4 temp files", func() bool { return started.Load() == 4 && len(tempFiles(t, dir)) == 4 })
@@ -502,13 +500,13 @@ func TestResume(t *testing.T) {
 	os.WriteFile(PageFile(dir, 1)+".png", imgs[1], 0o644)
 	os.WriteFile(PageFile(dir, 2)+".jpg", imgs[2], 0o644)
 	os.WriteFile(filepath.Join(dir, ".page-0004-123.tmp"), imgs[3][:100], 0o644)
-	pages := make([]sites.Page, 4)
+	pages := make([]Page, 4)
 	for i := range pages {
 		pages[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
 	f := New(testOptions())
 	var last Progress
-	res, err := f.Fetch(context.Background(), Job{Pages: pages, Dir: dir, Progress: func(p Progress) { last = p }})
+	res, err := f.Fetch(context.Background(), Batch{Pages: pages, Dir: dir, Progress: func(p Progress) { last = p }})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("Fetch: %v, %d failed", err, res.Failed)
 	}
@@ -546,8 +544,8 @@ func TestRefresh(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	mk := func(prefix string) []sites.Page {
-		p := make([]sites.Page, 5)
+	mk := func(prefix string) []Page {
+		p := make([]Page, 5)
 		for i := range p {
 			p[i].URL = fmt.Sprintf("%s/%s/%d", srv.URL, prefix, i)
 		}
@@ -558,10 +556,10 @@ func TestRefresh(t *testing.T) {
 	f := New(opts)
 	refreshes := 0
 	var progress []Progress
-	res, err := f.Fetch(context.Background(), Job{
+	res, err := f.Fetch(context.Background(), Batch{
 		Pages:    mk("old"),
 		Dir:      t.TempDir(),
-		Refresh:  func(context.Context) ([]sites.Page, error) { refreshes++; return mk("new"), nil },
+		Refresh:  func(context.Context) ([]Page, error) { refreshes++; return mk("new"), nil },
 		Progress: func(p Progress) { progress = append(progress, p) },
 	})
 	if err != nil {
@@ -606,14 +604,14 @@ func TestHostPause(t *testing.T) {
 	f := New(testOptions())
 	errc := make(chan error, 1)
 	go func() {
-		res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/a/0"}}, Dir: t.TempDir()})
+		res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/a/0"}}, Dir: t.TempDir()})
 		if err == nil && res.Failed != 0 {
 			err = res.Pages[0].Err
 		}
 		errc <- err
 	}()
 	waitFor(t, 10*time.Second, "the 429", func() bool { return f.Stats().RateLimited["127.0.0.1"] == 1 })
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/b/0"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/b/0"}}, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("job B: %v %v", err, res.Pages[0].Err)
 	}
@@ -644,7 +642,7 @@ func TestAbsurdRetryAfter(t *testing.T) {
 	opts := testOptions()
 	opts.Concurrency = 1 // page 2 starts after page 1's 429
 	f := New(opts)
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -667,7 +665,7 @@ func TestTimeout(t *testing.T) {
 	opts.HeaderTimeout = 50 * time.Millisecond
 	opts.Retries = -1
 	f := New(opts)
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/slow"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/slow"}}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,11 +681,11 @@ func TestMaxPages(t *testing.T) {
 	opts := testOptions()
 	opts.MaxPages = 3
 	f := New(opts)
-	pages := make([]sites.Page, 4)
+	pages := make([]Page, 4)
 	for i := range pages {
 		pages[i].URL = srv.URL
 	}
-	if _, err := f.Fetch(context.Background(), Job{Pages: pages, Dir: t.TempDir()}); err == nil {
+	if _, err := f.Fetch(context.Background(), Batch{Pages: pages, Dir: t.TempDir()}); err == nil {
 		t.Error("4 pages accepted with MaxPages 3")
 	}
 	if hits.Load() != 0 {

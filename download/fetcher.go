@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // maxRetryAfter caps how long a request will wait for a server that asked
@@ -34,7 +32,7 @@ type Fetcher struct {
 	mu    sync.Mutex
 	hosts map[string]*hostState
 	// limits by host as configured (Options.HostLimits + SetHostLimits).
-	limits map[string][]sites.HostLimit
+	limits map[string][]HostLimit
 
 	requests, retries, pages, bytes atomic.Int64
 	rlMu                            sync.Mutex
@@ -112,7 +110,7 @@ func New(opts Options) *Fetcher {
 		opts:        opts,
 		inflight:    make(chan struct{}, opts.MaxInFlight),
 		hosts:       map[string]*hostState{},
-		limits:      map[string][]sites.HostLimit{},
+		limits:      map[string][]HostLimit{},
 		rateLimited: map[string]int64{},
 	}
 	dialer := &net.Dialer{
@@ -168,7 +166,7 @@ func (f *Fetcher) Client() *http.Client { return f.client }
 // SetHostLimits adds or replaces per-host limits (site handlers declare
 // them). A limit with Path adds a second limiter for that path prefix; one
 // without Path sets the host's own bucket.
-func (f *Fetcher) SetHostLimits(limits ...sites.HostLimit) {
+func (f *Fetcher) SetHostLimits(limits ...HostLimit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, l := range limits {

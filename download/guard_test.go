@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // Classification only: no traffic to any of these addresses.
@@ -112,8 +110,8 @@ func TestGuardLoopback(t *testing.T) {
 	opts := testOptions()
 	opts.AllowNetworks = nil
 	f := New(opts)
-	pages := []sites.Page{{URL: srv.URL + "/a"}, {URL: srv2.URL + "/b"}}
-	res, err := f.Fetch(context.Background(), Job{Pages: pages, Dir: t.TempDir()})
+	pages := []Page{{URL: srv.URL + "/a"}, {URL: srv2.URL + "/b"}}
+	res, err := f.Fetch(context.Background(), Batch{Pages: pages, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +151,7 @@ func TestGuardRedirect(t *testing.T) {
 	opts := testOptions()
 	opts.AllowNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	f := New(opts)
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: a.URL + "/p"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: a.URL + "/p"}}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +179,7 @@ func TestSchemesAndRedirectLimit(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := New(testOptions())
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{
 		{URL: "file:///etc/passwd"}, {URL: srv.URL + "/file"}, {URL: srv.URL + "/loop"},
 	}, Dir: t.TempDir()})
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 type reqEvent struct {
@@ -92,7 +90,7 @@ func TestObserverRedirect(t *testing.T) {
 	o := testOptions()
 	o.Observer = rec
 	f := New(o)
-	res, err := f.Fetch(context.Background(), Job{Pages: []sites.Page{{URL: srv.URL + "/go"}}, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), Batch{Pages: []Page{{URL: srv.URL + "/go"}}, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("fetch: %v %+v", err, res)
 	}
@@ -121,11 +119,11 @@ func TestObserverRefreshedPageCountedOnce(t *testing.T) {
 	o := testOptions()
 	o.Observer = rec
 	f := New(o)
-	res, err := f.Fetch(context.Background(), Job{
-		Pages: []sites.Page{{URL: srv.URL + "/old"}},
+	res, err := f.Fetch(context.Background(), Batch{
+		Pages: []Page{{URL: srv.URL + "/old"}},
 		Dir:   t.TempDir(),
-		Refresh: func(context.Context) ([]sites.Page, error) {
-			return []sites.Page{{URL: srv.URL + "/new"}}, nil
+		Refresh: func(context.Context) ([]Page, error) {
+			return []Page{{URL: srv.URL + "/new"}}, nil
 		},
 	})
 	if err != nil || res.Failed != 0 {

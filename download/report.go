@@ -2,28 +2,26 @@ package download
 
 import (
 	"sync"
-
-	"github.com/mangabot/mangabot/sites"
 )
 
 // reporter hands FetchReports to a job's Report from one goroutine of its
 // own: calls are serialised, a slow Report never holds a download (the
 // queue does not block), and no lock is held while Report runs.
 type reporter struct {
-	fn   func(sites.FetchReport)
+	fn   func(FetchReport)
 	mu   sync.Mutex
-	q    []sites.FetchReport
+	q    []FetchReport
 	wake chan struct{}
 	done chan struct{}
 }
 
-func newReporter(fn func(sites.FetchReport)) *reporter {
+func newReporter(fn func(FetchReport)) *reporter {
 	r := &reporter{fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
 
-func (r *reporter) add(rep sites.FetchReport) {
+func (r *reporter) add(rep FetchReport) {
 	r.mu.Lock()
 	r.q = append(r.q, rep)
 	r.mu.Unlock()

@@ -1,17 +1,3 @@
-// Package metrics is mangabot's Prometheus instrumentation: a registry of
-// its own (no global state), the collectors operators watch, an Observer
-// for the fetcher, a stage hook for the pipeline, and the /metrics and
-// /healthz handlers. Neither download nor pipeline imports it: they expose
-// plain hooks (download.Observer, pipeline.Env.Observe) that it fills.
-//
-//	m := metrics.New()
-//	env, _ := pipeline.NewEnvWith(cfg, m.EnvOptions())
-//	m.QueueLengthFunc(...); m.GatewayFunc(...) // or the Set* methods
-//	mux.Handle("/metrics", m.Handler())
-//	mux.Handle("/healthz", metrics.Health(m.GatewayConnected))
-//
-// The bot reports job transitions with JobQueued, JobStarted and
-// JobFinished, keyed by job id.
 package metrics
 
 import (
@@ -290,12 +276,12 @@ func (m *Metrics) Observe(stage string, d time.Duration) {
 	}
 }
 
-// EnvOptions are the hooks for pipeline.NewEnvWith.
-func (m *Metrics) EnvOptions() pipeline.EnvOptions {
+// PipelineOptions are the hooks for pipeline.New.
+func (m *Metrics) PipelineOptions() pipeline.Options {
 	if m == nil {
-		return pipeline.EnvOptions{}
+		return pipeline.Options{}
 	}
-	return pipeline.EnvOptions{Observer: m.Observer(), Observe: m.Observe}
+	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe}
 }
 
 // fetchObserver turns the fetcher's events into samples.

@@ -28,7 +28,7 @@ import (
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
-	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 // jpegPage is a noisy picture of some tens of KiB, distinct per seed.
@@ -204,16 +204,16 @@ func TestFetcherMetrics(t *testing.T) {
 	// the host label is seen to name the right host.
 	other := s.alsoOn127002(t)
 
-	var pages []sites.Page
+	var pages []download.Page
 	for i := range 6 {
-		pages = append(pages, sites.Page{URL: fmt.Sprintf("%s/ok/%d", s.URL, i+1)})
+		pages = append(pages, download.Page{URL: fmt.Sprintf("%s/ok/%d", s.URL, i+1)})
 	}
 	pages = append(pages,
-		sites.Page{URL: other + "/limited/7"},
-		sites.Page{URL: s.URL + "/flaky/8"},
-		sites.Page{URL: s.URL + "/cut/9"},
-		sites.Page{URL: s.URL + "/missing/10"},
-		sites.Page{URL: s.URL + "/html/11"},
+		download.Page{URL: other + "/limited/7"},
+		download.Page{URL: s.URL + "/flaky/8"},
+		download.Page{URL: s.URL + "/cut/9"},
+		download.Page{URL: s.URL + "/missing/10"},
+		download.Page{URL: s.URL + "/html/11"},
 	)
 
 	m := metrics.New()
@@ -227,7 +227,7 @@ func TestFetcherMetrics(t *testing.T) {
 		Observer:      m.Observer(),
 	})
 	start := time.Now()
-	res, err := f.Fetch(context.Background(), download.Job{Pages: pages, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: pages, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,10 +295,10 @@ func TestFetcherMetrics(t *testing.T) {
 	pagesBefore := value(fams, "mangabot_pages_total", "result", "ok")
 	dir := t.TempDir()
 	okPages := pages[:6]
-	if _, err := f.Fetch(context.Background(), download.Job{Pages: okPages, Dir: dir}); err != nil {
+	if _, err := f.Fetch(context.Background(), download.Batch{Pages: okPages, Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Fetch(context.Background(), download.Job{Pages: okPages, Dir: dir}); err != nil {
+	if _, err := f.Fetch(context.Background(), download.Batch{Pages: okPages, Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	fams = scrape(t, m)
@@ -340,8 +340,8 @@ func TestCancelledPagesNotCounted(t *testing.T) {
 		}
 		cancel()
 	}()
-	pages := []sites.Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}, {URL: srv.URL + "/3"}}
-	if _, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir()}); err == nil {
+	pages := []download.Page{{URL: srv.URL + "/1"}, {URL: srv.URL + "/2"}, {URL: srv.URL + "/3"}}
+	if _, err := f.Fetch(ctx, download.Batch{Pages: pages, Dir: t.TempDir()}); err == nil {
 		t.Fatal("cancelled Fetch returned no error")
 	}
 	if !<-inFlight {
@@ -388,7 +388,7 @@ func TestPipelineMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	env, err := pipeline.NewEnvWith(cfg, m.EnvOptions())
+	env, err := pipeline.New(cfg, m.PipelineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func TestPipelineMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := env.Run(context.Background(), plan, t.TempDir(), nil)
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +494,7 @@ func TestNilMetrics(t *testing.T) {
 	if m.Observer() != nil {
 		t.Error("nil Metrics gives a non-nil Observer")
 	}
-	if o := m.EnvOptions(); o.Observer != nil || o.Observe != nil {
+	if o := m.PipelineOptions(); o.Observer != nil || o.Observe != nil {
 		t.Error("nil Metrics gives hooks")
 	}
 }

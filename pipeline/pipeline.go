@@ -1,5 +1,3 @@
-// Package pipeline glues sites → download → pdf into one job, used by both
-// the CLI (`bot fetch`) and the Discord bot.
 package pipeline
 
 import (
@@ -35,21 +33,16 @@ type Env struct {
 	Observe func(stage string, d time.Duration)
 }
 
-// EnvOptions are hooks for NewEnvWith (metrics); the zero value adds none.
-type EnvOptions struct {
+// Options are hooks for New (metrics); the zero value adds none.
+type Options struct {
 	// Observer is given to the fetcher (download.Options.Observer).
 	Observer download.Observer
 	// Observe becomes Env.Observe.
 	Observe func(stage string, d time.Duration)
 }
 
-// NewEnv builds the process-wide fetcher and site handlers from config.
-func NewEnv(cfg *config.Config) (*Env, error) {
-	return NewEnvWith(cfg, EnvOptions{})
-}
-
-// NewEnvWith is NewEnv with hooks for metrics.
-func NewEnvWith(cfg *config.Config, o EnvOptions) (*Env, error) {
+// New builds the process-wide fetcher and site handlers from config.
+func New(cfg *config.Config, o Options) (*Env, error) {
 	set, err := sites.NewSet(cfg.Sites.Options)
 	if err != nil {
 		return nil, err
@@ -59,7 +52,7 @@ func NewEnvWith(cfg *config.Config, o EnvOptions) (*Env, error) {
 		return nil, err
 	}
 	ua := UserAgent(cfg.Download)
-	var limits []sites.HostLimit
+	var limits []download.HostLimit
 	for _, info := range sites.All() {
 		if h, ok := set.Get(info.Name); ok {
 			if l, ok := h.(sites.Limiter); ok {
@@ -289,17 +282,6 @@ type FailedPage struct {
 
 func (f FailedPage) String() string { return fmt.Sprintf("page %d: %s", f.Page, f.Reason) }
 
-// Run downloads the plan into dir, one PDF per chapter (or per volume with
-// Merge). See RunWith.
-func (e *Env) Run(ctx context.Context, p *Plan, dir string, progress func(Progress)) (*Output, error) {
-	return e.RunWith(ctx, p, RunOptions{Dir: dir, Progress: progress})
-}
-
-// RunTo is Run with an explicit output file (see RunOptions.File).
-func (e *Env) RunTo(ctx context.Context, p *Plan, dir, file string, progress func(Progress)) (*Output, error) {
-	return e.RunWith(ctx, p, RunOptions{Dir: dir, File: file, Progress: progress})
-}
-
 // RunOptions say where a run writes.
 type RunOptions struct {
 	Dir string // where the PDFs go
@@ -315,13 +297,16 @@ type RunOptions struct {
 	// caller can build the PDFs again (smaller parts after a 413) with no
 	// page request: a run over a complete work dir fetches nothing.
 	KeepPages bool
-	Progress  func(Progress)
+	// Progress, when set, is told of every step; called from the run's
+	// goroutine.
+	Progress func(Progress)
 }
 
-// RunWith downloads the plan's pages into the work dir, writes the PDF(s)
-// into Dir (each through a temp name renamed when complete) and removes the
-// pages. On error or cancel nothing of this run is left in Dir.
-func (e *Env) RunWith(ctx context.Context, p *Plan, o RunOptions) (out *Output, err error) {
+// Run downloads the plan's pages into the work dir, writes the PDF(s)
+// into Dir, one per chapter (or per volume with Merge, or one File), each
+// through a temp name renamed when complete, and removes the pages. On
+// error or cancel nothing of this run is left in Dir.
+func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err error) {
 	progress, dir, file := o.Progress, o.Dir, o.File
 	if progress == nil {
 		progress = func(Progress) {}
@@ -463,7 +448,7 @@ func (e *Env) fetchChapter(ctx context.Context, c *sites.Chapter, dir string, re
 	if err := e.loadPages(ctx, c, resolved, st); err != nil {
 		return nil, err
 	}
-	return e.Fetcher.Fetch(ctx, download.Job{Pages: c.Pages, Dir: dir, Refresh: c.Refresh, Report: c.Report, Progress: progress})
+	return e.Fetcher.Fetch(ctx, download.Batch{Pages: c.Pages, Dir: dir, Refresh: c.Refresh, Report: c.Report, Progress: progress})
 }
 
 // loadPages makes sure c.Pages is loaded and fresh: lazy chapters load

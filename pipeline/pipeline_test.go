@@ -24,6 +24,7 @@ import (
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 // webtoonSite serves a three-episode series in WEBTOON's markup, with two
@@ -93,7 +94,7 @@ base_url = %q
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := pipeline.NewEnv(cfg)
+	env, err := pipeline.New(cfg, pipeline.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestSeriesOneFilePerChapter(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var last pipeline.Progress
-	out, err := env.Run(context.Background(), plan, dir, func(p pipeline.Progress) { last = p })
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: dir, Progress: func(p pipeline.Progress) { last = p }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestSeriesMerged(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out, err := env.Run(context.Background(), plan, dir, nil)
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 	defer cancel()
 	s.cancel, s.cancelAt = cancel, 4 // after the first chapter's PDF is written
 	dir := t.TempDir()
-	_, err = env.Run(ctx, plan, dir, nil)
+	_, err = env.Run(ctx, plan, pipeline.RunOptions{Dir: dir})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
@@ -263,7 +264,7 @@ func TestWorkDirResume(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	out, err := env.RunWith(context.Background(), plan, pipeline.RunOptions{Dir: dir, WorkDir: work})
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: dir, WorkDir: work})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestObservePDFBuild(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var stages []string
-	env, err := pipeline.NewEnvWith(cfg, pipeline.EnvOptions{Observe: func(stage string, d time.Duration) {
+	env, err := pipeline.New(cfg, pipeline.Options{Observe: func(stage string, d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		if d <= 0 {
@@ -303,7 +304,7 @@ func TestObservePDFBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := env.Run(context.Background(), plan, t.TempDir(), nil)
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,19 +327,19 @@ func TestExplicitFileAndNoOverwrite(t *testing.T) {
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "all.pdf")
-	out, err := env.RunTo(context.Background(), plan, dir, file, nil)
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: dir, File: file})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Files) != 1 || out.Files[0] != file || pages(t, file) != 6 {
 		t.Fatalf("explicit file: %v", out.Files)
 	}
-	first, err := env.Run(context.Background(), plan, dir, nil)
+	first, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	plan2, _ := env.Resolve(context.Background(), req)
-	second, err := env.Run(context.Background(), plan2, dir, nil)
+	second, err := env.Run(context.Background(), plan2, pipeline.RunOptions{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,11 +366,11 @@ func TestKeepPagesRebuildsWithoutRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := filepath.Join(t.TempDir(), "job")
-	if _, err := env.RunWith(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), WorkDir: work, KeepPages: true}); err != nil {
+	if _, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), WorkDir: work, KeepPages: true}); err != nil {
 		t.Fatal(err)
 	}
 	before := s.images.Load()
-	out, err := env.RunWith(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), WorkDir: work, KeepPages: true})
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), WorkDir: work, KeepPages: true})
 	if err != nil || len(out.Files) != 1 {
 		t.Fatalf("rebuild: %v %v", out, err)
 	}

@@ -7,47 +7,88 @@ import (
 	"sync"
 )
 
-// Info declares a site handler, rclone-backend style.
-type Info struct {
+// Info declares a site handler, rclone-backend style. O is the handler's
+// options struct (struct{} when it has none).
+type Info[O any] struct {
 	Name        string   // [sites.NAME] and what `bot sites` shows
 	Description string   // one line
 	Patterns    []string // URL patterns, for people ("https://mangadex.org/chapter/<uuid>")
-	// Options returns a pointer to a fresh options struct holding the
-	// defaults. Its exported fields carry `toml:"key"` and `help:"..."`
-	// tags: config decodes [sites.NAME] into it (unknown keys are errors)
-	// and config.example.toml is generated from it. Nil: no options.
-	Options func() any
-	// New builds the handler from the decoded options (the pointer Options
-	// returned, filled from config).
-	New func(opts any) (Handler, error)
+	// Options returns a fresh options struct holding the defaults. Its
+	// exported fields carry `toml:"key"` and `help:"..."` tags: config
+	// decodes [sites.NAME] into it (unknown keys are errors) and
+	// config.example.toml is generated from it. Nil: no options.
+	Options func() *O
+	// New builds the handler from the decoded options (the defaults
+	// Options returned, filled from config); opts is never nil.
+	New func(opts *O) (Handler, error)
 	// Fallback handlers are tried after all others (the generic gallery).
 	Fallback bool
 }
 
+// Entry is the type-erased view of a registration, for code that handles
+// every site alike (config decoding, config.example.toml, `bot sites`).
+type Entry struct {
+	Name        string
+	Description string
+	Patterns    []string
+	Fallback    bool
+	// Options returns a fresh *O holding the defaults; nil when the site
+	// has no options.
+	Options func() any
+	// New builds the handler; opts is the *O that Options returned (nil:
+	// defaults). Options of another type are a programming error.
+	New func(opts any) (Handler, error)
+}
+
 var (
 	regMu sync.RWMutex
-	reg   = map[string]Info{}
+	reg   = map[string]Entry{}
 )
 
 // Register adds a handler declaration; call it from init. It panics on a
 // duplicate name, which is a programming error.
-func Register(info Info) {
-	regMu.Lock()
-	defer regMu.Unlock()
+func Register[O any](info Info[O]) {
 	if info.Name == "" || info.New == nil {
 		panic("sites: Register needs Name and New")
 	}
+	defaults := func() *O {
+		if info.Options == nil {
+			return new(O)
+		}
+		return info.Options()
+	}
+	e := Entry{
+		Name:        info.Name,
+		Description: info.Description,
+		Patterns:    info.Patterns,
+		Fallback:    info.Fallback,
+		New: func(opts any) (Handler, error) {
+			if opts == nil {
+				return info.New(defaults())
+			}
+			o, ok := opts.(*O)
+			if !ok || o == nil {
+				return nil, fmt.Errorf("options of type %T, want %T", opts, o)
+			}
+			return info.New(o)
+		},
+	}
+	if info.Options != nil {
+		e.Options = func() any { return info.Options() }
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
 	if _, dup := reg[info.Name]; dup {
 		panic("sites: duplicate site " + info.Name)
 	}
-	reg[info.Name] = info
+	reg[info.Name] = e
 }
 
 // All returns every declaration, sorted by name, fallbacks last.
-func All() []Info {
+func All() []Entry {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	out := make([]Info, 0, len(reg))
+	out := make([]Entry, 0, len(reg))
 	for _, i := range reg {
 		out = append(out, i)
 	}
@@ -61,7 +102,7 @@ func All() []Info {
 }
 
 // Lookup returns the declaration of a site by name.
-func Lookup(name string) (Info, bool) {
+func Lookup(name string) (Entry, bool) {
 	regMu.RLock()
 	defer regMu.RUnlock()
 	i, ok := reg[name]
@@ -87,11 +128,7 @@ func (s *Set) Add(name string, h Handler) {
 func NewSet(opts map[string]any) (*Set, error) {
 	s := &Set{}
 	for _, info := range All() {
-		o := opts[info.Name]
-		if o == nil && info.Options != nil {
-			o = info.Options()
-		}
-		h, err := info.New(o)
+		h, err := info.New(opts[info.Name])
 		if err != nil {
 			return nil, fmt.Errorf("sites.%s: %w", info.Name, err)
 		}

@@ -1,10 +1,3 @@
-// Package sites turns links into chapters and pages. Each handler lives in
-// its own file, registers itself with Register, and declares its
-// [sites.NAME] options so config validation and config.example.toml agree.
-//
-// sites knows nothing of downloading or PDFs: handlers get an *http.Client
-// (the caller's shared, rate-limited, address-guarded client) and return
-// data.
 package sites
 
 import (
@@ -13,13 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-)
 
-// Page is one image of a chapter.
-type Page struct {
-	URL    string
-	Header http.Header // per-page headers (Referer, ...); may be nil
-}
+	"github.com/mangabot/mangabot/download"
+)
 
 // Chapter is what a handler resolves a link into.
 type Chapter struct {
@@ -32,7 +21,7 @@ type Chapter struct {
 	Language  string
 	Credits   []string // scanlation group(s), site credit
 	SourceURL string
-	Pages     []Page
+	Pages     []download.Page
 
 	// PageCount, when Pages is still empty, is how many pages the chapter
 	// has; the pipeline then calls Refresh to load them just before the
@@ -43,22 +32,13 @@ type Chapter struct {
 	// Refresh, when set, re-resolves the page list (MangaDex asks
 	// /at-home/server again for a new image node). The fetcher calls it when
 	// pages failed, then retries only the failed ones.
-	Refresh func(ctx context.Context) ([]Page, error) `json:"-"`
+	Refresh func(ctx context.Context) ([]download.Page, error) `json:"-"`
 	// RefreshAfter: pages older than this should be refreshed before use
 	// (MangaDex baseUrl: refresh after 5 minutes). Zero: never.
 	RefreshAfter time.Duration `json:"-"`
 	// Report, when set, is told of every image fetch (MangaDex@Home report).
 	// The fetcher calls it from its own goroutine; it must not block long.
-	Report func(r FetchReport) `json:"-"`
-}
-
-// FetchReport describes one finished image request.
-type FetchReport struct {
-	URL      string
-	Success  bool
-	Cached   bool // X-Cache header starts with HIT
-	Bytes    int64
-	Duration time.Duration
+	Report func(r download.FetchReport) `json:"-"`
 }
 
 // Request is what a user asked for.
@@ -100,19 +80,9 @@ type Searcher interface {
 	Search(ctx context.Context, env Env, query string) ([]SearchResult, error)
 }
 
-// HostLimit is a per-host rate limit a handler asks for.
-type HostLimit struct {
-	Host  string  // exact host name, e.g. "api.mangadex.org"
-	Rate  float64 // requests per second
-	Burst int
-	// Path, when set, limits only requests whose path starts with it
-	// (MangaDex /at-home/server: 40/minute), in addition to the host limit.
-	Path string
-}
-
 // Limiter is implemented by handlers that want per-host rate limits.
 type Limiter interface {
-	Limits() []HostLimit
+	Limits() []download.HostLimit
 }
 
 // Errors that the user sees; wrap them with detail.
@@ -123,4 +93,5 @@ var (
 	ErrNoPages      = errors.New("nothing downloadable")
 	ErrExternal     = errors.New("chapter is hosted elsewhere")
 	ErrBadSelection = errors.New("bad chapter selection")
+	ErrRateLimited  = errors.New("rate limited")
 )

@@ -43,7 +43,7 @@ func TestHelperProcess(t *testing.T) {
 	if path == "" {
 		t.Skip("child process of TestCrashSafety")
 	}
-	s, err := Open(path)
+	s, err := Open(path, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -105,7 +105,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatalf("child reported only %d jobs", len(reported))
 	}
 
-	s, err := OpenWith(path, Options{})
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatalf("reopen after kill: %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 // CleanOrphans removes what no live job owns.
 const jobPrefix = "job-"
 
-// pipelineTempPrefix is the pattern of pipeline.RunTo's temp dirs.
+// pipelineTempPrefix is the pattern of pipeline.Run's temp dirs.
 const pipelineTempPrefix = ".mangabot-job-"
 
 // JobDir is the work directory of the job with the ID under root. The ID

@@ -1,17 +1,3 @@
-// Package store keeps the bot's jobs on disk so they survive a restart or
-// a crash: what was asked, where to report progress, how far it got and
-// what it produced. It also keeps per-user daily page counters for quotas.
-//
-// The store is one bbolt file. Every Put, Delete and AddPages is one bbolt
-// read-write transaction, committed with fsync before the call returns, so
-// a crash (even SIGKILL or power loss) at any point loses nothing that a
-// call reported as written. Only one process may have the file open; a
-// second Open fails with an error naming the path (see ErrInUse).
-//
-// Layout (bbolt buckets):
-//
-//	jobs:  job ID -> JSON of Job plus "seq" (the order of first Put)
-//	pages: day "\x00" userID -> decimal page count
 package store
 
 import (
@@ -28,8 +14,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/mangabot/mangabot/pipeline"
 )
 
 // State of a job.
@@ -62,7 +46,7 @@ func (s State) valid() bool {
 // restart and to keep reporting to whoever asked.
 type Job struct {
 	ID      string
-	Request pipeline.Request
+	Request Request
 
 	// Who asked and where.
 	UserID, GuildID, ChannelID string
@@ -103,6 +87,18 @@ type Job struct {
 	Created, Updated time.Time
 }
 
+// Request is what the user asked for, as the job keeps it. Its fields are
+// those of pipeline.Request, so each converts to the other
+// (pipeline.Request(j.Request)); store keeps its own type so that
+// persistence does not depend on the downloader.
+type Request struct {
+	URL      string
+	Chapters string
+	Language string
+	Quality  string
+	Merge    bool
+}
+
 // Watcher is one requester of a job: where their status message is and
 // how to reach it.
 type Watcher struct {
@@ -134,7 +130,7 @@ var (
 // ErrInUse is wrapped by Open's error when another process holds the store.
 var ErrInUse = errors.New("locked by another process")
 
-// Options tune OpenWith. Zero values mean the defaults.
+// Options tune Open. The zero value means the defaults.
 type Options struct {
 	// Timeout is how long Open waits for another process to release the
 	// file before failing with ErrInUse; default 1s.
@@ -151,11 +147,8 @@ type Store struct {
 }
 
 // Open opens (creating it and its parent directory if needed) the store
-// at path with default options.
-func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
-
-// OpenWith opens the store at path.
-func OpenWith(path string, o Options) (*Store, error) {
+// at path.
+func Open(path string, o Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
 	}
@@ -163,14 +156,14 @@ func OpenWith(path string, o Options) (*Store, error) {
 		o.Now = time.Now
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, fmt.Errorf("open job store: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("store %s is in use: %w", path, ErrInUse)
+		return nil, fmt.Errorf("open job store: %s is %w", path, ErrInUse)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, fmt.Errorf("open job store: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketJobs, bucketPages} {
@@ -182,7 +175,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, fmt.Errorf("open job store %s: %w", path, err)
 	}
 	return &Store{db: db, path: path, now: o.Now}, nil
 }
@@ -199,10 +192,10 @@ func (s *Store) Close() error { return s.db.Close() }
 // is on disk.
 func (s *Store) Put(j Job) (Job, error) {
 	if !ValidID(j.ID) {
-		return j, fmt.Errorf("store: bad job ID %q", j.ID)
+		return j, fmt.Errorf("save job: bad job ID %q", j.ID)
 	}
 	if !j.State.valid() {
-		return j, fmt.Errorf("store: job %s: unknown state %q", j.ID, j.State)
+		return j, fmt.Errorf("save job %s: unknown state %q", j.ID, j.State)
 	}
 	now := s.now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -236,7 +229,7 @@ func (s *Store) Put(j Job) (Job, error) {
 		return b.Put([]byte(j.ID), v)
 	})
 	if err != nil {
-		return j, fmt.Errorf("store: put %s: %w", j.ID, err)
+		return j, fmt.Errorf("save job %s: %w", j.ID, err)
 	}
 	return j, nil
 }
@@ -254,7 +247,7 @@ func (s *Store) Get(id string) (Job, bool, error) {
 		return json.Unmarshal(v, &r)
 	})
 	if err != nil {
-		return Job{}, false, fmt.Errorf("store: get %s: %w", id, err)
+		return Job{}, false, fmt.Errorf("load job %s: %w", id, err)
 	}
 	return r.Job, ok, nil
 }
@@ -265,7 +258,7 @@ func (s *Store) Delete(id string) error {
 		return tx.Bucket(bucketJobs).Delete([]byte(id))
 	})
 	if err != nil {
-		return fmt.Errorf("store: delete %s: %w", id, err)
+		return fmt.Errorf("delete job %s: %w", id, err)
 	}
 	return nil
 }
@@ -287,7 +280,7 @@ func (s *Store) List(keep func(Job) bool) ([]Job, error) {
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: list: %w", err)
+		return nil, fmt.Errorf("list jobs: %w", err)
 	}
 	slices.SortFunc(rs, func(a, b record) int {
 		switch {
@@ -329,7 +322,7 @@ func pagesKey(userID, day string) ([]byte, error) {
 func (s *Store) AddPages(userID, day string, n int) (int, error) {
 	k, err := pagesKey(userID, day)
 	if err != nil {
-		return 0, fmt.Errorf("store: add pages: %w", err)
+		return 0, fmt.Errorf("count pages: %w", err)
 	}
 	var total int
 	err = s.db.Update(func(tx *bolt.Tx) error {
@@ -342,7 +335,7 @@ func (s *Store) AddPages(userID, day string, n int) (int, error) {
 		return b.Put(k, []byte(strconv.Itoa(total)))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: add pages: %w", err)
+		return 0, fmt.Errorf("count pages: %w", err)
 	}
 	return total, nil
 }
@@ -351,7 +344,7 @@ func (s *Store) AddPages(userID, day string, n int) (int, error) {
 func (s *Store) PagesOn(userID, day string) (int, error) {
 	k, err := pagesKey(userID, day)
 	if err != nil {
-		return 0, fmt.Errorf("store: pages: %w", err)
+		return 0, fmt.Errorf("read page count: %w", err)
 	}
 	var n int
 	err = s.db.View(func(tx *bolt.Tx) error {
@@ -360,7 +353,7 @@ func (s *Store) PagesOn(userID, day string) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: pages: %w", err)
+		return 0, fmt.Errorf("read page count: %w", err)
 	}
 	return n, nil
 }
@@ -393,7 +386,7 @@ func (s *Store) PrunePages(before string) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: prune pages: %w", err)
+		return 0, fmt.Errorf("prune page counts: %w", err)
 	}
 	return removed, nil
 }

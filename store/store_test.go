@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/mangabot/mangabot/pipeline"
 )
 
 // clock is a settable test clock.
@@ -40,7 +38,7 @@ func openTest(t *testing.T, path string, c *clock) *Store {
 	if c != nil {
 		o.Now = c.Now
 	}
-	s, err := OpenWith(path, o)
+	s, err := Open(path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +49,7 @@ func openTest(t *testing.T, path string, c *clock) *Store {
 func fullJob(id string) Job {
 	return Job{
 		ID:               id,
-		Request:          pipeline.Request{URL: "https://example.org/title/" + id, Chapters: "1-3,7", Language: "en", Quality: "data-saver", Merge: true},
+		Request:          Request{URL: "https://example.org/title/" + id, Chapters: "1-3,7", Language: "en", Quality: "data-saver", Merge: true},
 		UserID:           "u1",
 		GuildID:          "g1",
 		ChannelID:        "c1",
@@ -191,7 +189,7 @@ func TestUnfinishedInCreationOrder(t *testing.T) {
 
 func TestPersistsAcrossReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.db")
-	s, err := Open(path)
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,22 +224,33 @@ func TestPersistsAcrossReopen(t *testing.T) {
 
 func TestSecondOpenIsInUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.db")
-	s, err := Open(path)
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// bbolt's flock conflicts between two open files of one process too,
 	// so this stands in for a second process.
-	_, err = OpenWith(path, Options{Timeout: 50 * time.Millisecond})
-	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "store "+path+" is in use") {
+	_, err = Open(path, Options{Timeout: 50 * time.Millisecond})
+	if !errors.Is(err, ErrInUse) || err.Error() != "open job store: "+path+" is locked by another process" {
 		t.Fatalf("second Open: %v", err)
 	}
 	s.Close()
-	s2, err := OpenWith(path, Options{Timeout: 50 * time.Millisecond})
+	s2, err := Open(path, Options{Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
 	s2.Close()
+}
+
+// A store path that is a directory fails with one line naming the
+// operation once (it used to read "store P: open P: is a directory",
+// wrapped again by each caller).
+func TestOpenDirectoryIsOneLine(t *testing.T) {
+	path := t.TempDir()
+	_, err := Open(path, Options{Timeout: 50 * time.Millisecond})
+	if err == nil || err.Error() != "open job store: open "+path+": is a directory" {
+		t.Fatalf("Open(dir) = %v", err)
+	}
 }
 
 func TestPages(t *testing.T) {

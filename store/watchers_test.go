@@ -9,7 +9,7 @@ import (
 // Watchers and delivered pieces survive a reopen.
 func TestWatchersAndDeliveredPersist(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(p)
+	s, err := Open(p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestWatchersAndDeliveredPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s, err = Open(p); err != nil {
+	if s, err = Open(p, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()

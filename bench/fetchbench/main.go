@@ -23,7 +23,6 @@ import (
 
 	"github.com/mangabot/mangabot/bench/heavytail"
 	"github.com/mangabot/mangabot/download"
-	"github.com/mangabot/mangabot/sites"
 )
 
 // body is an image-looking (JPEG magic) page of size bytes.
@@ -65,7 +64,7 @@ func main() {
 	}))
 	defer srv.Close()
 
-	list := make([]sites.Page, *pages)
+	list := make([]download.Page, *pages)
 	for i := range list {
 		list[i].URL = fmt.Sprintf("%s/p/%d", srv.URL, i)
 	}
@@ -83,7 +82,7 @@ func main() {
 	defer cancel()
 
 	sliding := func(dir string) error {
-		res, err := newFetcher().Fetch(ctx, download.Job{Pages: list, Dir: dir})
+		res, err := newFetcher().Fetch(ctx, download.Batch{Pages: list, Dir: dir})
 		if err == nil && res.Failed > 0 {
 			err = fmt.Errorf("%d pages failed: %v", res.Failed, firstErr(res))
 		}
@@ -97,7 +96,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			res, err := f.Fetch(ctx, download.Job{Pages: list[b:min(b+*conc, len(list))], Dir: sub})
+			res, err := f.Fetch(ctx, download.Batch{Pages: list[b:min(b+*conc, len(list))], Dir: sub})
 			if err == nil && res.Failed > 0 {
 				err = fmt.Errorf("%d pages failed: %v", res.Failed, firstErr(res))
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/mangabot/mangabot/internal/humanize"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -37,7 +38,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 		fs.Usage()
 		return 2
 	}
-	env, err := pipeline.NewEnv(cfg)
+	env, err := pipeline.New(cfg, pipeline.Options{})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -76,7 +77,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	}
 
 	rep := newReporter(stderr, plan.Pages)
-	res, err := env.RunTo(ctx, plan, dir, file, rep.update)
+	res, err := env.Run(ctx, plan, pipeline.RunOptions{Dir: dir, File: file, Progress: rep.update})
 	rep.finish()
 	if res != nil {
 		for _, f := range res.Failed {
@@ -95,7 +96,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	for _, f := range res.Files {
 		fmt.Fprintln(stdout, f)
 	}
-	fmt.Fprintf(stderr, "%d pages, %d failed, %s\n", res.Pages, len(res.Failed), humanBytes(res.Bytes))
+	fmt.Fprintf(stderr, "%d pages, %d failed, %s\n", res.Pages, len(res.Failed), humanize.Bytes(res.Bytes))
 	return 0
 }
 
@@ -177,7 +178,7 @@ func (r *reporter) update(p pipeline.Progress) {
 		}
 		r.lastLine = time.Now()
 		r.stage = p.Stage
-		fmt.Fprintf(r.w, "%s: %d/%d pages, %d failed, %s\n", p.Stage, p.PagesDone, p.PagesTotal, p.PagesFailed, humanBytes(p.Bytes))
+		fmt.Fprintf(r.w, "%s: %d/%d pages, %d failed, %s\n", p.Stage, p.PagesDone, p.PagesTotal, p.PagesFailed, humanize.Bytes(p.Bytes))
 	}
 }
 
@@ -187,16 +188,4 @@ func (r *reporter) finish() {
 		_ = r.bar.Set(r.bar.GetMax())
 		_ = r.bar.Finish()
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -1,5 +1,3 @@
-// Command bot is mangabot: `bot run` starts the Discord bot, `bot fetch URL`
-// runs the same pipeline from a shell, `bot sites` lists the site handlers.
 package main
 
 import (
@@ -14,8 +12,7 @@ import (
 	"syscall"
 
 	"github.com/mangabot/mangabot/config"
-	"github.com/mangabot/mangabot/pipeline"
-	"github.com/mangabot/mangabot/sites"
+	_ "github.com/mangabot/mangabot/sites/all"
 )
 
 const usage = `usage: bot <command> [flags]
@@ -49,11 +46,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	case "sites":
 		return cmdSites(rest, stdout, stderr)
 	case "config-example":
-		fmt.Fprint(stdout, config.Example())
-		return 0
+		return cmdConfigExample(stdout)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "mangabot", pipeline.Version)
-		return 0
+		return cmdVersion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -62,27 +57,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func cmdSites(args []string, w, stderr io.Writer) int {
-	cfg, _, code := loadConfig(flag.NewFlagSet("sites", flag.ContinueOnError), args, stderr)
-	if cfg == nil {
-		return code
-	}
-	for _, info := range sites.All() {
-		fmt.Fprintf(w, "%s\t%s\n", info.Name, info.Description)
-		for _, p := range info.Patterns {
-			fmt.Fprintf(w, "\t%s\n", p)
-		}
-		// Operator-defined sites are sites too: list their hosts.
-		if g, ok := cfg.Sites.Options[info.Name].(*sites.GenericOptions); ok {
-			for _, r := range g.Rules {
-				fmt.Fprintf(w, "\thttps://%s/... (operator rule: %s)\n", r.Host, r.Selector)
-			}
-		}
-	}
-	return 0
-}
-
-// fail prints one clear line: no stack traces, no wrapping noise.
+// fail prints err as one clear line, "bot: " and the error, which names
+// its operation itself ("bot: open job store: ..."): no stack traces, no
+// prefix repeated by each layer.
 func fail(stderr io.Writer, err error) int {
 	msg := err.Error()
 	if errors.Is(err, context.Canceled) {

@@ -29,7 +29,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	logger := newLogger(cfg.Log, stderr)
 	m := metrics.New()
-	env, err := pipeline.NewEnvWith(cfg, m.EnvOptions())
+	env, err := pipeline.New(cfg, m.PipelineOptions())
 	if err != nil {
 		return fail(stderr, err)
 	}

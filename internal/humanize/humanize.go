@@ -1,12 +1,9 @@
-// Package humanize formats quantities for people: status messages, the CLI
-// progress line and log lines all use it, so a size reads the same
-// everywhere.
 package humanize
 
 import "fmt"
 
 // Bytes formats n with binary units: "512 B", "1.5 KiB", "23.4 MiB",
-// "2.0 GiB". Whole MiB/GiB values drop the decimal ("10 MiB") so limits
+// "2.5 GiB". Whole values drop the decimal ("64 KiB", "10 MiB") so limits
 // read as they are configured.
 func Bytes(n int64) string {
 	units := []struct {
@@ -19,7 +16,7 @@ func Bytes(n int64) string {
 	}
 	for _, u := range units {
 		if n >= 1<<u.shift {
-			if u.shift >= 20 && n%(1<<u.shift) == 0 {
+			if n%(1<<u.shift) == 0 {
 				return fmt.Sprintf("%s%d %s", neg, n>>u.shift, u.name)
 			}
 			return fmt.Sprintf("%s%.1f %s", neg, float64(n)/float64(int64(1)<<u.shift), u.name)

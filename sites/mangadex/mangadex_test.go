@@ -1,4 +1,4 @@
-package sites_test
+package mangadex_test
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -25,27 +24,29 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
+	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 const (
-	mdUA      = "mangabot-test/1.0 (+https://example.org/contact)"
-	mdManga   = "9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e"
-	mdChapter = "a1b2c3d4-0000-4000-8000-00000000c001"
-	mdHash    = "3303dd03ac8d27452cce3f2a882e94b2"
+	testUA      = "mangabot-test/1.0 (+https://example.org/contact)"
+	mangaID     = "9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e"
+	chapterID   = "a1b2c3d4-0000-4000-8000-00000000c001"
+	chapterHash = "3303dd03ac8d27452cce3f2a882e94b2"
 )
 
-// mdFixture reads testdata/mangadex/name.
-func mdFixture(t *testing.T, name string) []byte {
+// readFixture reads testdata/mangadex/name.
+func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "mangadex", name))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// mdHit is one request a fake server saw.
-type mdHit struct {
+// apiHit is one request a fake server saw.
+type apiHit struct {
 	Method string
 	Path   string
 	Query  url.Values
@@ -54,35 +55,35 @@ type mdHit struct {
 	At     time.Time
 }
 
-type mdRecorder struct {
+type recorder struct {
 	mu   sync.Mutex
-	hits []mdHit
+	hits []apiHit
 }
 
-func (r *mdRecorder) record(req *http.Request) mdHit {
+func (r *recorder) record(req *http.Request) apiHit {
 	var body bytes.Buffer
 	body.ReadFrom(req.Body)
-	h := mdHit{req.Method, req.URL.Path, req.URL.Query(), req.Header.Clone(), body.Bytes(), time.Now()}
+	h := apiHit{req.Method, req.URL.Path, req.URL.Query(), req.Header.Clone(), body.Bytes(), time.Now()}
 	r.mu.Lock()
 	r.hits = append(r.hits, h)
 	r.mu.Unlock()
 	return h
 }
 
-func (r *mdRecorder) reset() {
+func (r *recorder) reset() {
 	r.mu.Lock()
 	r.hits = nil
 	r.mu.Unlock()
 }
 
-func (r *mdRecorder) all() []mdHit {
+func (r *recorder) all() []apiHit {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.hits)
 }
 
-func (r *mdRecorder) paths(prefix string) []mdHit {
-	var out []mdHit
+func (r *recorder) paths(prefix string) []apiHit {
+	var out []apiHit
 	for _, h := range r.all() {
 		if strings.HasPrefix(h.Path, prefix) {
 			out = append(out, h)
@@ -91,13 +92,13 @@ func (r *mdRecorder) paths(prefix string) []mdHit {
 	return out
 }
 
-// mdAPI is a fake api.mangadex.org serving the fixtures. The feed is
+// fakeAPI is a fake api.mangadex.org serving the fixtures. The feed is
 // filtered by translatedLanguage[] and paged by at most feedPage items
 // (fewer than the limit asked for, as the real API may), with total.
-type mdAPI struct {
+type fakeAPI struct {
 	*httptest.Server
 	t   *testing.T
-	rec mdRecorder
+	rec recorder
 
 	mu          sync.Mutex
 	atHomeBases []string // baseUrl of successive at-home answers (the last repeats)
@@ -109,8 +110,8 @@ type mdAPI struct {
 	throttleTS  time.Time // X-RateLimit-Retry-After sent with it
 }
 
-func newMDAPI(t *testing.T) *mdAPI {
-	api := &mdAPI{t: t, feedPage: 500}
+func newFakeAPI(t *testing.T) *fakeAPI {
+	api := &fakeAPI{t: t, feedPage: 500}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /chapter/{id}", api.chapter)
 	mux.HandleFunc("GET /at-home/server/{id}", api.atHome)
@@ -129,7 +130,7 @@ func newMDAPI(t *testing.T) *mdAPI {
 		}
 		api.mu.Unlock()
 		if throttle {
-			api.json(w, http.StatusTooManyRequests, mdFixture(t, "error_rate_limited.json"))
+			api.json(w, http.StatusTooManyRequests, readFixture(t, "error_rate_limited.json"))
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -138,62 +139,62 @@ func newMDAPI(t *testing.T) *mdAPI {
 	return api
 }
 
-func (api *mdAPI) json(w http.ResponseWriter, status int, body []byte) {
+func (api *fakeAPI) json(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(body)
 }
 
-func (api *mdAPI) badRequest(w http.ResponseWriter, detail string) {
+func (api *fakeAPI) badRequest(w http.ResponseWriter, detail string) {
 	b, _ := json.Marshal(map[string]any{"result": "error", "errors": []map[string]any{
 		{"id": "00000000-0000-4000-8000-000000000000", "status": 400, "title": "validation_exception", "detail": detail, "context": nil},
 	}})
 	api.json(w, http.StatusBadRequest, b)
 }
 
-func (api *mdAPI) chapter(w http.ResponseWriter, r *http.Request) {
+func (api *fakeAPI) chapter(w http.ResponseWriter, r *http.Request) {
 	inc := r.URL.Query()["includes[]"]
 	if !slices.Contains(inc, "scanlation_group") || !slices.Contains(inc, "manga") {
 		api.badRequest(w, fmt.Sprintf("test: includes[] = %q, want scanlation_group and manga", inc))
 		return
 	}
 	files := map[string]string{
-		mdChapter:                              "chapter.json",
+		chapterID:                              "chapter.json",
 		"a1b2c3d4-0000-4000-8000-00000000c002": "chapter_external.json",
 		"a1b2c3d4-0000-4000-8000-00000000c003": "chapter_zero_pages.json",
 		"a1b2c3d4-0000-4000-8000-00000000c004": "chapter_changed_layout.json",
 	}
 	switch id := r.PathValue("id"); {
 	case files[id] != "":
-		api.json(w, http.StatusOK, mdFixture(api.t, files[id]))
+		api.json(w, http.StatusOK, readFixture(api.t, files[id]))
 	case id == "a1b2c3d4-0000-4000-8000-00000000c005":
-		api.json(w, http.StatusBadRequest, mdFixture(api.t, "error_validation.json"))
+		api.json(w, http.StatusBadRequest, readFixture(api.t, "error_validation.json"))
 	default:
-		api.json(w, http.StatusNotFound, mdFixture(api.t, "error_not_found.json"))
+		api.json(w, http.StatusNotFound, readFixture(api.t, "error_not_found.json"))
 	}
 }
 
-func (api *mdAPI) atHome(w http.ResponseWriter, r *http.Request) {
+func (api *fakeAPI) atHome(w http.ResponseWriter, r *http.Request) {
 	api.mu.Lock()
 	n := min(api.atHomeCalls, len(api.atHomeBases)-1)
 	api.atHomeCalls++
 	base := api.atHomeBases[n]
 	api.mu.Unlock()
-	body := bytes.ReplaceAll(mdFixture(api.t, "at_home.json"), []byte("{{BASE_URL}}"), []byte(base))
+	body := bytes.ReplaceAll(readFixture(api.t, "at_home.json"), []byte("{{BASE_URL}}"), []byte(base))
 	api.json(w, http.StatusOK, body)
 }
 
-func (api *mdAPI) manga(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("id") != mdManga {
-		api.json(w, http.StatusNotFound, mdFixture(api.t, "error_not_found.json"))
+func (api *fakeAPI) manga(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("id") != mangaID {
+		api.json(w, http.StatusNotFound, readFixture(api.t, "error_not_found.json"))
 		return
 	}
-	api.json(w, http.StatusOK, mdFixture(api.t, "manga.json"))
+	api.json(w, http.StatusOK, readFixture(api.t, "manga.json"))
 }
 
-func (api *mdAPI) feed(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("id") != mdManga {
-		api.json(w, http.StatusNotFound, mdFixture(api.t, "error_not_found.json"))
+func (api *fakeAPI) feed(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("id") != mangaID {
+		api.json(w, http.StatusNotFound, readFixture(api.t, "error_not_found.json"))
 		return
 	}
 	q := r.URL.Query()
@@ -214,7 +215,7 @@ func (api *mdAPI) feed(w http.ResponseWriter, r *http.Request) {
 	if feedFile == "" {
 		feedFile = "feed.json"
 	}
-	if err := json.Unmarshal(mdFixture(api.t, feedFile), &all); err != nil {
+	if err := json.Unmarshal(readFixture(api.t, feedFile), &all); err != nil {
 		api.t.Error(err)
 		return
 	}
@@ -256,17 +257,17 @@ func (api *mdAPI) feed(w http.ResponseWriter, r *http.Request) {
 	api.json(w, http.StatusOK, b)
 }
 
-func (api *mdAPI) search(w http.ResponseWriter, r *http.Request) {
+func (api *fakeAPI) search(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("title") == "" {
 		api.badRequest(w, "test: no title")
 		return
 	}
-	api.json(w, http.StatusOK, mdFixture(api.t, "search.json"))
+	api.json(w, http.StatusOK, readFixture(api.t, "search.json"))
 }
 
-// mdPNG is the image served for a file name: a valid PNG that differs per
+// pagePNG is the image served for a file name: a valid PNG that differs per
 // name.
-func mdPNG(name string) []byte {
+func pagePNG(name string) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
 	var sum byte
 	for _, c := range []byte(name) {
@@ -282,17 +283,17 @@ func mdPNG(name string) []byte {
 	return b.Bytes()
 }
 
-// mdNode is a fake MangaDex@Home image node. fail names files it answers
+// fakeNode is a fake MangaDex@Home image node. fail names files it answers
 // 500 to, every time.
-type mdNode struct {
+type fakeNode struct {
 	*httptest.Server
-	rec    mdRecorder
+	rec    recorder
 	xcache string
 	fail   map[string]bool
 }
 
-func newMDNode(t *testing.T, xcache string, fail ...string) *mdNode {
-	n := &mdNode{xcache: xcache, fail: map[string]bool{}}
+func newFakeNode(t *testing.T, xcache string, fail ...string) *fakeNode {
+	n := &fakeNode{xcache: xcache, fail: map[string]bool{}}
 	for _, f := range fail {
 		n.fail[f] = true
 	}
@@ -305,24 +306,24 @@ func newMDNode(t *testing.T, xcache string, fail ...string) *mdNode {
 		}
 		w.Header().Set("X-Cache", n.xcache)
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(mdPNG(file))
+		w.Write(pagePNG(file))
 	}))
 	t.Cleanup(n.Close)
 	return n
 }
 
-// mdReports is a fake MangaDex@Home report endpoint. Until release is
+// fakeReports is a fake MangaDex@Home report endpoint. Until release is
 // closed, it holds every report: a download must not wait for it. Each
 // report is recorded and pushed on arrived as it comes in.
-type mdReports struct {
+type fakeReports struct {
 	*httptest.Server
-	rec     mdRecorder
+	rec     recorder
 	release chan struct{}
-	arrived chan mdHit
+	arrived chan apiHit
 }
 
-func newMDReports(t *testing.T) *mdReports {
-	rp := &mdReports{release: make(chan struct{}), arrived: make(chan mdHit, 256)}
+func newFakeReports(t *testing.T) *fakeReports {
+	rp := &fakeReports{release: make(chan struct{}), arrived: make(chan apiHit, 256)}
 	rp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hit := rp.rec.record(r)
 		select {
@@ -348,7 +349,7 @@ func newMDReports(t *testing.T) *mdReports {
 	return rp
 }
 
-type mdReport struct {
+type sentReport struct {
 	URL      string `json:"url"`
 	Success  bool   `json:"success"`
 	Cached   bool   `json:"cached"`
@@ -358,13 +359,13 @@ type mdReport struct {
 
 // waitReports takes reports as they arrive until done says those received
 // so far suffice; ctx (the test's, with its hang guard) ends the wait.
-func (rp *mdReports) waitReports(t *testing.T, ctx context.Context, done func([]mdReport) bool) []mdReport {
+func (rp *fakeReports) waitReports(t *testing.T, ctx context.Context, done func([]sentReport) bool) []sentReport {
 	t.Helper()
-	var got []mdReport
+	var got []sentReport
 	for !done(got) {
 		select {
 		case h := <-rp.arrived:
-			var r mdReport
+			var r sentReport
 			if err := json.Unmarshal(h.Body, &r); err != nil {
 				t.Fatalf("report body %q: %v", h.Body, err)
 			}
@@ -376,15 +377,15 @@ func (rp *mdReports) waitReports(t *testing.T, ctx context.Context, done func([]
 	return got
 }
 
-// newMD builds the mangadex handler from its registered declaration,
+// newTestHandler builds the mangadex handler from its registered declaration,
 // pointed at the fakes.
-func newMD(t *testing.T, api *mdAPI, reportURL string, edit func(*sites.MangaDexOptions)) sites.Handler {
+func newTestHandler(t *testing.T, api *fakeAPI, reportURL string, edit func(*mangadex.Options)) sites.Handler {
 	t.Helper()
 	info, ok := sites.Lookup("mangadex")
 	if !ok {
 		t.Fatal("mangadex is not registered")
 	}
-	o := info.Options().(*sites.MangaDexOptions)
+	o := info.Options().(*mangadex.Options)
 	o.APIURL = api.URL
 	o.ReportURL = reportURL
 	if edit != nil {
@@ -397,17 +398,12 @@ func newMD(t *testing.T, api *mdAPI, reportURL string, edit func(*sites.MangaDex
 	return h
 }
 
-func mdEnv(t *testing.T, h sites.Handler) (sites.Env, *download.Fetcher) {
-	f := download.New(download.Options{
-		UserAgent:     mdUA,
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		BackoffBase:   time.Millisecond,
-		HostLimits:    h.(sites.Limiter).Limits(),
-	})
-	return sites.Env{Client: f.Client(), UserAgent: mdUA, MaxChapters: 50}, f
+func testEnv(t *testing.T, h sites.Handler) (sites.Env, *download.Fetcher) {
+	f := sitestest.Fetcher(download.Options{UserAgent: testUA, HostLimits: h.(sites.Limiter).Limits()})
+	return sites.Env{Client: f.Client(), UserAgent: testUA, MaxChapters: 50}, f
 }
 
-func mdReq(t *testing.T, raw, chapters, lang, quality string) sites.Request {
+func testRequest(t *testing.T, raw, chapters, lang, quality string) sites.Request {
 	t.Helper()
 	u, err := sites.ParseURL(raw)
 	if err != nil {
@@ -416,7 +412,7 @@ func mdReq(t *testing.T, raw, chapters, lang, quality string) sites.Request {
 	return sites.Request{URL: u, Chapters: chapters, Language: lang, Quality: quality}
 }
 
-func mdCtx(t *testing.T) context.Context {
+func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
@@ -445,8 +441,8 @@ func TestMangaDexDeclaration(t *testing.T) {
 	if !slices.Contains(info.Patterns, "https://mangadex.org/chapter/<uuid>") || !slices.Contains(info.Patterns, "https://mangadex.org/title/<uuid>[/slug]") {
 		t.Errorf("Patterns = %q", info.Patterns)
 	}
-	o := info.Options().(*sites.MangaDexOptions)
-	want := sites.MangaDexOptions{
+	o := info.Options().(*mangadex.Options)
+	want := mangadex.Options{
 		Quality: "data", APIURL: "https://api.mangadex.org", ReportURL: "https://api.mangadex.network/report",
 		Languages: []string{"en"}, ContentRatings: []string{"safe", "suggestive", "erotica"},
 		PreferredGroups: []string{}, SiteURL: "https://mangadex.org",
@@ -459,24 +455,24 @@ func TestMangaDexDeclaration(t *testing.T) {
 		t.Fatal(err)
 	}
 	for raw, want := range map[string]bool{
-		"https://mangadex.org/chapter/" + mdChapter:                true,
-		"https://mangadex.org/chapter/" + mdChapter + "/3":         true,
-		"https://www.mangadex.org/chapter/" + mdChapter:            true,
-		"https://mangadex.org/title/" + mdManga:                    true,
-		"https://mangadex.org/title/" + mdManga + "/kumo-no-mukou": true,
-		"https://mangadex.org/title/" + strings.ToUpper(mdManga):   true,
+		"https://mangadex.org/chapter/" + chapterID:                true,
+		"https://mangadex.org/chapter/" + chapterID + "/3":         true,
+		"https://www.mangadex.org/chapter/" + chapterID:            true,
+		"https://mangadex.org/title/" + mangaID:                    true,
+		"https://mangadex.org/title/" + mangaID + "/kumo-no-mukou": true,
+		"https://mangadex.org/title/" + strings.ToUpper(mangaID):   true,
 		"https://mangadex.org/title/not-a-uuid":                    true, // taken, then refused with a clear error
-		"https://mangadex.org/group/" + mdManga:                    true,
-		"https://api.mangadex.org/chapter/" + mdChapter:            false,
-		"https://mangadex.org.evil.example/chapter/" + mdChapter:   false,
-		"https://example.org/chapter/" + mdChapter:                 false,
+		"https://mangadex.org/group/" + mangaID:                    true,
+		"https://api.mangadex.org/chapter/" + chapterID:            false,
+		"https://mangadex.org.evil.example/chapter/" + chapterID:   false,
+		"https://example.org/chapter/" + chapterID:                 false,
 	} {
 		u, _ := url.Parse(raw)
 		if got := h.Match(u); got != want {
 			t.Errorf("Match(%s) = %v, want %v", raw, got, want)
 		}
 	}
-	for _, raw := range []string{"https://mangadex.org/title/not-a-uuid", "https://mangadex.org/group/" + mdManga} {
+	for _, raw := range []string{"https://mangadex.org/title/not-a-uuid", "https://mangadex.org/group/" + mangaID} {
 		u, _ := url.Parse(raw)
 		_, err := h.Resolve(context.Background(), sites.Env{Client: noNetworkClient(t)}, sites.Request{URL: u})
 		if !errors.Is(err, sites.ErrUnsupported) || !strings.Contains(err.Error(), "/chapter/<uuid>") {
@@ -485,19 +481,19 @@ func TestMangaDexDeclaration(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		edit func(*sites.MangaDexOptions)
+		edit func(*mangadex.Options)
 		key  string
 	}{
-		{func(o *sites.MangaDexOptions) { o.Quality = "hd" }, "quality"},
-		{func(o *sites.MangaDexOptions) { o.APIURL = "ftp://api.mangadex.org" }, "api_url"},
-		{func(o *sites.MangaDexOptions) { o.ReportURL = "not a url" }, "report_url"},
-		{func(o *sites.MangaDexOptions) { o.SiteURL = "" }, "site_url"},
-		{func(o *sites.MangaDexOptions) { o.Languages = nil }, "languages"},
-		{func(o *sites.MangaDexOptions) { o.Languages = []string{"english"} }, "languages"},
-		{func(o *sites.MangaDexOptions) { o.ContentRatings = []string{"safe", "spicy"} }, "content_ratings"},
-		{func(o *sites.MangaDexOptions) { o.PreferredGroups = []string{" "} }, "preferred_groups"},
+		{func(o *mangadex.Options) { o.Quality = "hd" }, "quality"},
+		{func(o *mangadex.Options) { o.APIURL = "ftp://api.mangadex.org" }, "api_url"},
+		{func(o *mangadex.Options) { o.ReportURL = "not a url" }, "report_url"},
+		{func(o *mangadex.Options) { o.SiteURL = "" }, "site_url"},
+		{func(o *mangadex.Options) { o.Languages = nil }, "languages"},
+		{func(o *mangadex.Options) { o.Languages = []string{"english"} }, "languages"},
+		{func(o *mangadex.Options) { o.ContentRatings = []string{"safe", "spicy"} }, "content_ratings"},
+		{func(o *mangadex.Options) { o.PreferredGroups = []string{" "} }, "preferred_groups"},
 	} {
-		o := info.Options().(*sites.MangaDexOptions)
+		o := info.Options().(*mangadex.Options)
 		tc.edit(o)
 		if _, err := info.New(o); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("New with bad %s: err = %v, want one naming the key", tc.key, err)
@@ -516,11 +512,11 @@ func TestMangaDexChapter(t *testing.T) {
 		{"request original", "data-saver", "original", "data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			api := newMDAPI(t)
+			api := newFakeAPI(t)
 			api.atHomeBases = []string{base}
-			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.Quality = tc.optQuality })
-			env, _ := mdEnv(t, h)
-			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", tc.reqQuality))
+			h := newTestHandler(t, api, "", func(o *mangadex.Options) { o.Quality = tc.optQuality })
+			env, _ := testEnv(t, h)
+			chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/chapter/"+chapterID, "", "", tc.reqQuality))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -528,9 +524,9 @@ func TestMangaDexChapter(t *testing.T) {
 				t.Fatalf("%d chapters", len(chs))
 			}
 			c := chs[0]
-			if c.Site != "mangadex" || c.ID != mdChapter || c.Number != "7.5" || c.Volume != "2" ||
+			if c.Site != "mangadex" || c.ID != chapterID || c.Number != "7.5" || c.Volume != "2" ||
 				c.Title != "The Reading Room" || c.Language != "en" || c.Series != "The Library Beyond the Clouds" ||
-				c.SourceURL != "https://mangadex.org/chapter/"+mdChapter {
+				c.SourceURL != "https://mangadex.org/chapter/"+chapterID {
 				t.Errorf("chapter = %+v", c)
 			}
 			if want := []string{"Alpha Scans", "Beta Scans", "MangaDex"}; !slices.Equal(c.Credits, want) {
@@ -542,7 +538,7 @@ func TestMangaDexChapter(t *testing.T) {
 			var fixture struct {
 				Chapter struct{ Data, DataSaver []string }
 			}
-			json.Unmarshal(mdFixture(t, "at_home.json"), &fixture)
+			json.Unmarshal(readFixture(t, "at_home.json"), &fixture)
 			files := fixture.Chapter.Data
 			if tc.want == "data-saver" {
 				files = fixture.Chapter.DataSaver
@@ -556,17 +552,17 @@ func TestMangaDexChapter(t *testing.T) {
 			}
 			var want []string
 			for _, f := range files {
-				want = append(want, base+"/"+tc.want+"/"+mdHash+"/"+f)
+				want = append(want, base+"/"+tc.want+"/"+chapterHash+"/"+f)
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("pages\n got %q\nwant %q", got, want)
 			}
 			for _, hit := range api.rec.all() {
-				if hit.Header.Get("User-Agent") != mdUA || hit.Header.Get("Authorization") != "" || hit.Header.Get("Via") != "" {
+				if hit.Header.Get("User-Agent") != testUA || hit.Header.Get("Authorization") != "" || hit.Header.Get("Via") != "" {
 					t.Errorf("API request %s headers %v", hit.Path, hit.Header)
 				}
 			}
-			if n := len(api.rec.paths("/at-home/server/" + mdChapter)); n != 1 {
+			if n := len(api.rec.paths("/at-home/server/" + chapterID)); n != 1 {
 				t.Errorf("%d at-home requests", n)
 			}
 		})
@@ -574,10 +570,10 @@ func TestMangaDexChapter(t *testing.T) {
 }
 
 func TestMangaDexChapterErrors(t *testing.T) {
-	api := newMDAPI(t)
+	api := newFakeAPI(t)
 	api.atHomeBases = []string{"https://uploads.mangadex.org"}
-	h := newMD(t, api, "", nil)
-	env, _ := mdEnv(t, h)
+	h := newTestHandler(t, api, "", nil)
+	env, _ := testEnv(t, h)
 	for _, tc := range []struct {
 		id       string
 		is       error
@@ -589,7 +585,7 @@ func TestMangaDexChapterErrors(t *testing.T) {
 		{"a1b2c3d4-0000-4000-8000-00000000c004", sites.ErrLayout, "site layout not recognised"},
 		{"a1b2c3d4-0000-4000-8000-00000000c005", nil, "Error validating /contentRating/0"},
 	} {
-		_, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+tc.id, "", "", ""))
+		_, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/chapter/"+tc.id, "", "", ""))
 		if err == nil || !strings.Contains(err.Error(), tc.contains) || (tc.is != nil && !errors.Is(err, tc.is)) {
 			t.Errorf("chapter %s: err = %v, want %v containing %q", tc.id, err, tc.is, tc.contains)
 		}
@@ -597,12 +593,12 @@ func TestMangaDexChapterErrors(t *testing.T) {
 	if n := len(api.rec.paths("/at-home/")); n != 0 {
 		t.Errorf("%d at-home requests for chapters that cannot be downloaded", n)
 	}
-	if _, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/3b4c5d6e-7f80-4192-83a4-b5c6d7e8f901", "", "", "")); !errors.Is(err, sites.ErrNotFound) {
+	if _, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/3b4c5d6e-7f80-4192-83a4-b5c6d7e8f901", "", "", "")); !errors.Is(err, sites.ErrNotFound) {
 		t.Errorf("unknown title: err = %v", err)
 	}
 }
 
-func mdIDs(chs []*sites.Chapter) string {
+func chapterIDs(chs []*sites.Chapter) string {
 	var s []string
 	for _, c := range chs {
 		s = append(s, c.Number+"="+strings.TrimPrefix(c.ID, "a1b2c3d4-0000-4000-8000-000000000"))
@@ -633,15 +629,15 @@ func TestMangaDexTitleSelection(t *testing.T) {
 		{sel: "one", is: sites.ErrBadSelection},
 	} {
 		t.Run(tc.sel+"/"+strings.Join(tc.preferred, ","), func(t *testing.T) {
-			api := newMDAPI(t)
-			node := newMDNode(t, "MISS")
+			api := newFakeAPI(t)
+			node := newFakeNode(t, "MISS")
 			api.atHomeBases = []string{node.URL}
-			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.PreferredGroups = tc.preferred })
-			env, _ := mdEnv(t, h)
+			h := newTestHandler(t, api, "", func(o *mangadex.Options) { o.PreferredGroups = tc.preferred })
+			env, _ := testEnv(t, h)
 			if tc.max > 0 {
 				env.MaxChapters = tc.max
 			}
-			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga+"/kumo-no-mukou", tc.sel, "", ""))
+			chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID+"/kumo-no-mukou", tc.sel, "", ""))
 			if tc.is != nil {
 				if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.contains) {
 					t.Fatalf("err = %v, want %v containing %q", err, tc.is, tc.contains)
@@ -651,7 +647,7 @@ func TestMangaDexTitleSelection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := mdIDs(chs); got != tc.want {
+			if got := chapterIDs(chs); got != tc.want {
 				t.Errorf("chapters %q, want %q", got, tc.want)
 			}
 			groups := map[string]string{"101": "Alpha Scans", "102": "Alpha Scans", "103": "Beta Scans", "104": "Beta Scans", "106": "Alpha Scans"}
@@ -679,11 +675,11 @@ func TestMangaDexTitleSelection(t *testing.T) {
 				if c.Refresh == nil {
 					continue
 				}
-				pages, err := c.Refresh(mdCtx(t))
+				pages, err := c.Refresh(testCtx(t))
 				if err != nil {
 					t.Fatalf("chapter %s: Refresh: %v", c.Number, err)
 				}
-				if len(pages) != 3 || !strings.HasPrefix(pages[0].URL, node.URL+"/data/"+mdHash+"/1-") {
+				if len(pages) != 3 || !strings.HasPrefix(pages[0].URL, node.URL+"/data/"+chapterHash+"/1-") {
 					t.Errorf("chapter %s pages %v", c.Number, pages)
 				}
 				if n := len(api.rec.paths("/at-home/server/" + c.ID)); n != 1 {
@@ -698,17 +694,17 @@ func TestMangaDexTitleSelection(t *testing.T) {
 // chapter's Refresh asks once, when the pipeline gets to it, and the pages
 // it gives download through the fetcher.
 func TestMangaDexTitleLazyPages(t *testing.T) {
-	api := newMDAPI(t)
-	node := newMDNode(t, "MISS")
+	api := newFakeAPI(t)
+	node := newFakeNode(t, "MISS")
 	api.atHomeBases = []string{node.URL}
-	h := newMD(t, api, "", nil)
-	env, f := mdEnv(t, h)
-	ctx := mdCtx(t)
-	chs, err := h.Resolve(ctx, env, mdReq(t, "https://mangadex.org/title/"+mdManga, "all", "", ""))
+	h := newTestHandler(t, api, "", nil)
+	env, f := testEnv(t, h)
+	ctx := testCtx(t)
+	chs, err := h.Resolve(ctx, env, testRequest(t, "https://mangadex.org/title/"+mangaID, "all", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := mdIDs(chs), "1=101 2=102 3=104 5=106"; got != want {
+	if got, want := chapterIDs(chs), "1=101 2=102 3=104 5=106"; got != want {
 		t.Fatalf("chapters %q, want %q", got, want)
 	}
 	if hits := api.rec.paths("/at-home/"); len(hits) != 0 {
@@ -725,7 +721,7 @@ func TestMangaDexTitleLazyPages(t *testing.T) {
 		if n := len(api.rec.paths("/at-home/")); n != i+1 {
 			t.Errorf("after chapter %s: %d at-home requests, want %d", c.Number, n, i+1)
 		}
-		res, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir(), Refresh: c.Refresh})
+		res, err := f.Fetch(ctx, download.Batch{Pages: pages, Dir: t.TempDir(), Refresh: c.Refresh})
 		if err != nil || res.Failed != 0 || len(res.Pages) != c.PageCount {
 			t.Errorf("chapter %s: fetched %d pages, %d failed, err %v; want %d", c.Number, len(res.Pages), res.Failed, err, c.PageCount)
 		}
@@ -753,16 +749,16 @@ func TestMangaDexVolumeNumbering(t *testing.T) {
 		{"last", nil, "1=309"},
 	} {
 		t.Run(tc.sel+"/"+strings.Join(tc.preferred, ","), func(t *testing.T) {
-			api := newMDAPI(t)
+			api := newFakeAPI(t)
 			api.feedFile = "feed_volumes.json"
 			api.atHomeBases = []string{"https://uploads.mangadex.org"}
-			h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.PreferredGroups = tc.preferred })
-			env, _ := mdEnv(t, h)
-			chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, tc.sel, "", ""))
+			h := newTestHandler(t, api, "", func(o *mangadex.Options) { o.PreferredGroups = tc.preferred })
+			env, _ := testEnv(t, h)
+			chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, tc.sel, "", ""))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := mdIDs(chs); got != tc.want {
+			if got := chapterIDs(chs); got != tc.want {
 				t.Errorf("chapters %q, want %q", got, tc.want)
 			}
 		})
@@ -770,19 +766,19 @@ func TestMangaDexVolumeNumbering(t *testing.T) {
 }
 
 func TestMangaDexFeedPaging(t *testing.T) {
-	api := newMDAPI(t)
+	api := newFakeAPI(t)
 	api.feedPage = 3 // the server answers 3 items per request, whatever the limit
 	api.atHomeBases = []string{"https://uploads.mangadex.org"}
-	h := newMD(t, api, "", nil)
-	env, _ := mdEnv(t, h)
-	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "all", "", ""))
+	h := newTestHandler(t, api, "", nil)
+	env, _ := testEnv(t, h)
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "all", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := mdIDs(chs), "1=101 2=102 3=104 5=106"; got != want {
+	if got, want := chapterIDs(chs), "1=101 2=102 3=104 5=106"; got != want {
 		t.Errorf("chapters %q, want %q", got, want)
 	}
-	feed := api.rec.paths("/manga/" + mdManga + "/feed")
+	feed := api.rec.paths("/manga/" + mangaID + "/feed")
 	var offsets []string
 	for _, hit := range feed {
 		q := hit.Query
@@ -803,19 +799,19 @@ func TestMangaDexFeedPaging(t *testing.T) {
 // The feed serves no further than offset+limit = 10,000: the handler stops
 // there instead of asking for what the API refuses.
 func TestMangaDexFeedWindow(t *testing.T) {
-	api := newMDAPI(t)
+	api := newFakeAPI(t)
 	api.generated = 10450
 	api.atHomeBases = []string{"https://uploads.mangadex.org"}
-	h := newMD(t, api, "", nil)
-	env, _ := mdEnv(t, h)
-	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "last", "", ""))
+	h := newTestHandler(t, api, "", nil)
+	env, _ := testEnv(t, h)
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "last", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(chs) != 1 || chs[0].Number != "10000" {
-		t.Errorf("last = %q, want 10000 (the last one the API serves)", mdIDs(chs))
+		t.Errorf("last = %q, want 10000 (the last one the API serves)", chapterIDs(chs))
 	}
-	feed := api.rec.paths("/manga/" + mdManga + "/feed")
+	feed := api.rec.paths("/manga/" + mangaID + "/feed")
 	if len(feed) != 20 {
 		t.Errorf("%d feed requests, want 20", len(feed))
 	}
@@ -827,20 +823,20 @@ func TestMangaDexFeedWindow(t *testing.T) {
 }
 
 func TestMangaDexLanguage(t *testing.T) {
-	api := newMDAPI(t)
+	api := newFakeAPI(t)
 	api.atHomeBases = []string{"https://uploads.mangadex.org"}
 
 	// The request's language replaces the configured ones.
-	h := newMD(t, api, "", nil)
-	env, _ := mdEnv(t, h)
-	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "last", "fr", ""))
+	h := newTestHandler(t, api, "", nil)
+	env, _ := testEnv(t, h)
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "last", "fr", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := mdIDs(chs); got != "2=202" || chs[0].Language != "fr" || !slices.Equal(chs[0].Credits, []string{"Gamma Traductions", "MangaDex"}) {
+	if got := chapterIDs(chs); got != "2=202" || chs[0].Language != "fr" || !slices.Equal(chs[0].Credits, []string{"Gamma Traductions", "MangaDex"}) {
 		t.Errorf("got %q %+v", got, chs[0])
 	}
-	for _, hit := range api.rec.paths("/manga/" + mdManga + "/feed") {
+	for _, hit := range api.rec.paths("/manga/" + mangaID + "/feed") {
 		if l := hit.Query["translatedLanguage[]"]; !slices.Equal(l, []string{"fr"}) {
 			t.Errorf("translatedLanguage[] = %q, want [fr]", l)
 		}
@@ -849,16 +845,16 @@ func TestMangaDexLanguage(t *testing.T) {
 	// Several configured languages: all are asked for, and a chapter
 	// number is taken in the first language that has it.
 	api.rec.reset()
-	h = newMD(t, api, "", func(o *sites.MangaDexOptions) { o.Languages = []string{"fr", "en"} })
-	env, _ = mdEnv(t, h)
-	chs, err = h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/title/"+mdManga, "1-3", "", ""))
+	h = newTestHandler(t, api, "", func(o *mangadex.Options) { o.Languages = []string{"fr", "en"} })
+	env, _ = testEnv(t, h)
+	chs, err = h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "1-3", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := mdIDs(chs), "1=201 2=202 3=104"; got != want {
+	if got, want := chapterIDs(chs), "1=201 2=202 3=104"; got != want {
 		t.Errorf("chapters %q, want %q", got, want)
 	}
-	for _, hit := range api.rec.paths("/manga/" + mdManga + "/feed") {
+	for _, hit := range api.rec.paths("/manga/" + mangaID + "/feed") {
 		if l := hit.Query["translatedLanguage[]"]; !slices.Equal(l, []string{"fr", "en"}) {
 			t.Errorf("translatedLanguage[] = %q, want [fr en]", l)
 		}
@@ -866,15 +862,15 @@ func TestMangaDexLanguage(t *testing.T) {
 }
 
 func TestMangaDexSearch(t *testing.T) {
-	api := newMDAPI(t)
-	h := newMD(t, api, "", func(o *sites.MangaDexOptions) { o.ContentRatings = []string{"safe"} })
-	env, _ := mdEnv(t, h)
-	res, err := h.(sites.Searcher).Search(mdCtx(t), env, "library")
+	api := newFakeAPI(t)
+	h := newTestHandler(t, api, "", func(o *mangadex.Options) { o.ContentRatings = []string{"safe"} })
+	env, _ := testEnv(t, h)
+	res, err := h.(sites.Searcher).Search(testCtx(t), env, "library")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []sites.SearchResult{
-		{Title: "The Library Beyond the Clouds", URL: "https://mangadex.org/title/" + mdManga},
+		{Title: "The Library Beyond the Clouds", URL: "https://mangadex.org/title/" + mangaID},
 		{Title: "Library Wars", URL: "https://mangadex.org/title/3b4c5d6e-7f80-4192-83a4-b5c6d7e8f901"},
 	}
 	if !slices.Equal(res, want) {
@@ -893,12 +889,12 @@ func TestMangaDexSearch(t *testing.T) {
 // A 429 with X-RateLimit-Retry-After (a Unix time) is waited out and the
 // request retried.
 func TestMangaDexRateLimited(t *testing.T) {
-	api := newMDAPI(t)
+	api := newFakeAPI(t)
 	api.atHomeBases = []string{"https://uploads.mangadex.org"}
 	api.throttle = "/chapter/"
-	h := newMD(t, api, "", nil)
-	env, f := mdEnv(t, h)
-	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", ""))
+	h := newTestHandler(t, api, "", nil)
+	env, f := testEnv(t, h)
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/chapter/"+chapterID, "", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -928,24 +924,24 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 	var fixture struct {
 		Chapter struct{ Data []string }
 	}
-	json.Unmarshal(mdFixture(t, "at_home.json"), &fixture)
+	json.Unmarshal(readFixture(t, "at_home.json"), &fixture)
 	files := fixture.Chapter.Data
-	node1 := newMDNode(t, "MISS", files[1], files[2])
-	node2 := newMDNode(t, "HIT from node-2")
-	reports := newMDReports(t)
-	api := newMDAPI(t)
+	node1 := newFakeNode(t, "MISS", files[1], files[2])
+	node2 := newFakeNode(t, "HIT from node-2")
+	reports := newFakeReports(t)
+	api := newFakeAPI(t)
 	api.atHomeBases = []string{node1.URL, node2.URL}
-	h := newMD(t, api, reports.URL+"/report", nil)
-	env, f := mdEnv(t, h)
-	ctx := mdCtx(t)
+	h := newTestHandler(t, api, reports.URL+"/report", nil)
+	env, f := testEnv(t, h)
+	ctx := testCtx(t)
 
-	chs, err := h.Resolve(ctx, env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", ""))
+	chs, err := h.Resolve(ctx, env, testRequest(t, "https://mangadex.org/chapter/"+chapterID, "", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := chs[0]
 	dir := t.TempDir()
-	res, err := f.Fetch(ctx, download.Job{Pages: ch.Pages, Dir: dir, Refresh: ch.Refresh, Report: ch.Report})
+	res, err := f.Fetch(ctx, download.Batch{Pages: ch.Pages, Dir: dir, Refresh: ch.Refresh, Report: ch.Report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -954,11 +950,11 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 	}
 	for i, file := range files {
 		got, err := os.ReadFile(download.PageFile(dir, i) + ".png")
-		if err != nil || !bytes.Equal(got, mdPNG(file)) {
-			t.Errorf("page %d: %v, content ok %v", i+1, err, bytes.Equal(got, mdPNG(file)))
+		if err != nil || !bytes.Equal(got, pagePNG(file)) {
+			t.Errorf("page %d: %v, content ok %v", i+1, err, bytes.Equal(got, pagePNG(file)))
 		}
 	}
-	if n := len(api.rec.paths("/at-home/server/" + mdChapter)); n != 2 {
+	if n := len(api.rec.paths("/at-home/server/" + chapterID)); n != 2 {
 		t.Errorf("%d at-home requests, want 2 (resolve, refresh)", n)
 	}
 	var node2Files []string
@@ -969,9 +965,9 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 	if !slices.Equal(node2Files, files[1:]) {
 		t.Errorf("node 2 served %q, want only the failed %q", node2Files, files[1:])
 	}
-	for _, n := range []*mdNode{node1, node2} {
+	for _, n := range []*fakeNode{node1, node2} {
 		for _, hit := range n.rec.all() {
-			if hit.Header.Get("User-Agent") != mdUA || len(hit.Header.Values("Authorization")) > 0 || len(hit.Header.Values("Via")) > 0 {
+			if hit.Header.Get("User-Agent") != testUA || len(hit.Header.Values("Authorization")) > 0 || len(hit.Header.Values("Via")) > 0 {
 				t.Errorf("image request %s headers %v", hit.Path, hit.Header)
 			}
 		}
@@ -980,9 +976,9 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 	// The download finished while the report endpoint held its first
 	// report; now let them through.
 	close(reports.release)
-	url1 := func(i int) string { return node1.URL + "/data/" + mdHash + "/" + files[i] }
-	url2 := func(i int) string { return node2.URL + "/data/" + mdHash + "/" + files[i] }
-	find := func(rs []mdReport, u string, success bool) *mdReport {
+	url1 := func(i int) string { return node1.URL + "/data/" + chapterHash + "/" + files[i] }
+	url2 := func(i int) string { return node2.URL + "/data/" + chapterHash + "/" + files[i] }
+	find := func(rs []sentReport, u string, success bool) *sentReport {
 		for i := range rs {
 			if rs[i].URL == u && rs[i].Success == success {
 				return &rs[i]
@@ -990,15 +986,15 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 		}
 		return nil
 	}
-	got := reports.waitReports(t, ctx, func(rs []mdReport) bool {
+	got := reports.waitReports(t, ctx, func(rs []sentReport) bool {
 		return find(rs, url1(0), true) != nil && find(rs, url1(1), false) != nil && find(rs, url1(2), false) != nil &&
 			find(rs, url2(1), true) != nil && find(rs, url2(2), true) != nil
 	})
-	if r := find(got, url1(0), true); r.Cached || r.Bytes != int64(len(mdPNG(files[0]))) || r.Duration < 0 {
+	if r := find(got, url1(0), true); r.Cached || r.Bytes != int64(len(pagePNG(files[0]))) || r.Duration < 0 {
 		t.Errorf("node 1 page 1 report %+v", r)
 	}
 	for i := 1; i < 3; i++ {
-		if r := find(got, url2(i), true); !r.Cached || r.Bytes != int64(len(mdPNG(files[i]))) {
+		if r := find(got, url2(i), true); !r.Cached || r.Bytes != int64(len(pagePNG(files[i]))) {
 			t.Errorf("node 2 page %d report %+v", i+1, r)
 		}
 		if r := find(got, url1(i), false); r.Bytes != 0 {
@@ -1007,7 +1003,7 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 	}
 	for _, hit := range reports.rec.all() {
 		if hit.Method != http.MethodPost || hit.Path != "/report" || len(hit.Header.Values("Content-Type")) != 1 ||
-			hit.Header.Get("Content-Type") != "application/json" || hit.Header.Get("User-Agent") != mdUA {
+			hit.Header.Get("Content-Type") != "application/json" || hit.Header.Get("User-Agent") != testUA {
 			t.Errorf("report request %s %s headers %v", hit.Method, hit.Path, hit.Header)
 		}
 	}
@@ -1020,13 +1016,13 @@ func TestMangaDexNodeFailureRefreshAndReports(t *testing.T) {
 
 // Images served by MangaDex itself (uploads.mangadex.org) are not reported.
 func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
-	reports := newMDReports(t)
+	reports := newFakeReports(t)
 	close(reports.release)
-	api := newMDAPI(t)
+	api := newFakeAPI(t)
 	api.atHomeBases = []string{"https://uploads.mangadex.org", "https://abc123.def456.mangadex.network:443/token"}
-	h := newMD(t, api, reports.URL+"/report", nil)
-	env, _ := mdEnv(t, h)
-	chs, err := h.Resolve(mdCtx(t), env, mdReq(t, "https://mangadex.org/chapter/"+mdChapter, "", "", ""))
+	h := newTestHandler(t, api, reports.URL+"/report", nil)
+	env, _ := testEnv(t, h)
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/chapter/"+chapterID, "", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1036,17 +1032,17 @@ func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
 	}
 	// What the fetcher would report for the uploads.mangadex.org pages...
 	for _, p := range ch.Pages {
-		ch.Report(sites.FetchReport{URL: p.URL, Success: true, Bytes: 1000, Duration: 20 * time.Millisecond})
+		ch.Report(download.FetchReport{URL: p.URL, Success: true, Bytes: 1000, Duration: 20 * time.Millisecond})
 	}
 	// ...then for an @Home node after a refresh. Reports are sent in
 	// order, so once this one arrived, an earlier one would have too.
-	fresh, err := ch.Refresh(mdCtx(t))
+	fresh, err := ch.Refresh(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch.Report(sites.FetchReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56 * time.Millisecond})
-	got := reports.waitReports(t, mdCtx(t), func(rs []mdReport) bool { return len(rs) > 0 })
-	want := mdReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56}
+	ch.Report(download.FetchReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56 * time.Millisecond})
+	got := reports.waitReports(t, testCtx(t), func(rs []sentReport) bool { return len(rs) > 0 })
+	want := sentReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56}
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("reports %+v, want only %+v", got, want)
 	}

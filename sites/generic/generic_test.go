@@ -1,4 +1,4 @@
-package sites_test
+package generic_test
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,6 +23,8 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/generic"
+	"github.com/mangabot/mangabot/sites/sitestest"
 )
 
 const testUA = "mangabot-test/1 (+https://example.test/contact)"
@@ -61,7 +62,7 @@ func newEditedFixtureServer(t *testing.T, pages map[string]string, edit func(pat
 	fs := &fixtureServer{hits: map[string]int{}, failImages: map[string]bool{}, failed: map[string]int{}, times: map[string][]time.Time{}}
 	body := map[string][]byte{}
 	for p, file := range pages {
-		b, err := os.ReadFile(filepath.Join("testdata", "generic", file))
+		b, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,35 +152,21 @@ func pngBytes(t *testing.T) []byte {
 }
 
 func newFetcher() *download.Fetcher {
-	return download.New(download.Options{
-		UserAgent:     testUA,
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		BackoffBase:   time.Millisecond,
-		Rate:          1000,
-		Burst:         100,
-		Retries:       -1,
-	})
+	return sitestest.Fetcher(download.Options{UserAgent: testUA, Rate: 1000, Burst: 100, Retries: -1})
 }
 
 // retryFetcher retries like the default configuration (newFetcher does
 // not retry at all).
 func retryFetcher() *download.Fetcher {
-	return download.New(download.Options{
-		UserAgent:     testUA,
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		BackoffBase:   time.Millisecond,
-		Rate:          1000,
-		Burst:         100,
-		Retries:       3,
-	})
+	return sitestest.Fetcher(download.Options{UserAgent: testUA, Rate: 1000, Burst: 100, Retries: 3})
 }
 
 func testEnv() sites.Env {
 	return sites.Env{Client: newFetcher().Client(), UserAgent: testUA, MaxChapters: 10}
 }
 
-// newGeneric builds the registered generic handler from options.
-func newGeneric(t *testing.T, opts *sites.GenericOptions) sites.Handler {
+// newTestHandler builds the registered generic handler from options.
+func newTestHandler(t *testing.T, opts *generic.Options) sites.Handler {
 	t.Helper()
 	h, err := buildGeneric(opts)
 	if err != nil {
@@ -188,13 +175,13 @@ func newGeneric(t *testing.T, opts *sites.GenericOptions) sites.Handler {
 	return h
 }
 
-func buildGeneric(opts *sites.GenericOptions) (sites.Handler, error) {
+func buildGeneric(opts *generic.Options) (sites.Handler, error) {
 	info, ok := sites.Lookup("generic")
 	if !ok {
 		return nil, errors.New("generic is not registered")
 	}
 	if opts == nil {
-		opts = info.Options().(*sites.GenericOptions)
+		opts = info.Options().(*generic.Options)
 	}
 	return info.New(opts)
 }
@@ -215,7 +202,7 @@ func resolveOne(t *testing.T, h sites.Handler, raw string) (*sites.Chapter, erro
 	return chs[0], nil
 }
 
-func pageURLs(ps []sites.Page) []string {
+func pageURLs(ps []download.Page) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.URL
@@ -234,15 +221,15 @@ func TestGenericRegistered(t *testing.T) {
 	if len(info.Patterns) == 0 || info.Description == "" {
 		t.Error("generic needs a description and patterns")
 	}
-	o, ok := info.Options().(*sites.GenericOptions)
+	o, ok := info.Options().(*generic.Options)
 	if !ok || o == nil || len(o.Rules) != 0 {
-		t.Fatalf("Options() = %#v, want an empty *sites.GenericOptions", info.Options())
+		t.Fatalf("Options() = %#v, want an empty *generic.Options", info.Options())
 	}
 	if all := sites.All(); !all[len(all)-1].Fallback {
 		t.Error("the fallback generic handler must sort last")
 	}
 	// Every option field carries toml and help tags (config needs them).
-	for _, typ := range []reflect.Type{reflect.TypeOf(sites.GenericOptions{}), reflect.TypeOf(sites.Rule{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(generic.Options{}), reflect.TypeOf(generic.Rule{})} {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
 			if f.Tag.Get("toml") == "" || f.Tag.Get("help") == "" {
@@ -253,7 +240,7 @@ func TestGenericRegistered(t *testing.T) {
 }
 
 func TestGenericMatch(t *testing.T) {
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	for raw, want := range map[string]bool{
 		"https://scans.example.test/manga/x/chapter-1/": true,
 		"http://127.0.0.1:8080/read?id=3":               true,
@@ -276,7 +263,7 @@ func TestGenericMatch(t *testing.T) {
 func TestGenericGallery(t *testing.T) {
 	const pagePath = "/manga/solo-hero/chapter-12/"
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	pageURL := fs.URL + pagePath
 	ch, err := resolveOne(t, h, pageURL+"#top")
 	if err != nil {
@@ -339,7 +326,7 @@ func TestGenericGallery(t *testing.T) {
 
 func TestGenericGalleryBaseHref(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{"/read/tower-diary/5": "gallery-base.html"})
-	ch, err := resolveOne(t, newGeneric(t, nil), fs.URL+"/read/tower-diary/5")
+	ch, err := resolveOne(t, newTestHandler(t, nil), fs.URL+"/read/tower-diary/5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +349,7 @@ func TestGenericGalleryBaseHref(t *testing.T) {
 
 func TestGenericGalleryErrors(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{"/news/delay": "noimages.html"})
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	host := strings.TrimPrefix(fs.URL, "http://")
 
 	_, err := resolveOne(t, h, fs.URL+"/news/delay")
@@ -395,7 +382,7 @@ func TestGenericGalleryTooLarge(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	_, err := resolveOne(t, newGeneric(t, nil), srv.URL+"/huge")
+	_, err := resolveOne(t, newTestHandler(t, nil), srv.URL+"/huge")
 	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), "larger than 5 MiB") {
 		t.Errorf("err = %v, want ErrLayout: larger than 5 MiB", err)
 	}
@@ -409,11 +396,11 @@ func TestGenericGalleryRefererReachesImageServer(t *testing.T) {
 	fs.mu.Unlock()
 	f := newFetcher()
 	u, _ := sites.ParseURL(fs.URL + pagePath)
-	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	chs, err := newTestHandler(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.Fetch(context.Background(), download.Job{Pages: chs[0].Pages, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: chs[0].Pages, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +430,7 @@ func TestGenericLinkCredentials(t *testing.T) {
 	fs.mu.Unlock()
 	f := retryFetcher()
 	env := sites.Env{Client: f.Client(), UserAgent: testUA}
-	h := newGeneric(t, nil)
+	h := newTestHandler(t, nil)
 	resolve := func(raw string) ([]*sites.Chapter, error) {
 		u, err := sites.ParseURL(raw)
 		if err != nil {
@@ -471,7 +458,7 @@ func TestGenericLinkCredentials(t *testing.T) {
 	if ch.ID != anon[0].ID {
 		t.Errorf("ID %q with credentials, %q without: the credentials are part of it", ch.ID, anon[0].ID)
 	}
-	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir()})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("fetch: %v, %d failed", err, res.Failed)
 	}
@@ -500,7 +487,7 @@ func TestGenericFailedImage(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
 	f := retryFetcher()
 	u, _ := sites.ParseURL(fs.URL + pagePath)
-	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	chs, err := newTestHandler(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +501,7 @@ func TestGenericFailedImage(t *testing.T) {
 	fs.failImages[bu.Path] = true
 	fs.mu.Unlock()
 
-	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,7 +540,7 @@ func TestGenericPageRateLimited(t *testing.T) {
 	fs.mu.Unlock()
 	f := retryFetcher()
 	u, _ := sites.ParseURL(fs.URL + pagePath)
-	chs, err := newGeneric(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
+	chs, err := newTestHandler(t, nil).Resolve(context.Background(), sites.Env{Client: f.Client(), UserAgent: testUA}, sites.Request{URL: u})
 	if err != nil {
 		t.Fatalf("after one 429 the page should load: %v", err)
 	}
@@ -578,7 +565,7 @@ func TestGenericPageRateLimited(t *testing.T) {
 func TestGenericRuleSelectorAttribute(t *testing.T) {
 	const pagePath = "/manga/solo-hero/chapter-12/"
 	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
-	h := newGeneric(t, &sites.GenericOptions{Rules: []sites.Rule{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{
 		{Host: "*.example.test", Selector: "img.never"}, // not this host
 		{Host: "127.0.0.1", Selector: ".reading-content img.lazyload", Attribute: "data-src", Referer: "https://scans.example.test/"},
 	}})
@@ -599,7 +586,7 @@ func TestGenericRuleSelectorAttribute(t *testing.T) {
 
 	// A rule whose selector finds nothing is a layout error naming it,
 	// even though the gallery heuristic would have found images.
-	h = newGeneric(t, &sites.GenericOptions{Rules: []sites.Rule{{Host: "127.0.0.1", Selector: "#viewer .page img"}}})
+	h = newTestHandler(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#viewer .page img"}}})
 	_, err = resolveOne(t, h, fs.URL+pagePath)
 	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), `"#viewer .page img"`) {
 		t.Errorf("err = %v, want ErrLayout naming the selector", err)
@@ -612,7 +599,7 @@ func TestGenericRuleNextPages(t *testing.T) {
 		"/night-market/7/2": "rule-page2.html",
 		"/night-market/7/3": "rule-page3.html",
 	})
-	h := newGeneric(t, &sites.GenericOptions{Rules: []sites.Rule{{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{
 		Host: "127.0.0.1", Selector: "#imgholder img", Attribute: "data-full", Next: ".navi .next a", Rate: 2,
 	}}})
 	ch, err := resolveOne(t, h, fs.URL+"/night-market/7")
@@ -671,7 +658,7 @@ func TestGenericRuleNextStaysOnHost(t *testing.T) {
 		}
 		return nb
 	})
-	h := newGeneric(t, &sites.GenericOptions{Rules: []sites.Rule{{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{
 		Host: "127.0.0.1", Selector: "#imgholder img", Attribute: "data-full", Next: ".navi .next a",
 	}}})
 	ch, err := resolveOne(t, h, fs.URL+"/night-market/7")
@@ -688,29 +675,29 @@ func TestGenericRuleNextStaysOnHost(t *testing.T) {
 }
 
 func TestGenericRuleValidation(t *testing.T) {
-	ok := sites.Rule{Host: "reader.example.test", Selector: "#reader img"}
+	ok := generic.Rule{Host: "reader.example.test", Selector: "#reader img"}
 	for _, tc := range []struct {
-		rules []sites.Rule
+		rules []generic.Rule
 		want  string
 	}{
-		{[]sites.Rule{ok, {Host: "b.example.test"}}, "rules[1].selector: required"},
-		{[]sites.Rule{{Selector: "img"}}, "rules[0].host: required"},
-		{[]sites.Rule{{Host: "https://reader.example.test/", Selector: "img"}}, "rules[0].host"},
-		{[]sites.Rule{{Host: "reader.example.test:8443", Selector: "img"}}, "rules[0].host"},
-		{[]sites.Rule{ok, {Host: "a.example.test", Selector: "div[[img"}}, "rules[1].selector: invalid CSS selector"},
-		{[]sites.Rule{{Host: "a.example.test", Selector: "img", Next: "a:nth-child(x)"}}, "rules[0].next: invalid CSS selector"},
-		{[]sites.Rule{{Host: "a.example.test", Selector: "img", Rate: -1}}, "rules[0].rate"},
-		{[]sites.Rule{ok, {Host: "*.example.test", Selector: "img", Rate: 2}}, "rules[1].rate: needs an exact host"},
-		{[]sites.Rule{{Host: "a.example.test", Selector: "img", Referer: "not a url"}}, "rules[0].referer"},
-		{[]sites.Rule{{Host: "a.example.test", Selector: "img", Attribute: "data src"}}, "rules[0].attribute"},
-		{[]sites.Rule{ok, {Host: "Reader.Example.test", Selector: "img"}}, "rules[1].host"},
+		{[]generic.Rule{ok, {Host: "b.example.test"}}, "rules[1].selector: required"},
+		{[]generic.Rule{{Selector: "img"}}, "rules[0].host: required"},
+		{[]generic.Rule{{Host: "https://reader.example.test/", Selector: "img"}}, "rules[0].host"},
+		{[]generic.Rule{{Host: "reader.example.test:8443", Selector: "img"}}, "rules[0].host"},
+		{[]generic.Rule{ok, {Host: "a.example.test", Selector: "div[[img"}}, "rules[1].selector: invalid CSS selector"},
+		{[]generic.Rule{{Host: "a.example.test", Selector: "img", Next: "a:nth-child(x)"}}, "rules[0].next: invalid CSS selector"},
+		{[]generic.Rule{{Host: "a.example.test", Selector: "img", Rate: -1}}, "rules[0].rate"},
+		{[]generic.Rule{ok, {Host: "*.example.test", Selector: "img", Rate: 2}}, "rules[1].rate: needs an exact host"},
+		{[]generic.Rule{{Host: "a.example.test", Selector: "img", Referer: "not a url"}}, "rules[0].referer"},
+		{[]generic.Rule{{Host: "a.example.test", Selector: "img", Attribute: "data src"}}, "rules[0].attribute"},
+		{[]generic.Rule{ok, {Host: "Reader.Example.test", Selector: "img"}}, "rules[1].host"},
 	} {
-		_, err := buildGeneric(&sites.GenericOptions{Rules: tc.rules})
+		_, err := buildGeneric(&generic.Options{Rules: tc.rules})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("rules %+v: err = %v, want %q", tc.rules, err, tc.want)
 		}
 	}
-	h, err := buildGeneric(&sites.GenericOptions{Rules: []sites.Rule{
+	h, err := buildGeneric(&generic.Options{Rules: []generic.Rule{
 		ok,
 		{Host: "*.scans.example.test", Selector: "div.page > img, img.page", Attribute: "data-src", Next: "a.next"},
 		{Host: "Img.Scans.example.test", Selector: "img", Rate: 0.5},
@@ -737,7 +724,7 @@ func TestGenericRuleWildcardHost(t *testing.T) {
 		},
 	}}
 	env := sites.Env{Client: client, UserAgent: testUA}
-	h := newGeneric(t, &sites.GenericOptions{Rules: []sites.Rule{
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{
 		{Host: "*.scans.example.test", Selector: ".reading-content img", Attribute: "data-original"},
 		{Host: "cdn.scans.example.test", Selector: "img.exact-rule-wins"},
 	}})
@@ -790,7 +777,7 @@ func TestGenericRuleNextBound(t *testing.T) {
 		fmt.Fprintf(w, `<html><body><div id="page"><img src="/img/%d.jpg"></div><a class="next" href="/read/%d">next</a></body></html>`, n, n+1)
 	}))
 	defer srv.Close()
-	h := newGeneric(t, &sites.GenericOptions{Rules: []sites.Rule{{Host: "127.0.0.1", Selector: "#page img", Next: "a.next"}}})
+	h := newTestHandler(t, &generic.Options{Rules: []generic.Rule{{Host: "127.0.0.1", Selector: "#page img", Next: "a.next"}}})
 	ch, err := resolveOne(t, h, srv.URL+"/read/1")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package sites
+package generic
 
 import (
 	"context"
@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -19,37 +17,36 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
+
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/sites"
 )
 
-// The generic handler: any http(s) page that shows a chapter's images. Hosts
-// with an operator rule ([[sites.generic.rules]]) are read with the rule's
-// CSS selector; every other host goes through the gallery heuristic.
-
 const (
-	genericName = "generic"
-	// genericMaxHTML bounds one HTML page read by the generic handler.
-	genericMaxHTML = 5 << 20
-	// genericMaxNext bounds the HTML pages followed through a rule's next
+	siteName = "generic"
+	// maxHTML bounds one HTML page read by the generic handler.
+	maxHTML = 5 << 20
+	// maxNext bounds the HTML pages followed through a rule's next
 	// link for one chapter.
-	genericMaxNext = 200
-	// genericMinSide: images whose width or height attribute is below this
+	maxNext = 200
+	// minSide: images whose width or height attribute is below this
 	// are icons, avatars or pixels, not pages.
-	genericMinSide = 100
+	minSide = 100
 )
 
 func init() {
-	Register(Info{
-		Name:        genericName,
+	sites.Register(sites.Info[Options]{
+		Name:        siteName,
 		Description: "Any other web page that shows a chapter's images (gallery heuristic, or operator rules per host).",
 		Patterns:    []string{"any other https://... page with the chapter's images"},
-		Options:     func() any { return &GenericOptions{} },
-		New:         newGeneric,
+		Options:     func() *Options { return &Options{} },
+		New:         newHandler,
 		Fallback:    true,
 	})
 }
 
-// GenericOptions are the [sites.generic] options.
-type GenericOptions struct {
+// Options are the [sites.generic] options.
+type Options struct {
 	Rules []Rule `toml:"rules" help:"Operator-defined sites: how to find the chapter images on a host's pages.\nA host with a rule is read with its selector; other hosts use the gallery heuristic."`
 }
 
@@ -63,8 +60,8 @@ type Rule struct {
 	Next      string  `toml:"next" help:"CSS selector of the next-page link, for readers that spread a chapter over several pages (followed on the same host, at most 200 pages); empty: one page." example:"\"\""`
 }
 
-// genericLimitBurst is the burst of the host limits that rules ask for.
-const genericLimitBurst = 1
+// limitBurst is the burst of the host limits that rules ask for.
+const limitBurst = 1
 
 type compiledRule struct {
 	Rule
@@ -73,24 +70,12 @@ type compiledRule struct {
 	next     goquery.Matcher // nil: no next link
 }
 
-type genericHandler struct {
+type handler struct {
 	rules []compiledRule
 }
 
-func newGeneric(opts any) (Handler, error) {
-	var o GenericOptions
-	switch v := opts.(type) {
-	case nil:
-	case *GenericOptions:
-		if v != nil {
-			o = *v
-		}
-	case GenericOptions:
-		o = v
-	default:
-		return nil, fmt.Errorf("generic: options of type %T, want *sites.GenericOptions", opts)
-	}
-	h := &genericHandler{}
+func newHandler(o *Options) (sites.Handler, error) {
+	h := &handler{}
 	seen := map[string]int{}
 	for i, r := range o.Rules {
 		cr, err := compileRule(r)
@@ -142,7 +127,7 @@ func compileRule(r Rule) (compiledRule, error) {
 	}
 	cr.Attribute = strings.ToLower(cr.Attribute)
 	if cr.Referer != "" {
-		if _, err := ParseURL(cr.Referer); err != nil {
+		if _, err := sites.ParseURL(cr.Referer); err != nil {
 			return cr, fmt.Errorf("referer: %w", err)
 		}
 	}
@@ -180,24 +165,24 @@ func validHostName(h string) bool {
 
 // Limits asks for the rate of every rule that sets one (exact hosts only;
 // validation refuses a rate on a wildcard rule).
-func (h *genericHandler) Limits() []HostLimit {
-	var out []HostLimit
+func (h *handler) Limits() []download.HostLimit {
+	var out []download.HostLimit
 	for _, r := range h.rules {
 		if r.Rate > 0 {
-			out = append(out, HostLimit{Host: r.Host, Rate: r.Rate, Burst: genericLimitBurst})
+			out = append(out, download.HostLimit{Host: r.Host, Rate: r.Rate, Burst: limitBurst})
 		}
 	}
 	return out
 }
 
 // Match takes any http(s) link: the generic handler is the fallback.
-func (h *genericHandler) Match(u *url.URL) bool {
+func (h *handler) Match(u *url.URL) bool {
 	return u != nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // rule returns the rule for a host: an exact rule first, else the longest
 // matching wildcard; nil when none.
-func (h *genericHandler) rule(host string) *compiledRule {
+func (h *handler) rule(host string) *compiledRule {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	var best *compiledRule
 	for i := range h.rules {
@@ -218,17 +203,17 @@ func (h *genericHandler) rule(host string) *compiledRule {
 
 // Resolve reads the page (and, for a rule with next, the pages after it)
 // and returns one chapter.
-func (h *genericHandler) Resolve(ctx context.Context, env Env, req Request) ([]*Chapter, error) {
+func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request) ([]*sites.Chapter, error) {
 	if req.URL == nil || !h.Match(req.URL) {
-		return nil, fmt.Errorf("%w: not an http(s) link", ErrUnsupported)
+		return nil, fmt.Errorf("%w: not an http(s) link", sites.ErrUnsupported)
 	}
 	src := *req.URL
 	src.Fragment, src.RawFragment = "", ""
-	pg, err := genericGet(ctx, env, &src)
+	pg, err := getPage(ctx, env, &src)
 	if err != nil {
 		return nil, err
 	}
-	var pages []Page
+	var pages []download.Page
 	if r := h.rule(src.Hostname()); r != nil {
 		pages, err = r.pages(ctx, env, pg)
 	} else {
@@ -240,14 +225,14 @@ func (h *genericHandler) Resolve(ctx context.Context, env Env, req Request) ([]*
 	// user:pass@ in the link is for the reader's host alone: it goes
 	// neither into the Referer of images (often on other hosts), nor into
 	// SourceURL (the PDF's Subject, messages), nor into the ID.
-	ch := &Chapter{
-		Site:      genericName,
-		ID:        genericID(withoutUser(&src)),
+	ch := &sites.Chapter{
+		Site:      siteName,
+		ID:        pageID(withoutUser(&src)),
 		SourceURL: withoutUser(req.URL).String(),
 		Pages:     pages,
 	}
 	ch.Series, ch.Number, ch.Title = pageTitle(pg.doc, src.Hostname())
-	return []*Chapter{ch}, nil
+	return []*sites.Chapter{ch}, nil
 }
 
 // withoutUser is a copy of u without user:pass@ (nil for nil).
@@ -260,7 +245,7 @@ func withoutUser(u *url.URL) *url.URL {
 	return &c
 }
 
-func genericID(u *url.URL) string {
+func pageID(u *url.URL) string {
 	sum := sha256.Sum256([]byte(u.String()))
 	return hex.EncodeToString(sum[:8])
 }
@@ -272,58 +257,15 @@ type htmlPage struct {
 	doc  *goquery.Document
 }
 
-// genericGet fetches and parses one HTML page.
-func genericGet(ctx context.Context, env Env, u *url.URL) (*htmlPage, error) {
-	client := env.Client
-	if client == nil {
-		// Never fall back to http.DefaultClient: it lacks the address guard.
-		return nil, errors.New("generic: no HTTP client in Env")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+// getPage fetches and parses one HTML page.
+func getPage(ctx context.Context, env sites.Env, u *url.URL) (*htmlPage, error) {
+	doc, err := sites.DoHTML(ctx, env, sites.Req{URL: u, MaxBytes: maxHTML})
 	if err != nil {
-		return nil, fmt.Errorf("generic: %w", err)
+		return nil, fmt.Errorf("page %s: %w", withoutUser(u), err)
 	}
-	if env.UserAgent != "" {
-		req.Header.Set("User-Agent", env.UserAgent)
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", u.Host, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("%w: %s (HTTP %d)", ErrNotFound, withoutUser(u), resp.StatusCode)
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, fmt.Errorf("%s answered HTTP %d %s for %s", u.Host, resp.StatusCode, http.StatusText(resp.StatusCode), withoutUser(u))
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, genericMaxHTML+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading %s: %w", u.Host, withoutUser(u), err)
-	}
-	if len(body) > genericMaxHTML {
-		return nil, fmt.Errorf("%w: %s is larger than %d MiB, not a reader page", ErrLayout, withoutUser(u), genericMaxHTML>>20)
-	}
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" {
-		ct = http.DetectContentType(body)
-	}
-	mt, _, _ := mime.ParseMediaType(ct)
-	if mt != "text/html" && mt != "application/xhtml+xml" {
-		return nil, fmt.Errorf("%w: %s is not a web page (%s)", ErrLayout, withoutUser(u), ct)
-	}
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrLayout, withoutUser(u), err)
-	}
-	final := u
-	if resp.Request != nil && resp.Request.URL != nil {
-		final = resp.Request.URL
-	}
-	pg := &htmlPage{url: final, base: final, doc: doc}
+	pg := &htmlPage{url: doc.Url, base: doc.Url, doc: doc}
 	if b, ok := doc.Find("base[href]").First().Attr("href"); ok {
-		if bu, err := final.Parse(strings.TrimSpace(b)); err == nil && (bu.Scheme == "http" || bu.Scheme == "https") {
+		if bu, err := doc.Url.Parse(strings.TrimSpace(b)); err == nil && (bu.Scheme == "http" || bu.Scheme == "https") {
 			pg.base = bu
 		}
 	}
@@ -349,8 +291,8 @@ func (pg *htmlPage) resolve(raw string) string {
 }
 
 // pages reads pg (and the pages its next link leads to) with the rule.
-func (r *compiledRule) pages(ctx context.Context, env Env, pg *htmlPage) ([]Page, error) {
-	var out []Page
+func (r *compiledRule) pages(ctx context.Context, env sites.Env, pg *htmlPage) ([]download.Page, error) {
+	var out []download.Page
 	seen := map[string]bool{}
 	visited := map[string]bool{}
 	first := pg
@@ -367,20 +309,20 @@ func (r *compiledRule) pages(ctx context.Context, env Env, pg *htmlPage) ([]Page
 			}
 			if u := pg.resolve(v); u != "" && !seen[u] {
 				seen[u] = true
-				out = append(out, Page{URL: u, Header: http.Header{"Referer": {referer}}})
+				out = append(out, download.Page{URL: u, Header: http.Header{"Referer": {referer}}})
 			}
 		})
 		if n == 0 && len(out) == 0 {
-			return nil, fmt.Errorf("%w: rule for %s: selector %q (attribute %q) found no images on %s", ErrLayout, r.Host, r.Selector, r.Attribute, withoutUser(pg.url))
+			return nil, fmt.Errorf("%w: rule for %s: selector %q (attribute %q) found no images on %s", sites.ErrLayout, r.Host, r.Selector, r.Attribute, withoutUser(pg.url))
 		}
-		if r.next == nil || n+1 >= genericMaxNext {
+		if r.next == nil || n+1 >= maxNext {
 			break
 		}
 		nu := r.nextURL(pg, first.url)
 		if nu == nil || visited[pageKey(nu)] {
 			break
 		}
-		next, err := genericGet(ctx, env, nu)
+		next, err := getPage(ctx, env, nu)
 		if err != nil {
 			return nil, fmt.Errorf("next page %d: %w", n+2, err)
 		}
@@ -444,7 +386,7 @@ type candidate struct {
 	decoy bool // in an element whose class or id says ad, avatar, comment, ...
 }
 
-func galleryPages(pg *htmlPage) ([]Page, error) {
+func galleryPages(pg *htmlPage) ([]download.Page, error) {
 	var cands []candidate
 	pg.doc.Find("img").Each(func(_ int, s *goquery.Selection) {
 		if s.Closest("header, nav, footer, aside").Length() > 0 {
@@ -460,7 +402,7 @@ func galleryPages(pg *htmlPage) ([]Page, error) {
 		cands = append(cands, candidate{node: s.Nodes[0], url: u})
 	})
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w: no chapter images found on %s", ErrLayout, pg.url.Host)
+		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrLayout, pg.url.Host)
 	}
 	count := countBelow(cands)
 	for i := range cands {
@@ -493,14 +435,14 @@ func galleryPages(pg *htmlPage) ([]Page, error) {
 	}
 
 	referer := withoutUser(pg.url).String()
-	var out []Page
+	var out []download.Page
 	seen := map[string]bool{}
 	for _, c := range chosen {
 		if seen[c.url] {
 			continue
 		}
 		seen[c.url] = true
-		out = append(out, Page{URL: c.url, Header: http.Header{"Referer": {referer}}})
+		out = append(out, download.Page{URL: c.url, Header: http.Header{"Referer": {referer}}})
 	}
 	return out, nil
 }
@@ -581,7 +523,7 @@ func isDecoy(n *html.Node, count map[*html.Node]int, total int) bool {
 	return false
 }
 
-// tinyAttr: a numeric width/height attribute below genericMinSide.
+// tinyAttr: a numeric width/height attribute below minSide.
 func tinyAttr(s *goquery.Selection, name string) bool {
 	v, ok := s.Attr(name)
 	if !ok {
@@ -589,7 +531,7 @@ func tinyAttr(s *goquery.Selection, name string) bool {
 	}
 	v = strings.TrimSuffix(strings.TrimSpace(v), "px")
 	n, err := strconv.ParseFloat(v, 64)
-	return err == nil && n < genericMinSide
+	return err == nil && n < minSide
 }
 
 // imgURL picks the real image of an <img>: lazy-loading attributes first
@@ -699,7 +641,7 @@ func pageTitle(doc *goquery.Document, host string) (series, number, title string
 		number = t[loc[2]:loc[3]]
 		series = strings.Trim(t[:loc[0]], seps)
 		// What follows the number is the chapter's title, up to the next
-		// separator (" | Site", " - Page 2").
+		// separator (" | Site", " - download.Page 2").
 		title = strings.Trim(t[loc[1]:], seps)
 		for _, sep := range []string{" | ", " - ", " – ", " — ", " · "} {
 			title, _, _ = strings.Cut(title, sep)

@@ -367,7 +367,7 @@ format = "json"
 	if left, _ := os.ReadDir(filepath.Join(out, "jobs")); len(left) != 0 {
 		t.Errorf("left in jobs/: %v", left)
 	}
-	st, err := store.Open(dbPath)
+	st, err := store.Open(dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,5 +389,34 @@ format = "json"
 	}
 	if !strings.Contains(l, `"job":"`+jobID+`"`) || !strings.Contains(l, "job resumed") {
 		t.Errorf("the log lacks the job's lines:\n%s", l)
+	}
+}
+
+// A store path that cannot be opened stops `bot run` with one line that
+// names the operation once (it used to read "bot: bot: store P: open P:
+// is a directory") and a non-zero exit, before any connection is made.
+func TestRunStoreIsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db.d")
+	if err := os.Mkdir(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf(`[discord]
+token = "store-test-token"
+api_url = "http://127.0.0.1:1"
+[output]
+dir = %q
+metrics_listen = ""
+[storage]
+path = %q
+`, filepath.Join(dir, "out"), db))
+	r := run(t, context.Background(), "run", "-config", cfg)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	want := "bot: open job store: open " + db + ": is a directory"
+	if r.code != 1 || lines[len(lines)-1] != want {
+		t.Fatalf("exit %d, stderr:\n%s\nwant last line %q", r.code, r.stderr, want)
+	}
+	if strings.Count(r.stderr, "bot: ") != 1 {
+		t.Errorf("prefix repeated:\n%s", r.stderr)
 	}
 }

@@ -1,24 +1,9 @@
-package sites
-
-// WEBTOON (www.webtoons.com): episode viewer pages and series episode lists.
-//
-// Markup relied on (as of the site's current layout):
-//
-//	viewer: <div id="_imageList" class="viewer_img _img_viewer_area">
-//	          <img src=".../bg_transparency.png" data-url="https://webtoon-phinf.pstatic.net/..." class="_images">
-//	        <div class="subj_info"><a class="subj">Series</a><h1 class="subj_episode">Episode title</h1></div>
-//	        <span class="tx _btnOpenEpisodeList">#N</span>
-//	        <meta property="com-linewebtoon:episode:author" content="A / B">
-//	list:   <ul id="_listUl"><li class="_episodeItem" data-episode-no="N"><a href=".../viewer?title_no=T&episode_no=N">
-//	          <span class="subj"><span>Episode title</span></span> ... <span class="tx">#N</span>
-//	        <div class="paginate"><a href="/en/.../list?title_no=T&page=2">
-//	        <h1 class="subj">Series</h1>, og:title, com-linewebtoon:webtoon:author
+package webtoon
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/netip"
@@ -31,12 +16,15 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/sites"
 )
 
-// WebtoonOptions are the [sites.webtoon] options. ImageHost is there for
+// Options are the [sites.webtoon] options. ImageHost is there for
 // tests in spirit: the host name (no scheme, no port) the rate applies to;
 // empty means webtoon-phinf.pstatic.net.
-type WebtoonOptions struct {
+type Options struct {
 	BaseURL   string  `toml:"base_url" help:"WEBTOON site root; links on its host are taken (on the default host also m.webtoons.com) and pages are fetched from it"`
 	Referer   string  `toml:"referer" help:"Referer sent with page and image requests; the image host (webtoon-phinf.pstatic.net) refuses images without it"`
 	Rate      float64 `toml:"rate" help:"requests per second to the image host (image_host)"`
@@ -44,49 +32,43 @@ type WebtoonOptions struct {
 }
 
 const (
-	webtoonDefaultBase = "https://www.webtoons.com"
-	webtoonImageHost   = "webtoon-phinf.pstatic.net"
-	// webtoonCookie passes the GDPR/CCPA/COPPA consent and age gates.
-	webtoonCookie = "needGDPR=false; needCCPA=false; needCOPPA=false; ageGatePass=true"
-	// webtoonPlaceholder is the lazy-load placeholder in img src.
-	webtoonPlaceholder = "bg_transparency"
-	webtoonMaxPage     = 8 << 20 // bytes of one HTML page
-	webtoonMaxListPage = 1000    // list pages followed at most
+	defaultBase      = "https://www.webtoons.com"
+	defaultImageHost = "webtoon-phinf.pstatic.net"
+	// consentCookie passes the GDPR/CCPA/COPPA consent and age gates.
+	consentCookie = "needGDPR=false; needCCPA=false; needCOPPA=false; ageGatePass=true"
+	// placeholder is the lazy-load placeholder in img src.
+	placeholder  = "bg_transparency"
+	maxPage      = 8 << 20 // bytes of one HTML page
+	maxListPages = 1000    // list pages followed at most
 )
 
 func init() {
-	Register(Info{
+	sites.Register(sites.Info[Options]{
 		Name:        "webtoon",
 		Description: "WEBTOON (www.webtoons.com) episodes and series",
 		Patterns: []string{
 			"https://www.webtoons.com/<lang>/<genre>/<series>/<episode>/viewer?title_no=N&episode_no=M",
 			"https://www.webtoons.com/<lang>/<genre>/<series>/list?title_no=N",
 		},
-		Options: func() any {
-			return &WebtoonOptions{
-				BaseURL:   webtoonDefaultBase,
+		Options: func() *Options {
+			return &Options{
+				BaseURL:   defaultBase,
 				Referer:   "https://www.webtoons.com/",
 				Rate:      4,
-				ImageHost: webtoonImageHost,
+				ImageHost: defaultImageHost,
 			}
 		},
-		New: func(opts any) (Handler, error) {
-			o, ok := opts.(*WebtoonOptions)
-			if !ok || o == nil {
-				return nil, fmt.Errorf("webtoon: options of type %T, want *WebtoonOptions", opts)
-			}
-			return newWebtoon(*o)
-		},
+		New: func(o *Options) (sites.Handler, error) { return newHandler(*o) },
 	})
 }
 
-type webtoon struct {
-	opts  WebtoonOptions
+type handler struct {
+	opts  Options
 	base  *url.URL
 	hosts map[string]bool // hosts Match takes (lower case, with port)
 }
 
-func newWebtoon(o WebtoonOptions) (*webtoon, error) {
+func newHandler(o Options) (*handler, error) {
 	base, err := url.Parse(strings.TrimRight(strings.TrimSpace(o.BaseURL), "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("base_url: not an http(s) URL: %q", o.BaseURL)
@@ -103,12 +85,12 @@ func newWebtoon(o WebtoonOptions) (*webtoon, error) {
 	}
 	o.ImageHost = strings.ToLower(strings.TrimSpace(o.ImageHost))
 	if o.ImageHost == "" {
-		o.ImageHost = webtoonImageHost
+		o.ImageHost = defaultImageHost
 	}
 	if _, err := netip.ParseAddr(o.ImageHost); err != nil && strings.ContainsAny(o.ImageHost, ":/@?#[] \t") {
 		return nil, fmt.Errorf("image_host: not a host name (no scheme, port or path): %q", o.ImageHost)
 	}
-	h := &webtoon{opts: o, base: base, hosts: map[string]bool{strings.ToLower(base.Host): true}}
+	h := &handler{opts: o, base: base, hosts: map[string]bool{strings.ToLower(base.Host): true}}
 	if strings.EqualFold(base.Host, "www.webtoons.com") {
 		h.hosts["m.webtoons.com"] = true
 		h.hosts["webtoons.com"] = true
@@ -117,25 +99,25 @@ func newWebtoon(o WebtoonOptions) (*webtoon, error) {
 }
 
 // Limits implements Limiter: the image host's rate.
-func (h *webtoon) Limits() []HostLimit {
+func (h *handler) Limits() []download.HostLimit {
 	burst := int(math.Ceil(h.opts.Rate))
 	if burst < 1 {
 		burst = 1
 	}
-	return []HostLimit{{Host: h.opts.ImageHost, Rate: h.opts.Rate, Burst: burst}}
+	return []download.HostLimit{{Host: h.opts.ImageHost, Rate: h.opts.Rate, Burst: burst}}
 }
 
-// webtoonLink is a parsed viewer or list link.
-type webtoonLink struct {
+// link is a parsed viewer or list link.
+type link struct {
 	segs      []string // path segments, the last being "viewer" or "list"
 	lang      string
 	titleNo   string
 	episodeNo string // empty for a list link
 }
 
-var webtoonDigits = regexp.MustCompile(`^[0-9]+$`)
+var digits = regexp.MustCompile(`^[0-9]+$`)
 
-func parseWebtoonLink(u *url.URL) (webtoonLink, bool) {
+func parseLink(u *url.URL) (link, bool) {
 	var segs []string
 	for _, s := range strings.Split(u.Path, "/") {
 		if s != "" {
@@ -143,14 +125,14 @@ func parseWebtoonLink(u *url.URL) (webtoonLink, bool) {
 		}
 	}
 	q := u.Query()
-	l := webtoonLink{segs: segs, titleNo: q.Get("title_no")}
-	if !webtoonDigits.MatchString(l.titleNo) {
+	l := link{segs: segs, titleNo: q.Get("title_no")}
+	if !digits.MatchString(l.titleNo) {
 		return l, false
 	}
 	switch {
 	case len(segs) >= 5 && segs[len(segs)-1] == "viewer":
 		l.episodeNo = q.Get("episode_no")
-		if !webtoonDigits.MatchString(l.episodeNo) {
+		if !digits.MatchString(l.episodeNo) {
 			return l, false
 		}
 	case len(segs) >= 4 && segs[len(segs)-1] == "list":
@@ -162,32 +144,32 @@ func parseWebtoonLink(u *url.URL) (webtoonLink, bool) {
 }
 
 // Match takes viewer and list links on the configured host.
-func (h *webtoon) Match(u *url.URL) bool {
+func (h *handler) Match(u *url.URL) bool {
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || !h.hosts[strings.ToLower(u.Host)] {
 		return false
 	}
-	_, ok := parseWebtoonLink(u)
+	_, ok := parseLink(u)
 	return ok
 }
 
 // Resolve turns an episode link into its chapter, or a series link into
 // the selected episodes in reading order.
-func (h *webtoon) Resolve(ctx context.Context, env Env, req Request) ([]*Chapter, error) {
+func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request) ([]*sites.Chapter, error) {
 	if req.URL == nil {
-		return nil, fmt.Errorf("webtoon: no link")
+		return nil, errors.New("no link")
 	}
-	l, ok := parseWebtoonLink(req.URL)
+	l, ok := parseLink(req.URL)
 	if !ok {
-		return nil, fmt.Errorf("%w: not a WEBTOON viewer or list link: %s", ErrUnsupported, req.URL)
+		return nil, fmt.Errorf("%w: not a WEBTOON viewer or list link: %s", sites.ErrUnsupported, req.URL)
 	}
 	if l.episodeNo != "" {
 		ch, err := h.episode(ctx, env, h.viewerURL(l), nil)
 		if err != nil {
 			return nil, err
 		}
-		return []*Chapter{ch}, nil
+		return []*sites.Chapter{ch}, nil
 	}
-	sel, err := ParseSelection(req.Chapters)
+	sel, err := sites.ParseSelection(req.Chapters)
 	if err != nil {
 		return nil, err
 	}
@@ -199,14 +181,14 @@ func (h *webtoon) Resolve(ctx context.Context, env Env, req Request) ([]*Chapter
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Chapter, 0, len(picked))
+	out := make([]*sites.Chapter, 0, len(picked))
 	for _, c := range picked {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		u, err := url.Parse(c.SourceURL)
 		if err != nil {
-			return nil, fmt.Errorf("webtoon: episode link %q: %w", c.SourceURL, err)
+			return nil, fmt.Errorf("episode link %q: %w", c.SourceURL, err)
 		}
 		ch, err := h.episode(ctx, env, u, c)
 		if err != nil {
@@ -218,7 +200,7 @@ func (h *webtoon) Resolve(ctx context.Context, env Env, req Request) ([]*Chapter
 }
 
 // viewerURL is the canonical viewer link on the base host.
-func (h *webtoon) viewerURL(l webtoonLink) *url.URL {
+func (h *handler) viewerURL(l link) *url.URL {
 	u := *h.base
 	u.Path = "/" + strings.Join(l.segs, "/")
 	u.RawQuery = "title_no=" + l.titleNo + "&episode_no=" + l.episodeNo
@@ -226,7 +208,7 @@ func (h *webtoon) viewerURL(l webtoonLink) *url.URL {
 }
 
 // listURL is the canonical list link of page (1-based) on the base host.
-func (h *webtoon) listURL(l webtoonLink, page int) *url.URL {
+func (h *handler) listURL(l link, page int) *url.URL {
 	u := *h.base
 	u.Path = "/" + strings.Join(l.segs, "/")
 	u.RawQuery = "title_no=" + l.titleNo
@@ -239,7 +221,7 @@ func (h *webtoon) listURL(l webtoonLink, page int) *url.URL {
 // rebase resolves href against ref and moves it onto the base host (the
 // site writes absolute www.webtoons.com links; tests and mirrors serve
 // them elsewhere).
-func (h *webtoon) rebase(ref *url.URL, href string) (*url.URL, error) {
+func (h *handler) rebase(ref *url.URL, href string) (*url.URL, error) {
 	u, err := ref.Parse(strings.TrimSpace(href))
 	if err != nil {
 		return nil, err
@@ -248,64 +230,35 @@ func (h *webtoon) rebase(ref *url.URL, href string) (*url.URL, error) {
 	return u, nil
 }
 
-// get fetches an HTML page with the headers WEBTOON needs.
-func (h *webtoon) get(ctx context.Context, env Env, u *url.URL) (*goquery.Document, error) {
-	client := env.Client
-	if client == nil {
-		// Never fall back to http.DefaultClient: it lacks the address
-		// guard and the rate limits, and honours HTTP_PROXY.
-		return nil, errors.New("webtoon: no HTTP client in Env")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+// get fetches an HTML page with the cookie and Referer WEBTOON needs.
+func (h *handler) get(ctx context.Context, env sites.Env, u *url.URL) (*goquery.Document, error) {
+	doc, err := sites.DoHTML(ctx, env, sites.Req{
+		URL:      u,
+		Referer:  h.opts.Referer,
+		Header:   http.Header{"Accept": {"text/html,application/xhtml+xml"}, "Cookie": {consentCookie}},
+		MaxBytes: maxPage,
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("page %s: %w", u, err)
 	}
-	if env.UserAgent != "" {
-		req.Header.Set("User-Agent", env.UserAgent)
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	req.Header.Set("Cookie", webtoonCookie)
-	if h.opts.Referer != "" {
-		req.Header.Set("Referer", h.opts.Referer)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("webtoon: %w", err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("%w: %s (HTTP %d)", ErrNotFound, u, resp.StatusCode)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("webtoon: %s: HTTP %d", u, resp.StatusCode)
-	}
-	if resp.Request != nil && resp.Request.URL != nil &&
-		strings.Contains(strings.ToLower(resp.Request.URL.Path), "/agegate") {
-		return nil, fmt.Errorf("%w: WEBTOON redirected to its age check (%s)", ErrLayout, resp.Request.URL)
-	}
-	doc, err := goquery.NewDocumentFromReader(io.LimitReader(resp.Body, webtoonMaxPage))
-	if err != nil {
-		return nil, fmt.Errorf("webtoon: %s: %w", u, err)
-	}
-	doc.Url = u
-	if resp.Request != nil && resp.Request.URL != nil {
-		doc.Url = resp.Request.URL
+	if strings.Contains(strings.ToLower(doc.Url.Path), "/agegate") {
+		return nil, fmt.Errorf("%w: WEBTOON redirected to its age check (%s)", sites.ErrLayout, doc.Url)
 	}
 	return doc, nil
 }
 
 // episode fetches a viewer page. from, when set, is the list entry the
 // episode came from (its metadata fills gaps).
-func (h *webtoon) episode(ctx context.Context, env Env, u *url.URL, from *Chapter) (*Chapter, error) {
-	l, ok := parseWebtoonLink(u)
+func (h *handler) episode(ctx context.Context, env sites.Env, u *url.URL, from *sites.Chapter) (*sites.Chapter, error) {
+	l, ok := parseLink(u)
 	if !ok || l.episodeNo == "" {
-		return nil, fmt.Errorf("%w: not a WEBTOON viewer link: %s", ErrLayout, u)
+		return nil, fmt.Errorf("%w: not a WEBTOON viewer link: %s", sites.ErrLayout, u)
 	}
 	doc, err := h.get(ctx, env, u)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := parseWebtoonViewer(doc, u, h.opts.Referer)
+	ch, err := parseViewer(doc, u, h.opts.Referer)
 	if err != nil {
 		return nil, err
 	}
@@ -336,14 +289,14 @@ func (h *webtoon) episode(ctx context.Context, env Env, u *url.URL, from *Chapte
 	return ch, nil
 }
 
-// parseWebtoonViewer reads a viewer page: pages in order and metadata.
-func parseWebtoonViewer(doc *goquery.Document, pageURL *url.URL, referer string) (*Chapter, error) {
-	ch := &Chapter{Site: "webtoon"}
+// parseViewer reads a viewer page: pages in order and metadata.
+func parseViewer(doc *goquery.Document, pageURL *url.URL, referer string) (*sites.Chapter, error) {
+	ch := &sites.Chapter{Site: "webtoon"}
 	doc.Find("#_imageList img._images").Each(func(_ int, img *goquery.Selection) {
 		raw := strings.TrimSpace(img.AttrOr("data-url", ""))
 		if raw == "" {
 			raw = strings.TrimSpace(img.AttrOr("src", ""))
-			if strings.Contains(raw, webtoonPlaceholder) {
+			if strings.Contains(raw, placeholder) {
 				raw = ""
 			}
 		}
@@ -354,31 +307,31 @@ func parseWebtoonViewer(doc *goquery.Document, pageURL *url.URL, referer string)
 		if err != nil || (iu.Scheme != "http" && iu.Scheme != "https") {
 			return
 		}
-		p := Page{URL: iu.String()}
+		p := download.Page{URL: iu.String()}
 		if referer != "" {
 			p.Header = http.Header{"Referer": {referer}}
 		}
 		ch.Pages = append(ch.Pages, p)
 	})
 	if len(ch.Pages) == 0 {
-		return nil, fmt.Errorf("%w: no images in the WEBTOON viewer (#_imageList img._images) at %s", ErrLayout, pageURL)
+		return nil, fmt.Errorf("%w: no images in the WEBTOON viewer (#_imageList img._images) at %s", sites.ErrLayout, pageURL)
 	}
 
 	info := doc.Find("div.subj_info").First()
-	ch.Series = webtoonFirst(
+	ch.Series = firstOf(
 		info.Find("a.subj").First().AttrOr("title", ""),
-		webtoonText(info.Find("a.subj").First()),
-		webtoonMeta(doc, "com-linewebtoon:episode:series_title"),
+		text(info.Find("a.subj").First()),
+		metaContent(doc, "com-linewebtoon:episode:series_title"),
 	)
 	ep := doc.Find("h1.subj_episode").First()
-	ch.Title = webtoonFirst(ep.AttrOr("title", ""), webtoonText(ep), webtoonMeta(doc, "og:title"))
+	ch.Title = firstOf(ep.AttrOr("title", ""), text(ep), metaContent(doc, "og:title"))
 	// The "#N" badge: the number the site shows.
-	if n := strings.TrimPrefix(webtoonText(doc.Find("span._btnOpenEpisodeList, .paginate span.tx").First()), "#"); webtoonDigits.MatchString(n) {
+	if n := strings.TrimPrefix(text(doc.Find("span._btnOpenEpisodeList, .paginate span.tx").First()), "#"); digits.MatchString(n) {
 		ch.Number = n
 	}
-	ch.Credits = append(webtoonAuthors(webtoonFirst(
-		webtoonMeta(doc, "com-linewebtoon:episode:author"),
-		webtoonMeta(doc, "com-linewebtoon:webtoon:author"),
+	ch.Credits = append(splitAuthors(firstOf(
+		metaContent(doc, "com-linewebtoon:episode:author"),
+		metaContent(doc, "com-linewebtoon:webtoon:author"),
 	)), "WEBTOON")
 	return ch, nil
 }
@@ -386,8 +339,8 @@ func parseWebtoonViewer(doc *goquery.Document, pageURL *url.URL, referer string)
 // list collects every episode of a series from all list pages, in
 // ascending episode_no order (the site lists newest first), numbered by
 // the "#N" each entry shows.
-func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter, error) {
-	byNo := map[int]*Chapter{}
+func (h *handler) list(ctx context.Context, env sites.Env, l link) ([]*sites.Chapter, error) {
+	byNo := map[int]*sites.Chapter{}
 	var series string
 	var credits []string
 	seen := map[int]bool{1: true}
@@ -405,11 +358,11 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 			return nil, err
 		}
 		if series == "" {
-			series = webtoonFirst(webtoonText(doc.Find("h1.subj").First()), webtoonMeta(doc, "og:title"))
-			credits = webtoonAuthors(webtoonMeta(doc, "com-linewebtoon:webtoon:author"))
+			series = firstOf(text(doc.Find("h1.subj").First()), metaContent(doc, "og:title"))
+			credits = splitAuthors(metaContent(doc, "com-linewebtoon:webtoon:author"))
 			if len(credits) == 0 {
 				doc.Find(".author_area a.author, .author_area .author_name, a.author").Each(func(_ int, s *goquery.Selection) {
-					credits = append(credits, webtoonAuthors(webtoonText(s))...)
+					credits = append(credits, splitAuthors(text(s))...)
 				})
 			}
 		}
@@ -419,7 +372,7 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 			if err != nil {
 				return
 			}
-			el, ok := parseWebtoonLink(eu)
+			el, ok := parseLink(eu)
 			if !ok || el.episodeNo == "" || el.titleNo != l.titleNo {
 				return
 			}
@@ -431,14 +384,14 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 			// Number: the "#N" shown in the list (selections apply to
 			// it); episode_no when there is none.
 			shown := no
-			if tx := strings.TrimPrefix(webtoonText(li.Find("span.tx").First()), "#"); webtoonDigits.MatchString(tx) {
+			if tx := strings.TrimPrefix(text(li.Find("span.tx").First()), "#"); digits.MatchString(tx) {
 				shown = tx
 			}
-			byNo[n] = &Chapter{
+			byNo[n] = &sites.Chapter{
 				Site:      "webtoon",
 				ID:        l.titleNo + "/" + no,
 				Number:    shown,
-				Title:     webtoonText(li.Find("span.subj span").First()),
+				Title:     text(li.Find("span.subj span").First()),
 				Language:  l.lang,
 				SourceURL: eu.String(),
 			}
@@ -457,7 +410,7 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 				return
 			}
 			k, err := strconv.Atoi(q.Get("page"))
-			if err != nil || k < 1 || seen[k] || len(seen) >= webtoonMaxListPage {
+			if err != nil || k < 1 || seen[k] || len(seen) >= maxListPages {
 				return
 			}
 			seen[k] = true
@@ -465,14 +418,14 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 		})
 	}
 	if len(byNo) == 0 {
-		return nil, fmt.Errorf("%w: no episodes in the WEBTOON list (#_listUl li._episodeItem) at %s", ErrLayout, h.listURL(l, 1))
+		return nil, fmt.Errorf("%w: no episodes in the WEBTOON list (#_listUl li._episodeItem) at %s", sites.ErrLayout, h.listURL(l, 1))
 	}
 	nos := make([]int, 0, len(byNo))
 	for n := range byNo {
 		nos = append(nos, n)
 	}
 	sort.Ints(nos)
-	out := make([]*Chapter, len(nos))
+	out := make([]*sites.Chapter, len(nos))
 	for i, n := range nos {
 		c := byNo[n]
 		c.Series = series
@@ -482,7 +435,7 @@ func (h *webtoon) list(ctx context.Context, env Env, l webtoonLink) ([]*Chapter,
 	return out, nil
 }
 
-func webtoonMeta(doc *goquery.Document, prop string) string {
+func metaContent(doc *goquery.Document, prop string) string {
 	sel := doc.Find(`meta[property="` + prop + `"]`)
 	if sel.Length() == 0 {
 		sel = doc.Find(`meta[name="` + prop + `"]`)
@@ -490,9 +443,9 @@ func webtoonMeta(doc *goquery.Document, prop string) string {
 	return strings.TrimSpace(sel.First().AttrOr("content", ""))
 }
 
-// webtoonText is the elements' text with runs of white space collapsed;
+// text is the elements' text with runs of white space collapsed;
 // <br> counts as a space ("The Lighthouse<br>Keeper").
-func webtoonText(s *goquery.Selection) string {
+func text(s *goquery.Selection) string {
 	var b strings.Builder
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
@@ -512,7 +465,7 @@ func webtoonText(s *goquery.Selection) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-func webtoonFirst(ss ...string) string {
+func firstOf(ss ...string) string {
 	for _, s := range ss {
 		if s = strings.Join(strings.Fields(s), " "); s != "" {
 			return s
@@ -521,8 +474,8 @@ func webtoonFirst(ss ...string) string {
 	return ""
 }
 
-// webtoonAuthors splits "Writer / Artist" and "A, B" into names.
-func webtoonAuthors(s string) []string {
+// splitAuthors splits "Writer / Artist" and "A, B" into names.
+func splitAuthors(s string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == ',' }) {
@@ -535,4 +488,4 @@ func webtoonAuthors(s string) []string {
 	return out
 }
 
-var _ Limiter = (*webtoon)(nil)
+var _ sites.Limiter = (*handler)(nil)

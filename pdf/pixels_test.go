@@ -12,8 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,20 +78,6 @@ func writeInterlaced16(t *testing.T, path string, img image.Image, gray bool) {
 	}
 }
 
-func decodeFile(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return img
-}
-
 // ref16 composites a source pixel onto white in floating point, 16 bits.
 func ref16(c color.Color) [3]float64 {
 	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
@@ -140,16 +124,7 @@ func TestSixteenBit(t *testing.T) {
 	}
 	qpdfCheck(t, out)
 	pdfBytes, _ := os.ReadFile(out)
-	list := strings.Split(strings.TrimSpace(run(t, "pdfimages", "-list", out)), "\n")[2:]
-	if len(list) != len(cases) {
-		t.Fatalf("pdfimages lists %d images, want %d", len(list), len(cases))
-	}
-	run(t, "pdftoppm", "-r", strconv.Itoa(72*renderScale), out, filepath.Join(dir, "r"))
-	renders, _ := filepath.Glob(filepath.Join(dir, "r-*.ppm"))
-	sort.Strings(renders)
-	if len(renders) != len(cases) {
-		t.Fatalf("%d pages rendered", len(renders))
-	}
+	list, renders := imagesAndRenders(t, out, dir, len(cases))
 	for i, c := range cases {
 		name := filepath.Base(c.path)
 		f := strings.Fields(list[i])

@@ -1,4 +1,4 @@
-package sites_test
+package webtoon_test
 
 import (
 	"bytes"
@@ -27,6 +27,8 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/sitestest"
+	"github.com/mangabot/mangabot/sites/webtoon"
 )
 
 // The fixtures in testdata/webtoon mirror www.webtoons.com: one series,
@@ -35,12 +37,12 @@ import (
 // layout the handler does not know.
 
 const (
-	wtSeriesPath = "/en/fantasy/the-lighthouse-keeper"
-	wtReferer    = "https://www.webtoons.com/"
-	wtUA         = "mangabot-test/1.0"
+	seriesPath  = "/en/fantasy/the-lighthouse-keeper"
+	testReferer = "https://www.webtoons.com/"
+	testUA      = "mangabot-test/1.0"
 )
 
-var wtTitles = map[int]string{
+var episodeTitles = map[int]string{
 	1: "Ep. 1 - Landfall",
 	2: "Ep. 2 - Low Tide",
 	3: "Ep. 3 - The Lamp Room",
@@ -48,10 +50,10 @@ var wtTitles = map[int]string{
 	5: "Ep. 5 - What the Sea Kept",
 }
 
-// wtSite is a stand-in for www.webtoons.com (srv) and its image host
-// webtoon-phinf.pstatic.net (img), both on 127.0.0.1 (newWTSiteImagesOn
+// fakeSite is a stand-in for www.webtoons.com (srv) and its image host
+// webtoon-phinf.pstatic.net (img), both on 127.0.0.1 (newSiteImagesOn
 // puts the image host on another address).
-type wtSite struct {
+type fakeSite struct {
 	t   *testing.T
 	srv *httptest.Server
 	img *httptest.Server
@@ -73,9 +75,9 @@ type wtSite struct {
 	imgTimes  []time.Time     // arrival of every image request, in order
 }
 
-// wtGapYear is a series (title_no 555) whose episode 2 was deleted: the
+// gapYear is a series (title_no 555) whose episode 2 was deleted: the
 // site shows episode_no 1, 3, 4 as #1, #2, #3.
-var wtGapYear = map[int]struct {
+var gapYear = map[int]struct {
 	shown int
 	title string
 }{
@@ -84,17 +86,17 @@ var wtGapYear = map[int]struct {
 	4: {3, "Ep. 3 - Second Term"},
 }
 
-func newWTSite(t *testing.T) *wtSite {
+func newSite(t *testing.T) *fakeSite {
 	t.Helper()
-	return newWTSiteImagesOn(t, nil)
+	return newSiteImagesOn(t, nil)
 }
 
-// newWTSiteImagesOn is newWTSite with the image host listening on imgLn
+// newSiteImagesOn is newSite with the image host listening on imgLn
 // (nil: 127.0.0.1, like the site).
-func newWTSiteImagesOn(t *testing.T, imgLn net.Listener) *wtSite {
+func newSiteImagesOn(t *testing.T, imgLn net.Listener) *fakeSite {
 	t.Helper()
-	s := &wtSite{t: t, images: map[string]int{}, failImage: map[string]bool{}, failed: map[string]int{}}
-	s.viewer = template.Must(template.ParseFiles(filepath.Join("testdata", "webtoon", "viewer.html.tmpl")))
+	s := &fakeSite{t: t, images: map[string]int{}, failImage: map[string]bool{}, failed: map[string]int{}}
+	s.viewer = template.Must(template.ParseFiles(filepath.Join("testdata", "viewer.html.tmpl")))
 
 	s.img = httptest.NewUnstartedServer(http.HandlerFunc(s.serveImage))
 	if imgLn != nil {
@@ -105,8 +107,8 @@ func newWTSiteImagesOn(t *testing.T, imgLn net.Listener) *wtSite {
 	t.Cleanup(s.img.Close)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+wtSeriesPath+"/list", s.serveList)
-	mux.HandleFunc("GET "+wtSeriesPath+"/{episode}/viewer", s.serveViewer)
+	mux.HandleFunc("GET "+seriesPath+"/list", s.serveList)
+	mux.HandleFunc("GET "+seriesPath+"/{episode}/viewer", s.serveViewer)
 	mux.HandleFunc("GET /en/drama/moved-around/list", func(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, "list-changed.html")
 	})
@@ -134,7 +136,7 @@ func newWTSiteImagesOn(t *testing.T, imgLn net.Listener) *wtSite {
 }
 
 // ageGate redirects like the real site when the consent cookies are missing.
-func (s *wtSite) ageGate(w http.ResponseWriter, r *http.Request) bool {
+func (s *fakeSite) ageGate(w http.ResponseWriter, r *http.Request) bool {
 	c, err := r.Cookie("ageGatePass")
 	if err == nil && c.Value == "true" {
 		return false
@@ -143,8 +145,8 @@ func (s *wtSite) ageGate(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *wtSite) serveFile(w http.ResponseWriter, name string) {
-	b, err := os.ReadFile(filepath.Join("testdata", "webtoon", name))
+func (s *fakeSite) serveFile(w http.ResponseWriter, name string) {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -153,7 +155,7 @@ func (s *wtSite) serveFile(w http.ResponseWriter, name string) {
 	w.Write(b)
 }
 
-func (s *wtSite) serveList(w http.ResponseWriter, r *http.Request) {
+func (s *fakeSite) serveList(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.listTimes = append(s.listTimes, time.Now())
 	s.mu.Unlock()
@@ -187,12 +189,12 @@ func (s *wtSite) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *wtSite) serveViewer(w http.ResponseWriter, r *http.Request) {
+func (s *fakeSite) serveViewer(w http.ResponseWriter, r *http.Request) {
 	if s.ageGate(w, r) {
 		return
 	}
 	no, err := strconv.Atoi(r.URL.Query().Get("episode_no"))
-	title, ok := wtTitles[no]
+	title, ok := episodeTitles[no]
 	if err != nil || !ok || r.URL.Query().Get("title_no") != "4321" || r.PathValue("episode") != fmt.Sprintf("episode-%d", no) {
 		http.NotFound(w, r)
 		return
@@ -207,7 +209,7 @@ func (s *wtSite) serveViewer(w http.ResponseWriter, r *http.Request) {
 		"Title":     title,
 		"Slug":      fmt.Sprintf("episode-%d", no),
 		"Prev":      max(no-1, 1),
-		"Next":      min(no+1, len(wtTitles)),
+		"Next":      min(no+1, len(episodeTitles)),
 		"ImageHost": s.img.URL,
 	})
 	if err != nil {
@@ -215,12 +217,12 @@ func (s *wtSite) serveViewer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *wtSite) serveGapYearViewer(w http.ResponseWriter, r *http.Request) {
+func (s *fakeSite) serveGapYearViewer(w http.ResponseWriter, r *http.Request) {
 	if s.ageGate(w, r) {
 		return
 	}
 	no, err := strconv.Atoi(r.URL.Query().Get("episode_no"))
-	ep, ok := wtGapYear[no]
+	ep, ok := gapYear[no]
 	if err != nil || !ok || r.URL.Query().Get("title_no") != "555" || r.PathValue("episode") != fmt.Sprintf("episode-%d", no) {
 		http.NotFound(w, r)
 		return
@@ -238,9 +240,9 @@ func (s *wtSite) serveGapYearViewer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// wtImage is the PNG the image host serves for path: a tall strip whose
+// pageImage is the PNG the image host serves for path: a tall strip whose
 // colour depends on the path, so files can be told apart.
-func wtImage(path string) []byte {
+func pageImage(path string) []byte {
 	h := fnv.New32a()
 	h.Write([]byte(path))
 	v := h.Sum32()
@@ -258,11 +260,11 @@ func wtImage(path string) []byte {
 
 // serveImage refuses requests without the WEBTOON Referer, like
 // webtoon-phinf.pstatic.net.
-func (s *wtSite) serveImage(w http.ResponseWriter, r *http.Request) {
+func (s *fakeSite) serveImage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.imgTimes = append(s.imgTimes, time.Now())
 	s.mu.Unlock()
-	if r.Header.Get("Referer") != wtReferer {
+	if r.Header.Get("Referer") != testReferer {
 		s.mu.Lock()
 		s.refused++
 		s.mu.Unlock()
@@ -279,24 +281,24 @@ func (s *wtSite) serveImage(w http.ResponseWriter, r *http.Request) {
 	s.images[r.URL.Path]++
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "image/png")
-	w.Write(wtImage(r.URL.Path))
+	w.Write(pageImage(r.URL.Path))
 }
 
 // handler builds the registered "webtoon" handler with base_url pointing
 // at the test site.
-func (s *wtSite) handler() sites.Handler {
+func (s *fakeSite) handler() sites.Handler {
 	s.t.Helper()
 	return s.handlerWith(nil)
 }
 
 // handlerWith is handler with more options set by edit.
-func (s *wtSite) handlerWith(edit func(*sites.WebtoonOptions)) sites.Handler {
+func (s *fakeSite) handlerWith(edit func(*webtoon.Options)) sites.Handler {
 	s.t.Helper()
 	info, ok := sites.Lookup("webtoon")
 	if !ok {
 		s.t.Fatal(`"webtoon" is not registered`)
 	}
-	o := info.Options().(*sites.WebtoonOptions)
+	o := info.Options().(*webtoon.Options)
 	o.BaseURL = s.srv.URL
 	if edit != nil {
 		edit(o)
@@ -308,19 +310,15 @@ func (s *wtSite) handlerWith(edit func(*sites.WebtoonOptions)) sites.Handler {
 	return h
 }
 
-func wtFetcher() *download.Fetcher {
-	return download.New(download.Options{
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		BackoffBase:   time.Millisecond,
-		UserAgent:     wtUA,
-	})
+func testFetcher() *download.Fetcher {
+	return sitestest.Fetcher(download.Options{UserAgent: testUA})
 }
 
-func wtEnv(f *download.Fetcher) sites.Env {
-	return sites.Env{Client: f.Client(), UserAgent: wtUA, MaxChapters: 10}
+func testEnv(f *download.Fetcher) sites.Env {
+	return sites.Env{Client: f.Client(), UserAgent: testUA, MaxChapters: 10}
 }
 
-func wtResolve(t *testing.T, h sites.Handler, env sites.Env, raw, chapters string) ([]*sites.Chapter, error) {
+func resolve(t *testing.T, h sites.Handler, env sites.Env, raw, chapters string) ([]*sites.Chapter, error) {
 	t.Helper()
 	u, err := sites.ParseURL(raw)
 	if err != nil {
@@ -332,11 +330,11 @@ func wtResolve(t *testing.T, h sites.Handler, env sites.Env, raw, chapters strin
 	return h.Resolve(context.Background(), env, sites.Request{URL: u, Chapters: chapters})
 }
 
-func wtViewerURL(base string, no int) string {
-	return fmt.Sprintf("%s%s/episode-%d/viewer?title_no=4321&episode_no=%d", base, wtSeriesPath, no, no)
+func viewerURL(base string, no int) string {
+	return fmt.Sprintf("%s%s/episode-%d/viewer?title_no=4321&episode_no=%d", base, seriesPath, no, no)
 }
 
-func wtWantPages(img string, no int) []string {
+func wantPages(img string, no int) []string {
 	var out []string
 	for i := 1; i <= 4; i++ {
 		out = append(out, fmt.Sprintf("%s/20240312_%d/ep%d_%03d.jpg?type=q90", img, no, no, i))
@@ -344,9 +342,9 @@ func wtWantPages(img string, no int) []string {
 	return out
 }
 
-func checkWTPages(t *testing.T, s *wtSite, ch *sites.Chapter, no int) {
+func checkWTPages(t *testing.T, s *fakeSite, ch *sites.Chapter, no int) {
 	t.Helper()
-	want := wtWantPages(s.img.URL, no)
+	want := wantPages(s.img.URL, no)
 	if len(ch.Pages) != len(want) {
 		t.Fatalf("episode %d: %d pages, want %d: %+v", no, len(ch.Pages), len(want), ch.Pages)
 	}
@@ -357,18 +355,18 @@ func checkWTPages(t *testing.T, s *wtSite, ch *sites.Chapter, no int) {
 		if strings.Contains(p.URL, "bg_transparency") {
 			t.Errorf("page %d is the lazy-load placeholder: %s", i, p.URL)
 		}
-		if got := p.Header.Get("Referer"); got != wtReferer {
-			t.Errorf("page %d Referer = %q, want %q", i, got, wtReferer)
+		if got := p.Header.Get("Referer"); got != testReferer {
+			t.Errorf("page %d Referer = %q, want %q", i, got, testReferer)
 		}
 	}
 }
 
 func TestWebtoonEpisode(t *testing.T) {
-	s := newWTSite(t)
+	s := newSite(t)
 	h := s.handler()
-	f := wtFetcher()
-	raw := wtViewerURL(s.srv.URL, 3)
-	chs, err := wtResolve(t, h, wtEnv(f), raw, "")
+	f := testFetcher()
+	raw := viewerURL(s.srv.URL, 3)
+	chs, err := resolve(t, h, testEnv(f), raw, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +394,7 @@ func TestWebtoonEpisode(t *testing.T) {
 	}
 	// ... and serves every page the handler returned, through the fetcher.
 	dir := t.TempDir()
-	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: dir})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +412,7 @@ func TestWebtoonEpisode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, wtImage(u.Path)) {
+		if !bytes.Equal(got, pageImage(u.Path)) {
 			t.Errorf("page %d (%s): file %s does not hold its image", i, u.Path, p.Path)
 		}
 		if p.Type != "png" {
@@ -432,12 +430,12 @@ func TestWebtoonEpisode(t *testing.T) {
 }
 
 func TestWebtoonSeries(t *testing.T) {
-	s := newWTSite(t)
+	s := newSite(t)
 	h := s.handler()
-	env := wtEnv(wtFetcher())
-	list := s.srv.URL + wtSeriesPath + "/list?title_no=4321"
+	env := testEnv(testFetcher())
+	list := s.srv.URL + seriesPath + "/list?title_no=4321"
 
-	chs, err := wtResolve(t, h, env, list, "2-3")
+	chs, err := resolve(t, h, env, list, "2-3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,8 +444,8 @@ func TestWebtoonSeries(t *testing.T) {
 	}
 	for i, no := range []int{2, 3} {
 		ch := chs[i]
-		if ch.Number != strconv.Itoa(no) || ch.ID != "4321/"+strconv.Itoa(no) || ch.Title != wtTitles[no] ||
-			ch.Series != "The Lighthouse Keeper" || ch.Language != "en" || ch.SourceURL != wtViewerURL(s.srv.URL, no) {
+		if ch.Number != strconv.Itoa(no) || ch.ID != "4321/"+strconv.Itoa(no) || ch.Title != episodeTitles[no] ||
+			ch.Series != "The Lighthouse Keeper" || ch.Language != "en" || ch.SourceURL != viewerURL(s.srv.URL, no) {
 			t.Errorf("chapter %d: %+v", i, ch)
 		}
 		checkWTPages(t, s, ch, no)
@@ -462,11 +460,11 @@ func TestWebtoonSeries(t *testing.T) {
 	s.viewers = nil
 	s.mu.Unlock()
 
-	chs, err = wtResolve(t, h, env, list, "last")
+	chs, err = resolve(t, h, env, list, "last")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(chs) != 1 || chs[0].Number != "5" || chs[0].Title != wtTitles[5] {
+	if len(chs) != 1 || chs[0].Number != "5" || chs[0].Title != episodeTitles[5] {
 		t.Fatalf("last: %+v", chs)
 	}
 	checkWTPages(t, s, chs[0], 5)
@@ -478,10 +476,10 @@ func TestWebtoonSeries(t *testing.T) {
 	s.mu.Unlock()
 	small := env
 	small.MaxChapters = 3
-	if _, err := wtResolve(t, h, small, list, "all"); !errors.Is(err, sites.ErrBadSelection) {
+	if _, err := resolve(t, h, small, list, "all"); !errors.Is(err, sites.ErrBadSelection) {
 		t.Errorf("all with max 3: err = %v, want ErrBadSelection", err)
 	}
-	if _, err := wtResolve(t, h, env, list, "9"); !errors.Is(err, sites.ErrNotFound) {
+	if _, err := resolve(t, h, env, list, "9"); !errors.Is(err, sites.ErrNotFound) {
 		t.Errorf("episode 9: err = %v, want ErrNotFound", err)
 	}
 	s.mu.Lock()
@@ -501,8 +499,8 @@ func TestWebtoonSeries(t *testing.T) {
 // that ignored the limit would send all 12 within milliseconds.
 func TestWebtoonImageRate(t *testing.T) {
 	const rate, burst = 5.0, 5 // burst: ceil(rate), as Limits declares
-	s := newWTSiteImagesOn(t, wtListen127002(t))
-	h := s.handlerWith(func(o *sites.WebtoonOptions) {
+	s := newSiteImagesOn(t, listen127002(t))
+	h := s.handlerWith(func(o *webtoon.Options) {
 		o.Rate = rate
 		o.ImageHost = "127.0.0.2"
 	})
@@ -515,15 +513,15 @@ func TestWebtoonImageRate(t *testing.T) {
 	f := download.New(download.Options{
 		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		BackoffBase:   time.Millisecond,
-		UserAgent:     wtUA,
+		UserAgent:     testUA,
 		Rate:          10000,
 		Burst:         1000,
 	})
-	chs, err := wtResolve(t, h, wtEnv(f), s.srv.URL+wtSeriesPath+"/list?title_no=4321", "1-3")
+	chs, err := resolve(t, h, testEnv(f), s.srv.URL+seriesPath+"/list?title_no=4321", "1-3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pages []sites.Page
+	var pages []download.Page
 	for _, ch := range chs {
 		pages = append(pages, ch.Pages...)
 	}
@@ -535,7 +533,7 @@ func TestWebtoonImageRate(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // hang guard only
 	defer cancel()
-	res, err := f.Fetch(ctx, download.Job{Pages: pages, Dir: t.TempDir()})
+	res, err := f.Fetch(ctx, download.Batch{Pages: pages, Dir: t.TempDir()})
 	if err != nil || res.Failed != 0 {
 		t.Fatalf("Fetch: %v, result %+v", err, res)
 	}
@@ -554,9 +552,9 @@ func TestWebtoonImageRate(t *testing.T) {
 	}
 }
 
-// wtListen127002 listens on 127.0.0.2, a second loopback host. Linux routes
+// listen127002 listens on 127.0.0.2, a second loopback host. Linux routes
 // all of 127/8 to lo; elsewhere the test is skipped, but not under CI.
-func wtListen127002(t *testing.T) net.Listener {
+func listen127002(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
@@ -569,8 +567,8 @@ func wtListen127002(t *testing.T) net.Listener {
 }
 
 func TestWebtoonSeriesAllInOrder(t *testing.T) {
-	s := newWTSite(t)
-	chs, err := wtResolve(t, s.handler(), wtEnv(wtFetcher()), s.srv.URL+wtSeriesPath+"/list?title_no=4321&page=2", "all")
+	s := newSite(t)
+	chs, err := resolve(t, s.handler(), testEnv(testFetcher()), s.srv.URL+seriesPath+"/list?title_no=4321&page=2", "all")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,11 +582,11 @@ func TestWebtoonSeriesAllInOrder(t *testing.T) {
 }
 
 func TestWebtoonListRetryAfter(t *testing.T) {
-	s := newWTSite(t)
+	s := newSite(t)
 	s.retryAfter = "1"
 	s.listThrottle.Store(1)
-	f := wtFetcher()
-	chs, err := wtResolve(t, s.handler(), wtEnv(f), s.srv.URL+wtSeriesPath+"/list?title_no=4321", "last")
+	f := testFetcher()
+	chs, err := resolve(t, s.handler(), testEnv(f), s.srv.URL+seriesPath+"/list?title_no=4321", "last")
 	if err != nil {
 		t.Fatalf("after one 429 the list should load: %v", err)
 	}
@@ -614,11 +612,11 @@ func TestWebtoonListRetryAfter(t *testing.T) {
 // MangaDex-style X-RateLimit-Retry-After (a Unix time) is honoured on
 // WEBTOON's pages too.
 func TestWebtoonListRateLimitRetryAfterUnix(t *testing.T) {
-	s := newWTSite(t)
+	s := newSite(t)
 	s.retryUnix = true
 	s.listThrottle.Store(1)
-	f := wtFetcher()
-	chs, err := wtResolve(t, s.handler(), wtEnv(f), s.srv.URL+wtSeriesPath+"/list?title_no=4321", "last")
+	f := testFetcher()
+	chs, err := resolve(t, s.handler(), testEnv(f), s.srv.URL+seriesPath+"/list?title_no=4321", "last")
 	if err != nil {
 		t.Fatalf("after one 429 the list should load: %v", err)
 	}
@@ -643,9 +641,9 @@ func TestWebtoonListRateLimitRetryAfterUnix(t *testing.T) {
 // The image host fails one page on every try: the download reports that
 // page failed with the reason, and the other pages arrive.
 func TestWebtoonFailedImage(t *testing.T) {
-	s := newWTSite(t)
-	f := wtFetcher()
-	chs, err := wtResolve(t, s.handler(), wtEnv(f), wtViewerURL(s.srv.URL, 2), "")
+	s := newSite(t)
+	f := testFetcher()
+	chs, err := resolve(t, s.handler(), testEnv(f), viewerURL(s.srv.URL, 2), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +654,7 @@ func TestWebtoonFailedImage(t *testing.T) {
 	s.failImage[bad.Path] = true
 	s.mu.Unlock()
 
-	res, err := f.Fetch(context.Background(), download.Job{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
+	res, err := f.Fetch(context.Background(), download.Batch{Pages: ch.Pages, Dir: t.TempDir(), Refresh: ch.Refresh, Report: ch.Report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,9 +687,9 @@ func TestWebtoonFailedImage(t *testing.T) {
 // which differs once an episode was deleted; selections apply to "#N", the
 // ID keeps episode_no.
 func TestWebtoonShownNumbers(t *testing.T) {
-	s := newWTSite(t)
+	s := newSite(t)
 	h := s.handler()
-	env := wtEnv(wtFetcher())
+	env := testEnv(testFetcher())
 	list := s.srv.URL + "/en/drama/gap-year/list?title_no=555"
 	viewer := func(no int) string {
 		return fmt.Sprintf("%s/en/drama/gap-year/episode-%d/viewer?title_no=555&episode_no=%d", s.srv.URL, no, no)
@@ -710,7 +708,7 @@ func TestWebtoonShownNumbers(t *testing.T) {
 		{"2-3", "2=555/3 3=555/4"},
 		{"last", "3=555/4"},
 	} {
-		chs, err := wtResolve(t, h, env, list, tc.sel)
+		chs, err := resolve(t, h, env, list, tc.sel)
 		if err != nil {
 			t.Errorf("%q: %v", tc.sel, err)
 			continue
@@ -720,7 +718,7 @@ func TestWebtoonShownNumbers(t *testing.T) {
 		}
 		for _, c := range chs {
 			no, _ := strconv.Atoi(strings.TrimPrefix(c.ID, "555/"))
-			if c.SourceURL != viewer(no) || c.Title != wtGapYear[no].title || len(c.Pages) != 4 {
+			if c.SourceURL != viewer(no) || c.Title != gapYear[no].title || len(c.Pages) != 4 {
 				t.Errorf("%q: chapter %s: SourceURL %s, Title %q, %d pages", tc.sel, c.ID, c.SourceURL, c.Title, len(c.Pages))
 			}
 		}
@@ -729,7 +727,7 @@ func TestWebtoonShownNumbers(t *testing.T) {
 	s.viewers = nil
 	s.mu.Unlock()
 	// "4" is episode_no 4's number no more.
-	if _, err := wtResolve(t, h, env, list, "4"); !errors.Is(err, sites.ErrNotFound) {
+	if _, err := resolve(t, h, env, list, "4"); !errors.Is(err, sites.ErrNotFound) {
 		t.Errorf(`"4": err = %v, want ErrNotFound`, err)
 	}
 	s.mu.Lock()
@@ -739,7 +737,7 @@ func TestWebtoonShownNumbers(t *testing.T) {
 	s.mu.Unlock()
 
 	// An episode link takes the viewer's "#N" badge.
-	chs, err := wtResolve(t, h, env, viewer(4), "")
+	chs, err := resolve(t, h, env, viewer(4), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -758,21 +756,21 @@ func mustHost(t *testing.T, raw string) string {
 }
 
 func TestWebtoonErrors(t *testing.T) {
-	s := newWTSite(t)
+	s := newSite(t)
 	h := s.handler()
-	env := wtEnv(wtFetcher())
+	env := testEnv(testFetcher())
 	for _, tc := range []struct {
 		name, url string
 		want      error
 	}{
 		{"changed viewer", s.srv.URL + "/en/drama/moved-around/episode-1/viewer?title_no=77&episode_no=1", sites.ErrLayout},
 		{"changed list", s.srv.URL + "/en/drama/moved-around/list?title_no=77", sites.ErrLayout},
-		{"missing episode", wtViewerURL(s.srv.URL, 99), sites.ErrNotFound},
-		{"missing series", s.srv.URL + wtSeriesPath + "/list?title_no=5", sites.ErrNotFound},
+		{"missing episode", viewerURL(s.srv.URL, 99), sites.ErrNotFound},
+		{"missing series", s.srv.URL + seriesPath + "/list?title_no=5", sites.ErrNotFound},
 		{"missing list page", s.srv.URL + "/en/fantasy/nothing-here/list?title_no=4321", sites.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			chs, err := wtResolve(t, h, env, tc.url, "")
+			chs, err := resolve(t, h, env, tc.url, "")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v (chapters %v), want %v", err, chs, tc.want)
 			}
@@ -783,9 +781,9 @@ func TestWebtoonErrors(t *testing.T) {
 // Without the consent cookies the real site redirects to its age gate;
 // the stand-in does too, so this fails if the handler stops sending them.
 func TestWebtoonAgeGateCookies(t *testing.T) {
-	s := newWTSite(t)
-	req, _ := http.NewRequest(http.MethodGet, wtViewerURL(s.srv.URL, 1), nil)
-	resp, err := wtFetcher().Client().Do(req)
+	s := newSite(t)
+	req, _ := http.NewRequest(http.MethodGet, viewerURL(s.srv.URL, 1), nil)
+	resp, err := testFetcher().Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -793,7 +791,7 @@ func TestWebtoonAgeGateCookies(t *testing.T) {
 	if !strings.HasPrefix(resp.Request.URL.Path, "/en/ageGate") {
 		t.Fatalf("stand-in did not redirect a cookieless request: %s", resp.Request.URL)
 	}
-	chs, err := wtResolve(t, s.handler(), wtEnv(wtFetcher()), wtViewerURL(s.srv.URL, 1), "")
+	chs, err := resolve(t, s.handler(), testEnv(testFetcher()), viewerURL(s.srv.URL, 1), "")
 	if err != nil || len(chs) != 1 || len(chs[0].Pages) != 4 {
 		t.Fatalf("with the handler's cookies: %v, %+v", err, chs)
 	}
@@ -807,8 +805,8 @@ func TestWebtoonMatch(t *testing.T) {
 	if len(info.Patterns) == 0 || info.Description == "" {
 		t.Errorf("declaration lacks patterns or description: %+v", info)
 	}
-	def := info.Options().(*sites.WebtoonOptions)
-	if def.BaseURL != "https://www.webtoons.com" || def.Referer != wtReferer || def.Rate <= 0 || def.ImageHost != "webtoon-phinf.pstatic.net" {
+	def := info.Options().(*webtoon.Options)
+	if def.BaseURL != "https://www.webtoons.com" || def.Referer != testReferer || def.Rate <= 0 || def.ImageHost != "webtoon-phinf.pstatic.net" {
 		t.Errorf("defaults: %+v", def)
 	}
 	h, err := info.New(def)
@@ -853,7 +851,7 @@ func TestWebtoonMatch(t *testing.T) {
 	}
 
 	// With base_url set elsewhere, that host is taken and webtoons.com is not.
-	o := info.Options().(*sites.WebtoonOptions)
+	o := info.Options().(*webtoon.Options)
 	o.BaseURL = "http://127.0.0.1:8080"
 	h2, err := info.New(o)
 	if err != nil {
@@ -870,12 +868,12 @@ func TestWebtoonMatch(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []sites.WebtoonOptions{
-		{BaseURL: "www.webtoons.com", Referer: wtReferer, Rate: 4},
-		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 0},
+	for _, bad := range []webtoon.Options{
+		{BaseURL: "www.webtoons.com", Referer: testReferer, Rate: 4},
+		{BaseURL: "https://www.webtoons.com", Referer: testReferer, Rate: 0},
 		{BaseURL: "https://www.webtoons.com", Referer: "not a url", Rate: 4},
-		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 4, ImageHost: "https://webtoon-phinf.pstatic.net"},
-		{BaseURL: "https://www.webtoons.com", Referer: wtReferer, Rate: 4, ImageHost: "webtoon-phinf.pstatic.net:443"},
+		{BaseURL: "https://www.webtoons.com", Referer: testReferer, Rate: 4, ImageHost: "https://webtoon-phinf.pstatic.net"},
+		{BaseURL: "https://www.webtoons.com", Referer: testReferer, Rate: 4, ImageHost: "webtoon-phinf.pstatic.net:443"},
 	} {
 		if _, err := info.New(&bad); err == nil {
 			t.Errorf("New(%+v) accepted bad options", bad)

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// These tests run the real binary, as a user would, against a fake manga
+// site on loopback.
+
+var botBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mangabot-bin-")
+	if err != nil {
+		panic(err)
+	}
+	botBin = filepath.Join(dir, "bot")
+	out, err := exec.Command("go", "build", "-o", botBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing: .ci/run must install it", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+}
+
+func jpegBytes(t *testing.T, w, h int, seed uint8) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x) + seed, uint8(y), seed * 3, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func writeConfig(t *testing.T, extra string) string {
+	p := filepath.Join(t.TempDir(), "config.toml")
+	body := "[download]\nallow_networks = [\"127.0.0.0/8\", \"::1/128\"]\nretries = 1\n" + extra
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// botEnv is the environment the binary runs with: built from scratch, so
+// that DISCORD_TOKEN or MANGABOT_* variables set where the tests run do not
+// change what is tested. Only what a process needs to run is passed on,
+// plus GOCOVERDIR for coverage of an instrumented binary.
+func botEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOCOVERDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// botCommand is the binary with args, in a clean environment and an empty
+// working directory of its own (so no ./config.toml is picked up).
+func botCommand(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, botBin, args...)
+	cmd.Env = botEnv()
+	cmd.Dir = t.TempDir()
+	return cmd
+}
+
+func run(t *testing.T, ctx context.Context, args ...string) result {
+	t.Helper()
+	cmd := botCommand(t, ctx, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func pdfPages(t *testing.T, path string) int {
+	t.Helper()
+	needTool(t, "qpdf")
+	if out, err := exec.Command("qpdf", "--check", path).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check %s: %v\n%s", path, err, out)
+	}
+	out, err := exec.Command("qpdf", "--show-npages", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
+}
+
+func dirEntries(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -1,0 +1,2 @@
+// Package fsutil holds the file helpers more than one package needs.
+package fsutil
