@@ -263,13 +263,18 @@ func getPage(ctx context.Context, env sites.Env, u *url.URL) (*htmlPage, error) 
 	if err != nil {
 		return nil, fmt.Errorf("page %s: %w", withoutUser(u), err)
 	}
+	return newHTMLPage(doc), nil
+}
+
+// newHTMLPage wraps a parsed page whose Url is set, taking <base href>.
+func newHTMLPage(doc *goquery.Document) *htmlPage {
 	pg := &htmlPage{url: doc.Url, base: doc.Url, doc: doc}
 	if b, ok := doc.Find("base[href]").First().Attr("href"); ok {
 		if bu, err := doc.Url.Parse(strings.TrimSpace(b)); err == nil && (bu.Scheme == "http" || bu.Scheme == "https") {
 			pg.base = bu
 		}
 	}
-	return pg, nil
+	return pg
 }
 
 // resolve makes an image URL absolute; "" when it is not a usable http(s)
