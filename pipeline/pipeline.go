@@ -13,6 +13,7 @@ import (
 
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
 )
@@ -168,7 +169,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%s: %w", name, Friendly(err))
+		return nil, fmt.Errorf("%s: %w", name, cleanError{Friendly(err)})
 	}
 	p := &Plan{Site: name, Request: req, resolved: time.Now()}
 	for _, c := range chs {
@@ -176,6 +177,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if n == 0 {
 			continue
 		}
+		cleanChapter(c)
 		if c.Site == "" {
 			c.Site = name
 		}
@@ -405,7 +407,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		for _, sk := range stats.Skipped {
 			if sk.Index >= 0 && sk.Index < len(refs) {
 				f := refs[sk.Index]
-				f.Reason = sk.Reason
+				f.Reason = sanitize.Text(sk.Reason)
 				out.Failed = append(out.Failed, f)
 			}
 		}
@@ -458,7 +460,7 @@ func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Tim
 	case len(c.Pages) == 0 && c.Refresh != nil:
 		pages, err := c.Refresh(ctx)
 		if err != nil {
-			return err
+			return cleanError{err}
 		}
 		if len(pages) == 0 {
 			return fmt.Errorf("%w: the chapter has no pages", sites.ErrNoPages)
