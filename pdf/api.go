@@ -31,6 +31,9 @@ type Options struct {
 	// Budget bounds the memory of decoded pages across every job sharing
 	// it; nil shares one budget of DefaultDecodeMemory per process.
 	Budget *Budget
+	// TempDir holds WriteFiles' temporary files (on the file system of the
+	// output, which they are renamed into); empty: beside the output.
+	TempDir string
 }
 
 // Page is one input page.

@@ -65,6 +65,9 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 	if dir == "" {
 		dir = "."
 	}
+	if opts.TempDir != "" {
+		dir = opts.TempDir
+	}
 	var (
 		temps []string
 		cur   *os.File

@@ -317,20 +317,30 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		return nil, err
 	}
 	tmp, keepPages := o.WorkDir, o.WorkDir != ""
+	pdfOpts := e.PDF
 	if keepPages {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return nil, err
 		}
-	} else if tmp, err = os.MkdirTemp(dir, ".mangabot-job-"); err != nil {
-		return nil, err
-	}
-	defer func() {
-		// A caller-owned work dir survives a cancelled run: the caller
-		// decides whether that was a pause (resume later) or the end.
-		if !keepPages || (ctx.Err() == nil && !o.KeepPages) {
-			os.RemoveAll(tmp)
+		defer func() {
+			// A caller-owned work dir survives a cancelled run: the caller
+			// decides whether that was a pause (resume later) or the end.
+			if ctx.Err() == nil && !o.KeepPages {
+				os.RemoveAll(tmp)
+			}
+		}()
+	} else {
+		// A folder of its own, resumed from if a killed run of the same
+		// output left it; it holds the PDFs' temp files too, so that a
+		// kill leaves nothing but this folder, which the next run reuses
+		// or removes.
+		w, err := openWorkDir(dir, workID(p.Request, dir, file))
+		if err != nil {
+			return nil, err
 		}
-	}()
+		defer w.remove()
+		tmp, pdfOpts.TempDir = w.path, w.path
+	}
 	out = &Output{}
 	defer func() {
 		if err != nil {
@@ -398,7 +408,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			name = uniqueName(dir, FileName(g, p.Request.Merge), names)
 		}
 		built := time.Now()
-		files, stats, err := pdf.WriteFiles(ctx, name, pages, e.info(g), e.PDF)
+		files, stats, err := pdf.WriteFiles(ctx, name, pages, e.info(g), pdfOpts)
 		if err == nil && e.Observe != nil {
 			e.Observe("pdf", time.Since(built))
 		}
