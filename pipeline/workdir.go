@@ -40,6 +40,9 @@ type workDir struct {
 // or as file): the same request and output give the same folder.
 func workID(req Request, dir, file string) string {
 	abs := func(p string) string {
+		if p == "" {
+			return ""
+		}
 		if a, err := filepath.Abs(p); err == nil {
 			return a
 		}

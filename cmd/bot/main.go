@@ -69,13 +69,20 @@ func fail(stderr io.Writer, err error) int {
 	return 1
 }
 
+// configFlag defines -config on fs (once).
+func configFlag(fs *flag.FlagSet) {
+	if fs.Lookup("config") == nil {
+		fs.String("config", "", "config file (default ./config.toml if present)")
+	}
+}
+
 func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (*config.Config, *flag.FlagSet, int) {
-	path := fs.String("config", "", "config file (default ./config.toml if present)")
+	configFlag(fs)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, 2
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Load(fs.Lookup("config").Value.String())
 	if err != nil {
 		return nil, fs, fail(stderr, err)
 	}
