@@ -31,10 +31,10 @@ type site struct {
 	fail      map[int]int // page -> status to answer
 	block     chan struct{}
 	blockFrom int // pages from this one wait for block
-	requests atomic.Int64
-	third    chan struct{} // closed by the third image request
-	mu       sync.Mutex
-	seen     []string
+	requests  atomic.Int64
+	third     chan struct{} // closed by the third image request
+	mu        sync.Mutex
+	seen      []string
 }
 
 func newSite(t *testing.T, n int) *site {
