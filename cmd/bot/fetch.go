@@ -27,7 +27,7 @@ const (
 	exitPartial = 3 // written, but some pages (or chapters) failed
 )
 
-func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
 	out := fs.String("o", ".", "output directory, or a file name ending in .pdf")
 	chapters := fs.String("chapters", "", "chapters of a series: 12, 1-5, 1,4,7-9, last or all")
@@ -60,13 +60,19 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 		return fail(stderr, err)
 	}
 	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge}
+	return fetch(ctx, env, req, *out, *overwrite, stdout, stderr)
+}
 
-	dir, file := *out, ""
-	if strings.EqualFold(filepath.Ext(*out), ".pdf") {
-		dir, file = filepath.Dir(*out), *out
+// fetch resolves req and writes its PDF(s) to out (a directory, or a file
+// ending in .pdf), showing progress on stderr and the written paths on
+// stdout; it returns the exit status.
+func fetch(ctx context.Context, env *pipeline.Env, req pipeline.Request, out string, overwrite bool, stdout, stderr io.Writer) (code int) {
+	dir, file := out, ""
+	if strings.EqualFold(filepath.Ext(out), ".pdf") {
+		dir, file = filepath.Dir(out), out
 		// Checked before anything is downloaded; directory mode never
 		// replaces a file (it picks "Name (2).pdf").
-		if _, err := os.Lstat(file); err == nil && !*overwrite {
+		if _, err := os.Lstat(file); err == nil && !overwrite {
 			return fail(stderr, fmt.Errorf("%s exists (use -overwrite to replace it)", file))
 		}
 	}

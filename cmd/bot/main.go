@@ -18,8 +18,11 @@ import (
 const usage = `usage: bot <command> [flags]
 
 commands:
-  fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL
-                  download a chapter (or chapters of a series) into PDF files
+  demo [-o PATH]  fetch a sample chapter from a demo site on 127.0.0.1 (offline)
+  fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-overwrite] URL
+                  download a chapter (or chapters of a series) into PDF files;
+                  exit status 0: every page, 3: written but some pages failed,
+                  1: nothing written, 2: bad usage
   run [-config F] start the Discord bot
   sites [-config F]  list the supported sites, their link patterns and operator rules
   config-example  print a configuration file with every key and its default
@@ -41,6 +44,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "fetch":
 		return cmdFetch(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "sites":
