@@ -9,11 +9,11 @@ set -eu
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/bigpng}
 mkdir -p "$WORK"
-go build -o "$WORK/gen" ./bench/bigpng
+go build -o "$WORK/pdfgen" ./bench/pdfgen
 go build -o "$WORK/pdfwrite" ./bench/pdfwrite
 go build -o "$WORK/e2eserve" ./bench/e2eserve
 go build -o "$WORK/bot" ./cmd/bot
-[ "$(ls "$WORK/pages" 2>/dev/null | wc -l)" -eq 2 ] || "$WORK/gen" -dir "$WORK/pages" -n 2 >/dev/null
+[ "$(ls "$WORK/pages" 2>/dev/null | wc -l)" -eq 2 ] || "$WORK/pdfgen" -png16 -dir "$WORK/pages" -n 2 -w 10000 -h 10000 >/dev/null
 cat >"$WORK/config.toml" <<TOML
 [download]
 allow_networks = ["127.0.0.0/8"]

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"encoding/binary"
 	"errors"
 	"image/png"
 	"io"
@@ -82,23 +81,11 @@ func FuzzPNGStream(f *testing.F) {
 		if w == 0 || h == 0 || w > 64 || h > 64 {
 			return
 		}
-		ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-		ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-		ihdr = append(ihdr, depth, ctype, 0, 0, interlace&1)
-		data := []byte("\x89PNG\r\n\x1a\n")
-		data = append(data, pngChunk("IHDR", ihdr)...)
-		if len(plte) > 0 {
-			data = append(data, pngChunk("PLTE", plte)...)
-		}
-		if len(trns) > 0 {
-			data = append(data, pngChunk("tRNS", trns)...)
-		}
 		var z bytes.Buffer
 		zw := zlib.NewWriter(&z)
 		zw.Write(raw)
 		zw.Close()
-		data = append(data, pngChunk("IDAT", z.Bytes())...)
-		data = append(data, pngChunk("IEND", nil)...)
+		data := pngFile(int(w), int(h), depth, ctype, interlace&1, plte, trns, z.Bytes())
 		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 			return
 		}

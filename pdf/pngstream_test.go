@@ -111,27 +111,35 @@ func (s pngSpec) encode() []byte {
 	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
 	zw.Write(raw.Bytes())
 	zw.Close()
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(s.w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(s.h))
+	return s.file(z.Bytes())
+}
+
+// file assembles the PNG of the spec's header, palette and tRNS around
+// the zlib data z, split over several IDAT chunks as encoders do.
+func (s pngSpec) file(z []byte) []byte {
 	il := byte(0)
 	if s.interlaced {
 		il = 1
 	}
-	ihdr = append(ihdr, byte(s.depth), s.ctype, 0, 0, il)
+	return pngFile(s.w, s.h, byte(s.depth), s.ctype, il, s.plte, s.trns, z)
+}
+
+func pngFile(w, h int, depth, ctype, interlace byte, plte, trns, z []byte) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, depth, ctype, 0, 0, interlace)
 	data := []byte("\x89PNG\r\n\x1a\n")
 	data = append(data, pngChunk("IHDR", ihdr)...)
-	if s.plte != nil {
-		data = append(data, pngChunk("PLTE", s.plte)...)
+	if len(plte) > 0 {
+		data = append(data, pngChunk("PLTE", plte)...)
 	}
-	if s.trns != nil {
-		data = append(data, pngChunk("tRNS", s.trns)...)
+	if len(trns) > 0 {
+		data = append(data, pngChunk("tRNS", trns)...)
 	}
-	// Split the data over several IDAT chunks, as encoders do.
-	zb := z.Bytes()
-	for len(zb) > 0 {
-		n := min(len(zb), 1<<15+7)
-		data = append(data, pngChunk("IDAT", zb[:n])...)
-		zb = zb[n:]
+	for len(z) > 0 {
+		n := min(len(z), 1<<15+7)
+		data = append(data, pngChunk("IDAT", z[:n])...)
+		z = z[n:]
 	}
 	return append(data, pngChunk("IEND", nil)...)
 }
@@ -407,19 +415,7 @@ func TestStreamDecoderCorrupt(t *testing.T) {
 		zw.Close()
 		return z.Bytes()
 	}
-	withIDAT := func(s pngSpec, z []byte) []byte {
-		ihdr := binary.BigEndian.AppendUint32(nil, uint32(s.w))
-		ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(s.h))
-		il := byte(0)
-		if s.interlaced {
-			il = 1
-		}
-		ihdr = append(ihdr, byte(s.depth), s.ctype, 0, 0, il)
-		data := []byte("\x89PNG\r\n\x1a\n")
-		data = append(data, pngChunk("IHDR", ihdr)...)
-		data = append(data, pngChunk("IDAT", z)...)
-		return append(data, pngChunk("IEND", nil)...)
-	}
+	withIDAT := func(s pngSpec, z []byte) []byte { return s.file(z) }
 	flat := good
 	flat.interlaced = false
 	rowLen := 1 + 4*flat.w

@@ -90,13 +90,15 @@ func TestWorkDirLocking(t *testing.T) {
 }
 
 func entries(t *testing.T, dir string) []string {
-	ents, err := os.ReadDir(dir)
+	f, err := os.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		t.Fatal(err)
 	}
+	slices.Sort(names)
 	return names
 }

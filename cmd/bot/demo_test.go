@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,12 +23,8 @@ func TestDemo(t *testing.T) {
 	if n := pdfPages(t, want); n != demoPages {
 		t.Fatalf("%d pages, want %d", n, demoPages)
 	}
-	needTool(t, "pdfimages")
-	list, err := exec.Command("pdfimages", "-list", want).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(list)), "\n")[2:]
+	list := toolOutput(t, "pdfimages", "-list", want)
+	lines := strings.Split(strings.TrimSpace(list), "\n")[2:]
 	var jpeg, flate int
 	for _, l := range lines {
 		switch strings.Fields(l)[8] {

@@ -143,12 +143,8 @@ func TestFetchPlaceholderPage(t *testing.T) {
 	if n := pdfPages(t, out); n != 4 {
 		t.Fatalf("pages: %d, want 4 (3 + a placeholder)", n)
 	}
-	needTool(t, "pdftotext")
-	txt, err := exec.Command("pdftotext", "-f", "2", "-l", "2", out, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(txt), "Page 2") {
+	txt := toolOutput(t, "pdftotext", "-f", "2", "-l", "2", out, "-")
+	if !strings.Contains(txt, "Page 2") {
 		t.Errorf("placeholder page should say which page is missing, got %q", txt)
 	}
 }
@@ -483,12 +479,8 @@ func TestFetchHostileTitle(t *testing.T) {
 	if !strings.Contains(r.stderr, "generic: Evil]0;pwned SeriesFdp.exe — Ch. 7: [2J, 2 pages") {
 		t.Errorf("stderr should show the cleaned title:\n%s", r.stderr)
 	}
-	needTool(t, "pdfinfo")
-	info, err := exec.Command("pdfinfo", want).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(info), "Title:           Evil]0;pwned SeriesFdp.exe — Ch. 7: [2J\n") {
+	info := toolOutput(t, "pdfinfo", want)
+	if !strings.Contains(info, "Title:           Evil]0;pwned SeriesFdp.exe — Ch. 7: [2J\n") {
 		t.Errorf("PDF title:\n%s", info)
 	}
 }

@@ -19,11 +19,12 @@ import (
 // image URLs without fragments, each with the page as Referer; the title
 // parts never hold line breaks.
 func FuzzGallery(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.html"))
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
+	for _, name := range []string{"gallery.html", "gallery-base.html", "noimages.html", "rule-page1.html"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Add([]byte(`<base href="javascript:x"><div class=reading-content><img src="//cdn.example/1.jpg#a"><img srcset="a.jpg 1x, b.jpg 2x , c.svg 3x"><img data-src=" /2.webp "></div>`))
 	f.Add([]byte(`<title>Series - Chapter 7.5: Title | Site</title><img src="data:image/png;base64,AA"><img src="x.jpg" width="1">`))

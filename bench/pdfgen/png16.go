@@ -1,39 +1,18 @@
-// Command bigpng writes huge 16-bit RGBA PNG pages for bench/bigpng.sh:
-// small files (a few MB) that decode to gigabytes, the pages a stranger's
-// link can bring. Rows are encoded as they are made, so writing them takes
-// little memory.
 package main
 
 import (
 	"bufio"
 	"compress/zlib"
 	"encoding/binary"
-	"flag"
-	"fmt"
 	"hash/crc32"
 	"io"
-	"log"
 	"os"
-	"path/filepath"
 )
 
-func main() {
-	dir := flag.String("dir", "/tmp/bigpng/pages", "output directory")
-	n := flag.Int("n", 2, "pages")
-	w := flag.Int("w", 10000, "width")
-	h := flag.Int("h", 10000, "height")
-	flag.Parse()
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	for i := range *n {
-		path := filepath.Join(*dir, fmt.Sprintf("%03d.png", i))
-		if err := write(path, *w, *h, i); err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println(path)
-	}
-}
+// With -png16, pdfgen writes huge 16-bit RGBA PNG pages for
+// bench/bigpng.sh: small files (a few MB) that decode to gigabytes, the
+// pages a stranger's link can bring. Rows are encoded as they are made,
+// so writing them takes little memory.
 
 // chunkWriter cuts what is written into IDAT chunks.
 type chunkWriter struct {
@@ -68,9 +47,9 @@ func chunk(w io.Writer, typ string, data []byte) error {
 	return err
 }
 
-// write makes a grey page with panels and a translucent speech balloon, so
+// png16Page makes a grey page with panels and a translucent speech balloon, so
 // it is neither blank nor noise, stored as 16-bit RGBA with the Up filter.
-func write(path string, w, h, seed int) error {
+func png16Page(path string, w, h, seed int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
