@@ -98,6 +98,7 @@ func (b *Bot) onEvent(_ *discordgo.Session, e *discordgo.Event) {
 	if !ok || ic.Interaction == nil {
 		return
 	}
+	<-b.ready
 	limit := attachmentLimit(e.RawData, b.cfg.DefaultAttachmentLimit)
 	defer func() {
 		if r := recover(); r != nil {
