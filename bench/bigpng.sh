@@ -2,8 +2,10 @@
 # Peak memory with huge pages: two 10000x10000 16-bit RGBA PNGs (~12 MB
 # each, 800 MB each decoded). Measures pdf.WriteFiles with one job and
 # with two jobs at once sharing the decode budget (bench/pdfwrite), and
-# `bot fetch` of a loopback chapter of these pages. Peak RSS comes from
-# /usr/bin/time (apt-get install time). Data lives under $WORK (default
+# `bot fetch` of a loopback chapter of these pages, and `bot run` (against
+# the fake Discord) with two such chapters requested at once. Peak RSS
+# comes from /usr/bin/time (apt-get install time) and, for `bot run`, from
+# the process's rusage (bench/botbig). Data lives under $WORK (default
 # /tmp/bigpng). Prints a Markdown table.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,6 +15,7 @@ go build -o "$WORK/pdfgen" ./bench/pdfgen
 go build -o "$WORK/pdfwrite" ./bench/pdfwrite
 go build -o "$WORK/e2eserve" ./bench/e2eserve
 go build -o "$WORK/bot" ./cmd/bot
+go build -o "$WORK/botbig" ./bench/botbig
 [ "$(ls "$WORK/pages" 2>/dev/null | wc -l)" -eq 2 ] || "$WORK/pdfgen" -png16 -dir "$WORK/pages" -n 2 -w 10000 -h 10000 >/dev/null
 cat >"$WORK/config.toml" <<TOML
 [download]
@@ -44,3 +47,4 @@ echo '|---|---:|---:|'
 measure 'pdf.WriteFiles, one job' "$WORK/pdfwrite" -o "$WORK/out.pdf" "$WORK"/pages/*.png
 measure 'pdf.WriteFiles, two jobs at once' "$WORK/pdfwrite" -jobs 2 -o "$WORK/out.pdf" "$WORK"/pages/*.png
 measure '`bot fetch`' "$WORK/bot" fetch -config "$WORK/config.toml" -o "$WORK/out.pdf" "$url"
+"$WORK/botbig" -bot "$WORK/bot" -pages "$WORK/pages" -work "$WORK/botwork" 2>"$WORK/botbig.log"
