@@ -381,6 +381,12 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
+	// Every count is right when it is printed: 4 pages failed to download
+	// (HTML, 404, two blocked); the writer refused 2 more (truncated, bomb).
+	if !strings.Contains(r.stderr, "\nbuilding pdf: 26/30 pages downloaded, 4 failed to download\n") ||
+		!strings.Contains(r.stderr, "\n30 pages, 6 failed, ") {
+		t.Errorf("counts:\n%s", r.stderr)
+	}
 	// The six missing pages are placeholders that say so, in place.
 	needTool(t, "pdftotext")
 	for _, pg := range []int{25, 26, 27, 28, 29, 30} {
