@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mangabot/mangabot/sites"
 )
 
 // TestFloatKeys: every float key refuses NaN, infinities and values out of
@@ -31,6 +33,8 @@ func TestFloatKeys(t *testing.T) {
 		{file: "[download]\nrate = 10000.5\n", want: "download.rate: must be above 0 and at most 10000, got 10000.5"},
 		{file: "[download]\nrate = 0.01\n"},
 		{file: "[sites.webtoon]\nrate = nan\n", want: "sites.webtoon.rate: must be a finite number, got NaN"},
+		{file: "[sites.webtoon]\nrate = 0.0\n", want: "sites.webtoon.rate: must be above 0 and at most 10000, got 0"},
+		{file: "[[sites.generic.rules]]\nhost = \"reader.example\"\nselector = \"img\"\nrate = inf\n", want: "sites.generic.rules[0].rate: must be a finite number, got +Inf"},
 		{env: map[string]string{"MANGABOT_OUTPUT_DPI": "NaN"}, want: "output.dpi (from MANGABOT_OUTPUT_DPI): must be a finite number, got NaN"},
 		{env: map[string]string{"MANGABOT_OUTPUT_DPI": "infinity"}, want: "output.dpi (from MANGABOT_OUTPUT_DPI): must be a finite number, got +Inf"},
 		{env: map[string]string{"MANGABOT_DOWNLOAD_RATE": "-Inf"}, want: "download.rate (from MANGABOT_DOWNLOAD_RATE): must be a finite number, got -Inf"},
@@ -66,8 +70,8 @@ func TestFloatKeys(t *testing.T) {
 	}
 }
 
-// TestFloatRangesDeclared: every float key of Config declares its range,
-// and every range tag parses.
+// TestFloatRangesDeclared: every float key of Config and of every site's
+// options declares its range, and every range tag parses.
 func TestFloatRangesDeclared(t *testing.T) {
 	var walk func(reflect.Type, string)
 	walk = func(typ reflect.Type, key string) {
@@ -87,10 +91,19 @@ func TestFloatRangesDeclared(t *testing.T) {
 				}
 			case reflect.Struct:
 				walk(f.Type, k)
+			case reflect.Slice:
+				if f.Type.Elem().Kind() == reflect.Struct {
+					walk(f.Type.Elem(), k+"[]")
+				}
 			}
 		}
 	}
 	walk(reflect.TypeFor[Config](), "")
+	for _, e := range sites.All() {
+		if e.Options != nil {
+			walk(reflect.TypeOf(e.Options()).Elem(), "sites."+e.Name)
+		}
+	}
 	for _, bad := range []string{"0,1", "[1,0]", "[a,1]", "[0;1]", "{0,1}", "[0,1"} {
 		if _, err := parseRange(bad); err == nil {
 			t.Errorf("range tag %q accepted", bad)
