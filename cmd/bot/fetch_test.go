@@ -588,3 +588,34 @@ func TestFetchKilledThenRerun(t *testing.T) {
 		t.Errorf("%d pages", n)
 	}
 }
+
+// NaN and Inf in a float key stop the command before anything is fetched,
+// with one line naming the key (and the variable it came from).
+func TestFetchRefusesNonFiniteConfig(t *testing.T) {
+	s := newSite(t, 2)
+	for _, tc := range []struct{ file, env, want string }{
+		{"[output]\ndpi = nan\n", "", "output.dpi: must be a finite number, got NaN"},
+		{"", "MANGABOT_DOWNLOAD_RATE=inf", "download.rate (from MANGABOT_DOWNLOAD_RATE): must be a finite number, got +Inf"},
+	} {
+		out := t.TempDir()
+		cmd := botCommand(t, context.Background(), "fetch", "-config", writeConfig(t, tc.file), "-o", out, s.URL+"/chapter")
+		if tc.env != "" {
+			cmd.Env = append(cmd.Env, tc.env)
+		}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("%q %q: exit %v", tc.file, tc.env, err)
+		}
+		if got := strings.TrimSpace(errb.String()); !strings.HasPrefix(got, "bot: config") || !strings.HasSuffix(got, tc.want) || strings.Contains(got, "\n") {
+			t.Errorf("%q %q: stderr %q, want one line ending %q", tc.file, tc.env, got, tc.want)
+		}
+		if names := dirEntries(t, out); len(names) != 0 {
+			t.Errorf("wrote %v", names)
+		}
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Errorf("%d image requests", n)
+	}
+}
