@@ -41,6 +41,7 @@ type Metrics struct {
 	pageSec   prometheus.Histogram
 	pdfSec    prometheus.Histogram
 	gateway   prometheus.GaugeFunc
+	browser   *browserMetrics
 
 	queueLen  atomic.Int64
 	queueFn   atomic.Pointer[func() int]
@@ -126,6 +127,7 @@ func New() *Metrics {
 	}
 	m.pages.WithLabelValues("ok")
 	m.pages.WithLabelValues("failed")
+	m.browser = newBrowserMetrics(m.reg)
 	return m
 }
 
@@ -281,7 +283,7 @@ func (m *Metrics) PipelineOptions() pipeline.Options {
 	if m == nil {
 		return pipeline.Options{}
 	}
-	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe}
+	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe, BrowserObserver: m.BrowserObserver()}
 }
 
 // fetchObserver turns the fetcher's events into samples.

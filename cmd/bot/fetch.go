@@ -59,6 +59,12 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, err)
 	}
+	defer env.Close()
+	// MangaDex@Home reports of the images fetched go out in the
+	// background: let them leave before the process does.
+	defer env.Drain(pipeline.DrainBound, func(site string, n int) {
+		fmt.Fprintf(stderr, "%s: %d background reports not sent within %s; dropped\n", site, n, pipeline.DrainBound)
+	})
 	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge}
 	return fetch(ctx, env, req, *out, *overwrite, stdout, stderr)
 }

@@ -35,7 +35,7 @@ func FuzzGallery(f *testing.F) {
 			return
 		}
 		doc.Url = page
-		pg := newHTMLPage(doc)
+		pg := newPage(doc)
 		series, number, title := pageTitle(doc, page.Host)
 		for _, s := range []string{series, number, title} {
 			if strings.ContainsAny(s, "\n\r\t") {
