@@ -27,6 +27,10 @@ out=$(mktemp)
 	echo "**(d) Follows: one polling round, 500 series on 20 loopback hosts** (\`go run ./bench/followbench\`)"
 	echo
 	go run ./bench/followbench
+	echo
+	echo "**(d) Huge pages: peak memory** (\`bench/bigpng.sh\`)"
+	echo
+	bench/bigpng.sh
 } >"$out"
 awk -v f="$out" '
 	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }

@@ -12,19 +12,25 @@ import (
 // beside path, renamed when the whole document is complete. The first part
 // keeps path and the others go beside it: ch12.cbz, ch12-part2.cbz, ...
 type Files struct {
-	path  string
-	temps []string
-	cur   *os.File
+	path    string
+	tempDir string
+	temps   []string
+	cur     *os.File
 }
 
-// NewFiles prepares the outputs for path; nothing is created yet.
-func NewFiles(path string) *Files { return &Files{path: path} }
+// NewFiles prepares the outputs for path; nothing is created yet. The
+// temp files go into tempDir (on the output's file system, since they are
+// renamed into place), or beside path when it is empty.
+func NewFiles(path, tempDir string) *Files { return &Files{path: path, tempDir: tempDir} }
 
 // Next starts the next output.
 func (f *Files) Next() (io.Writer, error) {
 	dir, base := filepath.Split(f.path)
 	if dir == "" {
 		dir = "."
+	}
+	if f.tempDir != "" {
+		dir = f.tempDir
 	}
 	t, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {

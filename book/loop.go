@@ -42,6 +42,9 @@ func Loop[T any](ctx context.Context, pages []Page, s Steps[T]) ([]Skipped, erro
 		case err == nil:
 			err = errors.New("no image file")
 		}
+		if fe := (fatalError{}); errors.As(err, &fe) {
+			return skipped, fe.err
+		}
 		if err != nil {
 			sk := Skipped{Index: i, Reason: err.Error()}
 			skipped = append(skipped, sk)
@@ -74,3 +77,12 @@ func Loop[T any](ctx context.Context, pages []Page, s Steps[T]) ([]Skipped, erro
 	}
 	return skipped, ctx.Err()
 }
+
+// Fatal marks an Inspect error that must end the loop (cancelled while
+// waiting for memory, say) instead of making the page a skipped one.
+func Fatal(err error) error { return fatalError{err} }
+
+type fatalError struct{ err error }
+
+func (e fatalError) Error() string { return e.err.Error() }
+func (e fatalError) Unwrap() error { return e.err }

@@ -71,6 +71,9 @@ type ImageInfo struct {
 type Options struct {
 	Placeholders bool  // a generated page says which page is missing and why
 	MaxFileBytes int64 // split into parts each under this size; 0 = one file
+	// TempDir holds the temporary files (on the output's file system);
+	// empty: beside the output.
+	TempDir string
 	// Inspect checks an image file and reads its format and size; an error
 	// makes the page a skipped one (its text is the reason). Required:
 	// pdf.Inspector applies the PDF writer's checks.
@@ -87,7 +90,7 @@ func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts 
 	if opts.Inspect == nil {
 		return nil, Stats{}, errors.New("no image inspector (Options.Inspect)")
 	}
-	files := NewFiles(path)
+	files := NewFiles(path, opts.TempDir)
 	r := &run{pages: pages, meta: &meta, opts: opts, w: w, files: files}
 	if err := r.loop(ctx); err != nil {
 		files.Abort()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -101,6 +102,7 @@ func (b *Bot) onEvent(_ *discordgo.Session, e *discordgo.Event) {
 	if !ok || ic.Interaction == nil {
 		return
 	}
+	<-b.ready
 	limit := attachmentLimit(e.RawData, b.cfg.DefaultAttachmentLimit)
 	defer func() {
 		if r := recover(); r != nil {
@@ -257,7 +259,9 @@ func (b *Bot) autocomplete(i *discordgo.Interaction) {
 					if len(r.URL) > 100 || r.URL == "" {
 						continue
 					}
-					choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: trunc(r.Title+" ("+info.Name+")", 100), Value: r.URL})
+					// Titles come from the site: shown clean, as everything
+					// a site says (see pipeline.Resolve).
+					choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: trunc(sanitize.Text(r.Title)+" ("+info.Name+")", 100), Value: r.URL})
 				}
 			}()
 		}

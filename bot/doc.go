@@ -37,7 +37,9 @@
 // ends: a cancelled or failed job before its final edits, a delivered one
 // as done, or failed when its delivery failed. Pages go to
 // store.JobDir(OutputDir, id) and the PDFs to that dir + ".out", so
-// store.CleanOrphans at start removes the dirs of jobs that are gone.
+// store.CleanOrphans at start removes the dirs of jobs that are gone;
+// pipeline.CleanStale removes the work folders of dead `bot fetch` runs
+// into the same directory.
 //
 // Finished jobs stay in the store with their final state (for
 // inspection) and are deleted at the first start a day after they ended.

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/mangabot/mangabot/book"
+	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -25,11 +26,15 @@ type Config struct {
 	Download Download `toml:"download" help:"The fetcher shared by every job."`
 	Browser  Browser  `toml:"browser" help:"Headless Chromium for readers that build their pages with scripts."`
 	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
-	PDF      PDF      `toml:"pdf" help:"PDF output."`
+	PDF      PDF      `toml:"pdf" help:"The PDF writer."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
 	Follows  Follows  `toml:"follows" help:"Followed series: new chapters posted by themselves (/manga follow, bot follow)."`
 	Log      Log      `toml:"log" help:"Logging."`
+
+	// fromEnv maps a key ("download.rate") to the MANGABOT_* variable
+	// that set it, so that an error names where the bad value came from.
+	fromEnv map[string]string
 }
 
 // Storage configures the job store.
@@ -60,7 +65,7 @@ type Bot struct {
 type Download struct {
 	UserAgent      string   `toml:"user_agent" help:"User-Agent sent to sites; empty: mangabot/VERSION (+contact)."`
 	Contact        string   `toml:"contact" help:"A URL or e-mail where site operators can reach you; goes into the User-Agent."`
-	Rate           float64  `toml:"rate" help:"Requests per second per host, shared by all jobs (site handlers may set their own)."`
+	Rate           float64  `toml:"rate" range:"(0,10000]" help:"Requests per second per host, shared by all jobs (site handlers may set their own)."`
 	Burst          int      `toml:"burst" help:"Requests a host may get at once before the rate applies."`
 	Concurrency    int      `toml:"concurrency" help:"Pages in flight per job (a sliding window)."`
 	MaxInFlight    int      `toml:"max_in_flight" help:"Requests in flight across all jobs."`
@@ -80,7 +85,7 @@ type Output struct {
 	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split files into parts under this size in bytes; 0: no limit of your own (bot fetch writes one file; the bot splits by the server's upload limit, or by this when smaller)."`
 	MaxParts     int     `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
 	Placeholders bool    `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
-	DPI          float64 `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
+	DPI          float64 `toml:"dpi" range:"[9,2400]" help:"Image pixels per inch, which sets the page size."`
 	PublicURL    string  `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked."`
 	Listen       string  `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
 	// MetricsListen is kept apart from Listen: /dl/ is public, /metrics
@@ -94,8 +99,9 @@ type Output struct {
 
 // PDF configures the PDF writer.
 type PDF struct {
-	LossyWebP   string `toml:"lossy_webp" help:"Lossy WebP pages in PDFs: auto (per page, the smaller of JPEG and lossless), jpeg (re-encoded at jpeg_quality) or lossless (exact, several times larger). CBZ and EPUB keep WebP as it is."`
-	JPEGQuality int    `toml:"jpeg_quality" help:"JPEG quality (1-100) of re-encoded lossy WebP pages."`
+	LossyWebP    string `toml:"lossy_webp" help:"Lossy WebP pages in PDFs: auto (per page, the smaller of JPEG and lossless), jpeg (re-encoded at jpeg_quality) or lossless (exact, several times larger). CBZ and EPUB keep WebP as it is."`
+	JPEGQuality  int    `toml:"jpeg_quality" help:"JPEG quality (1-100) of re-encoded lossy WebP pages."`
+	DecodeMemory int64  `toml:"decode_memory" help:"Bytes that decoded pages may take at once, summed over all jobs (PNG, WebP and other pages that cannot be copied as they are). A bigger PNG is converted row by row (stored at 8 bits); other bigger pages become a placeholder saying why."`
 }
 
 // Sites holds global site settings and each handler's options.
@@ -151,7 +157,7 @@ func Default() *Config {
 			LinkTTL:       Duration{24 * time.Hour},
 			Keep:          Duration{24 * time.Hour}, MaxBytes: 2 << 30,
 		},
-		PDF:     PDF{LossyWebP: "auto", JPEGQuality: 90},
+		PDF:     PDF{LossyWebP: "auto", JPEGQuality: 90, DecodeMemory: pdf.DefaultDecodeMemory},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
 		Follows: defaultFollows(),
@@ -275,7 +281,12 @@ func (c *Config) parse(text string) error {
 // Validate checks values; errors name the key.
 func (c *Config) Validate() error {
 	var errs []string
-	bad := func(key, format string, a ...any) { errs = append(errs, key+": "+fmt.Sprintf(format, a...)) }
+	bad := func(key, format string, a ...any) {
+		if env, ok := c.fromEnv[key]; ok {
+			key += " (from " + env + ")"
+		}
+		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
+	}
 	positive := func(key string, v int) {
 		if v <= 0 {
 			bad(key, "must be at least 1, got %d", v)
@@ -290,9 +301,6 @@ func (c *Config) Validate() error {
 	positive("download.max_pages", c.Download.MaxPages)
 	positive("output.max_parts", c.Output.MaxParts)
 	positive("sites.max_chapters", c.Sites.MaxChapters)
-	if c.Download.Rate <= 0 {
-		bad("download.rate", "must be above 0, got %v", c.Download.Rate)
-	}
 	if c.Download.Retries < 0 {
 		bad("download.retries", "must be 0 or more, got %d", c.Download.Retries)
 	}
@@ -313,8 +321,19 @@ func (c *Config) Validate() error {
 	if c.PDF.JPEGQuality < 1 || c.PDF.JPEGQuality > 100 {
 		bad("pdf.jpeg_quality", "must be between 1 and 100, got %d", c.PDF.JPEGQuality)
 	}
-	if c.Output.DPI < 9 || c.Output.DPI > 2400 {
-		bad("output.dpi", "must be between 9 and 2400, got %v", c.Output.DPI)
+	if c.PDF.DecodeMemory < 16<<20 {
+		bad("pdf.decode_memory", "must be at least 16 MiB (16777216), got %d", c.PDF.DecodeMemory)
+	}
+	// Every float key at once, site options included: NaN and Inf pass
+	// any comparison-based check, so they are refused here by kind.
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Type().Field(i); f.IsExported() {
+			checkFloats(v.Field(i), tomlName(f), bad)
+		}
+	}
+	for name, opts := range c.Sites.Options {
+		checkFloats(reflect.ValueOf(opts), "sites."+name, bad)
 	}
 	for key, d := range map[string]Duration{
 		"bot.edit_interval": c.Bot.EditInterval, "bot.shutdown_grace": c.Bot.ShutdownGrace,
@@ -428,6 +447,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		section := v.Type().Field(i)
+		if !section.IsExported() {
+			continue
+		}
 		sv := v.Field(i)
 		for j := 0; j < sv.NumField(); j++ {
 			f := sv.Type().Field(j)
@@ -443,6 +465,10 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			if err := setFromString(sv.Field(j), val); err != nil {
 				return fmt.Errorf("%s: %v", name, err)
 			}
+			if c.fromEnv == nil {
+				c.fromEnv = map[string]string{}
+			}
+			c.fromEnv[tomlName(section)+"."+key] = name
 		}
 	}
 	return nil

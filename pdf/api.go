@@ -40,6 +40,12 @@ type Options struct {
 	// exactly. README has the measurements behind the default.
 	LossyWebP   string
 	JPEGQuality int // 1-100; default 90
+	// Budget bounds the memory of decoded pages across every job sharing
+	// it; nil shares one budget of DefaultDecodeMemory per process.
+	Budget *Budget
+	// TempDir holds WriteFiles' temporary files (on the file system of the
+	// output, which they are renamed into); empty: beside the output.
+	TempDir string
 }
 
 // Page is one input page (see book.Page).

@@ -2,9 +2,12 @@
 // goes straight to the file and the cross-reference table is written at the
 // end, so memory does not grow with the number of pages. JPEG bytes are
 // copied untouched; PNG without alpha or interlace passes its compressed
-// data through; everything else is decoded and stored losslessly, except
-// lossy WebP, which by default becomes JPEG when that is smaller
-// (Options.LossyWebP). The document carries its metadata: the information
-// dictionary, an outline with one bookmark per chapter when chapters are
-// merged, page labels, and right-to-left reading for manga.
+// data through; everything else is decoded and stored losslessly, within a
+// memory budget shared by every job (Budget): a PNG too big to decode
+// within it is converted row by row and stored at 8 bits, any other page
+// too big becomes a placeholder saying why. Lossy WebP by default becomes
+// JPEG when that is smaller (Options.LossyWebP). The document carries its
+// metadata: the information dictionary, an outline with one bookmark per
+// chapter when chapters are merged, page labels, and right-to-left reading
+// for manga.
 package pdf

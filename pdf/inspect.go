@@ -2,11 +2,13 @@ package pdf
 
 import (
 	"bytes"
+	"context"
 	"image/png"
 	"io"
 	"os"
 
 	"github.com/mangabot/mangabot/book"
+	"github.com/mangabot/mangabot/internal/imagetype"
 )
 
 // Inspect makes the checks the PDF writer makes of an image file (a known
@@ -19,25 +21,27 @@ func Inspect(path string, maxPixels int64) (book.ImageInfo, error) {
 	if maxPixels <= 0 {
 		maxPixels = defaultMaxPixels
 	}
-	p, err := probe(path, maxPixels)
+	pr := &prober{ctx: context.Background(), maxPixels: maxPixels, budget: processBudget()}
+	p, err := pr.probe(path)
 	if err != nil {
 		return book.ImageInfo{}, err
 	}
+	defer p.done()
 	info := book.ImageInfo{Width: p.w, Height: p.h}
 	switch p.kind {
 	case kindJPEG:
 		info.Format = "jpeg"
-	case kindPNG:
+	case kindPNG, kindStream:
 		info.Format = "png"
 	default:
 		f, err := os.Open(path)
 		if err != nil {
 			return book.ImageInfo{}, skipf("cannot open image: %v", err)
 		}
-		var head [32]byte
+		var head [imagetype.HeadSize]byte
 		n, _ := io.ReadFull(f, head[:])
 		f.Close()
-		info.Format = sniff(head[:n])
+		info.Format = string(imagetype.Sniff(head[:n]))
 		if info.Format == "bmp" || info.Format == "tiff" {
 			var b bytes.Buffer
 			if err := png.Encode(&b, p.img); err != nil {

@@ -1,7 +1,7 @@
 package pdf
 
 import (
-	"bytes"
+	"fmt"
 	"image"
 	"io"
 	"os"
@@ -56,35 +56,48 @@ func isLossyWebP(path string) bool {
 	return false
 }
 
-// storeWebP applies mode to a decoded lossy WebP page.
-func storeWebP(p *pageImage, mode string, quality int) error {
-	switch mode {
-	case WebPJPEG:
-		return webpToJPEG(p, quality)
-	case WebPAuto:
-		if err := preEncode(p); err != nil {
+// storeWebP applies mode to a decoded lossy WebP page; dir takes the
+// encoded page (see preEncode).
+func storeWebP(p *pageImage, mode string, quality int, dir string) error {
+	jpg, cs, err := jpegOf(p, quality)
+	if err != nil {
+		return err
+	}
+	if mode == WebPAuto {
+		// Lossless too, and keep the smaller.
+		if err := preEncode(p, dir); err != nil {
 			return err
 		}
-		flate, n := p.pre, p.length
+		if p.length <= int64(len(jpg)) {
+			return nil
+		}
+		p.pre.Close()
 		p.pre = nil
-		saved := *p
-		if err := webpToJPEG(p, quality); err != nil {
-			return err
-		}
-		if p.length >= n {
-			*p = saved
-			p.pre, p.length = flate, n
-		}
+	}
+	f, err := os.CreateTemp(dir, ".mangabot-page-*.tmp")
+	if err != nil {
+		return fmt.Errorf("pdf: %w", err)
+	}
+	p.pre = &spill{File: f, unlinked: os.Remove(f.Name()) == nil}
+	if _, err := f.Write(jpg); err != nil {
+		return fmt.Errorf("pdf: %w", err)
+	}
+	p.length = int64(len(jpg))
+	p.filter, p.parms, p.decode, p.bpc, p.colorSpace = "/DCTDecode", "", "", 8, cs
+	// The pixels are no longer needed: give their memory back.
+	p.img = nil
+	if p.release != nil {
+		p.release()
+		p.release = nil
 	}
 	return nil
 }
 
-// webpToJPEG makes a decoded lossy WebP page a JPEG in memory: a lossy
-// source gains nothing from lossless storage but bytes.
-func webpToJPEG(p *pageImage, quality int) error {
+// jpegOf encodes a decoded lossy WebP page as JPEG (grey pages, most
+// manga, one-channel) and names its colour space.
+func jpegOf(p *pageImage, quality int) ([]byte, string, error) {
 	src, cs := p.img, "/DeviceRGB"
 	if p.gray {
-		// A grey page (most manga) becomes a one-channel JPEG.
 		g := image.NewGray(image.Rect(0, 0, p.w, p.h))
 		rows, rgb := rgbRows(p.img), make([]byte, 3*p.w)
 		for y := range p.h {
@@ -97,11 +110,5 @@ func webpToJPEG(p *pageImage, quality int) error {
 		src, cs = g, "/DeviceGray"
 	}
 	b, err := book.JPEG(src, quality)
-	if err != nil {
-		return err
-	}
-	p.pre, p.length = bytes.NewBuffer(b), int64(len(b))
-	p.filter, p.parms, p.decode, p.bpc, p.colorSpace = "/DCTDecode", "", "", 8, cs
-	p.img = nil
-	return nil
+	return b, cs, err
 }

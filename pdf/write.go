@@ -2,8 +2,10 @@ package pdf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/mangabot/mangabot/book"
 )
@@ -25,6 +27,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPixels <= 0 {
 		o.MaxPixels = defaultMaxPixels
+	}
+	if o.Budget == nil {
+		o.Budget = processBudget()
 	}
 	if o.LossyWebP == "" {
 		o.LossyWebP = WebPAuto
@@ -58,9 +63,13 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 	if err := book.CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
 		return nil, Stats{}, fmt.Errorf("pdf: %w", err)
 	}
-	files := book.NewFiles(path)
+	dir := filepath.Dir(path)
+	if opts.TempDir != "" {
+		dir = opts.TempDir
+	}
+	files := book.NewFiles(path, opts.TempDir)
 	j := newJob(pages, info, opts)
-	j.open, j.close = files.Next, files.Done
+	j.open, j.close, j.spillDir = files.Next, files.Done, dir
 	st, err := j.run(ctx)
 	if err != nil {
 		files.Abort()
@@ -90,6 +99,9 @@ type job struct {
 	info  []byte
 	open  func() (io.Writer, error) // start the next output
 	close func() error              // the current output is complete
+	// spillDir holds pages encoded up front when splitting (WriteFiles:
+	// beside the output).
+	spillDir string
 
 	meta     book.Meta // the chapters, for ChapterAt
 	rtl      bool
@@ -108,9 +120,13 @@ type probed struct {
 }
 
 func (j *job) run(ctx context.Context) (Stats, error) {
+	pr := &prober{ctx: ctx, maxPixels: j.opts.MaxPixels, budget: j.opts.Budget}
 	steps := book.Steps[probed]{
 		Inspect: func(_ int, path string) (probed, error) {
-			img, err := probe(path, j.opts.MaxPixels)
+			img, err := pr.probe(path)
+			if pe := (*pageError)(nil); err != nil && !errors.As(err, &pe) {
+				return probed{}, book.Fatal(err) // cancelled while waiting for decode memory
+			}
 			if err != nil {
 				return probed{}, err
 			}
@@ -120,7 +136,9 @@ func (j *job) run(ctx context.Context) (Stats, error) {
 		First: func(p probed) { j.lastW = p.pw },
 		Add: func(i int, p probed) error {
 			j.lastW = p.pw
-			return j.emitImage(i, p.img, p.pw, p.ph)
+			err := j.emitImage(i, p.img, p.pw, p.ph)
+			p.img.done()
+			return err
 		},
 	}
 	if j.opts.Placeholders {
@@ -171,14 +189,14 @@ func (j *job) endDoc() error {
 
 func (j *job) emitImage(i int, img *pageImage, pw, ph float64) error {
 	if img.kind == kindDecoded && j.opts.LossyWebP != WebPLossless && isLossyWebP(img.path) {
-		if err := storeWebP(img, j.opts.LossyWebP, j.opts.JPEGQuality); err != nil {
+		if err := storeWebP(img, j.opts.LossyWebP, j.opts.JPEGQuality, j.spillDir); err != nil {
 			return err
 		}
 	}
 	if j.opts.MaxFileBytes > 0 {
 		// The part boundary is decided before writing, so the size must be
 		// known: decoded pages are compressed into memory first.
-		if err := preEncode(img); err != nil {
+		if err := preEncode(img, j.spillDir); err != nil {
 			return err
 		}
 	}

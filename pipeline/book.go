@@ -22,15 +22,18 @@ func (e *Env) format(s string) (string, error) {
 	return string(f), err
 }
 
-// write writes one output file (or its parts) in format f.
-func (e *Env) write(ctx context.Context, f book.Format, path string, pages []book.Page, m book.Meta) ([]string, book.Stats, error) {
+// write writes one output file (or its parts) in format f; po are the
+// run's PDF options, whose placeholders, part size, pixel limit and temp
+// folder every format follows.
+func (e *Env) write(ctx context.Context, f book.Format, path string, pages []book.Page, m book.Meta, po pdf.Options) ([]string, book.Stats, error) {
 	if f == book.PDF {
-		return pdf.WriteFiles(ctx, path, pages, pdfInfo(m), e.PDF)
+		return pdf.WriteFiles(ctx, path, pages, pdfInfo(m), po)
 	}
 	o := book.Options{
-		Placeholders: e.PDF.Placeholders,
-		MaxFileBytes: e.PDF.MaxFileBytes,
-		Inspect:      pdf.Inspector(e.PDF.MaxPixels),
+		Placeholders: po.Placeholders,
+		MaxFileBytes: po.MaxFileBytes,
+		TempDir:      po.TempDir,
+		Inspect:      pdf.Inspector(po.MaxPixels),
 	}
 	if f == book.CBZ {
 		return cbz.WriteFiles(ctx, path, pages, m, o)

@@ -17,6 +17,7 @@ import (
 	"github.com/mangabot/mangabot/browser"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
 )
@@ -104,6 +105,8 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 			MaxFileBytes: cfg.Output.MaxFileBytes,
 			LossyWebP:    cfg.PDF.LossyWebP,
 			JPEGQuality:  cfg.PDF.JPEGQuality,
+			// One budget for every job of the process.
+			Budget: pdf.NewBudget(cfg.PDF.DecodeMemory),
 		},
 		Format:   book.Format(cfg.Output.Format),
 		Producer: "mangabot " + Version,
@@ -195,7 +198,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%s: %w", name, Friendly(err))
+		return nil, fmt.Errorf("%s: %w", name, cleanError{Friendly(err)})
 	}
 	p := &Plan{Site: name, Request: req, resolved: time.Now()}
 	for _, c := range chs {
@@ -203,6 +206,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if n == 0 {
 			continue
 		}
+		cleanChapter(c)
 		if c.Site == "" {
 			c.Site = name
 		}
@@ -357,20 +361,30 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		return nil, outputDirError(dir, err)
 	}
 	tmp, keepPages := o.WorkDir, o.WorkDir != ""
+	pdfOpts := e.PDF
 	if keepPages {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return nil, err
 		}
-	} else if tmp, err = os.MkdirTemp(dir, ".mangabot-job-"); err != nil {
-		return nil, outputDirError(dir, err)
-	}
-	defer func() {
-		// A caller-owned work dir survives a cancelled run: the caller
-		// decides whether that was a pause (resume later) or the end.
-		if !keepPages || (ctx.Err() == nil && !o.KeepPages) {
-			os.RemoveAll(tmp)
+		defer func() {
+			// A caller-owned work dir survives a cancelled run: the caller
+			// decides whether that was a pause (resume later) or the end.
+			if ctx.Err() == nil && !o.KeepPages {
+				os.RemoveAll(tmp)
+			}
+		}()
+	} else {
+		// A folder of its own, resumed from if a killed run of the same
+		// output left it; it holds the PDFs' temp files too, so that a
+		// kill leaves nothing but this folder, which the next run reuses
+		// or removes.
+		w, err := openWorkDir(dir, workID(p.Request, dir, file))
+		if err != nil {
+			return nil, outputDirError(dir, err)
 		}
-	}()
+		defer w.remove()
+		tmp, pdfOpts.TempDir = w.path, w.path
+	}
 	out = &Output{}
 	defer func() {
 		if err != nil {
@@ -441,7 +455,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			name = uniqueName(dir, FileName(g, p.Request.Merge), format.Ext(), names)
 		}
 		built := time.Now()
-		files, stats, err := e.write(ctx, format, name, pages, e.meta(g, marks))
+		files, stats, err := e.write(ctx, format, name, pages, e.meta(g, marks), pdfOpts)
 		if err == nil && e.Observe != nil {
 			e.Observe(string(format), time.Since(built))
 		}
@@ -450,7 +464,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		for _, sk := range stats.Skipped {
 			if sk.Index >= 0 && sk.Index < len(refs) {
 				f := refs[sk.Index]
-				f.Reason = sk.Reason
+				f.Reason = sanitize.Text(sk.Reason)
 				out.Failed = append(out.Failed, f)
 			}
 		}
@@ -503,7 +517,7 @@ func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Tim
 	case len(c.Pages) == 0 && c.Refresh != nil:
 		pages, err := c.Refresh(ctx)
 		if err != nil {
-			return err
+			return cleanError{err}
 		}
 		if len(pages) == 0 {
 			return fmt.Errorf("%w: the chapter has no pages", sites.ErrNoPages)

@@ -1,9 +1,10 @@
 // Command pdfgen writes test pages for the benchmarks: noisy JPEG pages for
 // bench/pdf.sh (noise keeps the files big, ~1.5 MB, like high-quality
-// scans), or with -style manga grey PNG pages drawn like manga (panel
-// borders, screentone, gradients, line work, balloons with lettering, scan
-// grain) that bench/webp.sh encodes as lossy WebP as aggregator sites serve
-// them. Deterministic for a seed.
+// scans); with -png16 huge 16-bit RGBA PNG pages for bench/bigpng.sh; with
+// -style manga grey PNG pages drawn like manga (panel borders, screentone,
+// gradients, line work, balloons with lettering, scan grain) that
+// bench/webp.sh encodes as lossy WebP as aggregator sites serve them.
+// Deterministic for a seed.
 package main
 
 import (
@@ -28,6 +29,7 @@ func main() {
 	q := flag.Int("q", 92, "JPEG quality")
 	noise := flag.Int("noise", 96, "noise amplitude (manga: scan grain, default 6)")
 	style := flag.String("style", "noise", "noise (JPEG) or manga (PNG)")
+	png16 := flag.Bool("png16", false, "write 16-bit RGBA PNG pages (NNN.png) instead of JPEG")
 	flag.Parse()
 	write := page
 	if *style == "manga" {
@@ -44,7 +46,13 @@ func main() {
 	for range 2 {
 		wg.Go(func() {
 			for i := range next {
-				if err := write(filepath.Join(*dir, fmt.Sprintf("%03d", i)), *w, *h, *q, *noise, uint64(i)); err != nil {
+				var err error
+				if *png16 {
+					err = png16Page(filepath.Join(*dir, fmt.Sprintf("%03d.png", i)), *w, *h, i)
+				} else {
+					err = write(filepath.Join(*dir, fmt.Sprintf("%03d", i)), *w, *h, *q, *noise, uint64(i))
+				}
+				if err != nil {
 					log.Fatal(err)
 				}
 			}

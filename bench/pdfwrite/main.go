@@ -1,6 +1,7 @@
 // Command pdfwrite writes the given image files into one document with the
 // streaming writers (pdf.WriteFiles, cbz.WriteFiles, epub.WriteFiles);
-// bench/pdf.sh measures them against img2pdf.
+// bench/pdf.sh measures them against img2pdf, and bench/bigpng.sh measures
+// the PDF writer's memory with several jobs at once.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"sync"
 
 	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/cbz"
@@ -17,9 +19,11 @@ import (
 )
 
 func main() {
-	out := flag.String("o", "out.pdf", "output file")
+	out := flag.String("o", "out.pdf", "output file (job i > 0 writes to OUT.i)")
 	format := flag.String("format", "pdf", "pdf, cbz or epub")
 	split := flag.Int64("split", 0, "MaxFileBytes (0 = one file)")
+	jobs := flag.Int("jobs", 1, "jobs writing the same pages at once, sharing one decode budget")
+	budget := flag.Int64("budget", pdf.DefaultDecodeMemory, "decode memory budget in bytes")
 	flag.Parse()
 	var pages []book.Page
 	for _, p := range flag.Args() {
@@ -29,22 +33,38 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	opts := pdf.Options{MaxFileBytes: *split, Budget: pdf.NewBudget(*budget)}
+	bopts := book.Options{MaxFileBytes: *split, Inspect: pdf.Inspector(0)}
 	meta := book.Meta{Title: "bench", Language: "en", Chapters: []book.Chapter{{Title: "bench"}}}
-	var (
-		paths []string
-		st    book.Stats
-	)
-	ctx := context.Background()
-	switch f {
-	case book.CBZ:
-		paths, st, err = cbz.WriteFiles(ctx, *out, pages, meta, book.Options{MaxFileBytes: *split, Inspect: pdf.Inspector(0)})
-	case book.EPUB:
-		paths, st, err = epub.WriteFiles(ctx, *out, pages, meta, book.Options{MaxFileBytes: *split, Inspect: pdf.Inspector(0)})
-	default:
-		paths, st, err = pdf.WriteFiles(ctx, *out, pages, pdf.Info{Title: "bench", Creator: "mangabot"}, pdf.Options{MaxFileBytes: *split})
+	var wg sync.WaitGroup
+	for i := range *jobs {
+		name := *out
+		if i > 0 {
+			name = fmt.Sprintf("%s.%d", *out, i)
+		}
+		wg.Go(func() {
+			var (
+				paths []string
+				st    book.Stats
+				err   error
+			)
+			ctx := context.Background()
+			switch f {
+			case book.CBZ:
+				paths, st, err = cbz.WriteFiles(ctx, name, pages, meta, bopts)
+			case book.EPUB:
+				paths, st, err = epub.WriteFiles(ctx, name, pages, meta, bopts)
+			default:
+				paths, st, err = pdf.WriteFiles(ctx, name, pages, pdf.Info{Title: "bench", Creator: "mangabot"}, opts)
+			}
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Fprintf(os.Stderr, "%d pages, %d bytes, %d skipped, %v\n", st.Pages, st.Bytes, len(st.Skipped), paths)
+			for _, s := range st.Skipped {
+				fmt.Fprintf(os.Stderr, "  page %d: %s\n", s.Index+1, s.Reason)
+			}
+		})
 	}
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Fprintf(os.Stderr, "%d pages, %d bytes, %d skipped, %v\n", st.Pages, st.Bytes, len(st.Skipped), paths)
+	wg.Wait()
 }

@@ -60,7 +60,12 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	if sub != "check" {
-		args = flagsFirst(args)
+		configFlag(fs)
+		var err error
+		if args, err = flagsFirst(fs, args); err != nil {
+			fmt.Fprintln(stderr, "bot: "+err.Error())
+			return exitUsage
+		}
 	}
 	cfg, fs, code := loadConfig(fs, args, stderr)
 	if cfg == nil {

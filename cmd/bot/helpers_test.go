@@ -145,6 +145,18 @@ func run(t *testing.T, ctx context.Context, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// toolOutput runs one of the PDF tools (skipped, or failed under CI,
+// when missing) and returns its stdout.
+func toolOutput(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	needTool(t, name)
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return string(out)
+}
+
 func pdfPages(t *testing.T, path string) int {
 	t.Helper()
 	needTool(t, "qpdf")

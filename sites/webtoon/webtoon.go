@@ -27,7 +27,7 @@ import (
 type Options struct {
 	BaseURL   string  `toml:"base_url" help:"WEBTOON site root; links on its host are taken (on the default host also m.webtoons.com) and pages are fetched from it"`
 	Referer   string  `toml:"referer" help:"Referer sent with page and image requests; the image host (webtoon-phinf.pstatic.net) refuses images without it"`
-	Rate      float64 `toml:"rate" help:"requests per second to the image host (image_host)"`
+	Rate      float64 `toml:"rate" range:"(0,10000]" help:"requests per second to the image host (image_host)"`
 	ImageHost string  `toml:"image_host" help:"host whose images get the rate limit"`
 }
 
