@@ -8,10 +8,13 @@ import (
 
 // Options configure a Fetcher. The zero value works (defaults below).
 type Options struct {
-	UserAgent      string        // default "mangabot/dev"
-	Rate           float64       // requests/s per host; default 4
-	Burst          int           // default 4
-	Concurrency    int           // pages in flight per job; default 8
+	UserAgent   string  // default "mangabot/dev"
+	Rate        float64 // requests/s per host; default 4
+	Burst       int     // default 4
+	Concurrency int     // pages in flight per job (Window); default 8
+	// ReorderBytes bounds the pages a Window keeps on disk done ahead of
+	// the first unfinished one (waiting for the writer); default 256 MiB.
+	ReorderBytes   int64
 	MaxInFlight    int           // requests in flight across all jobs; default 64
 	Retries        int           // default 3; negative: none
 	ConnectTimeout time.Duration // default 10s

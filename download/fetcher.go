@@ -67,6 +67,9 @@ func (o *Options) setDefaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
+	if o.ReorderBytes <= 0 {
+		o.ReorderBytes = 256 << 20
+	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
 	}
