@@ -43,6 +43,7 @@ type Fetcher struct {
 // optional path limiters, and the pause set by a 429.
 type hostState struct {
 	lim   *rate.Limiter
+	ad    *adaptive // requests in flight and the rate lim grants, adapted
 	paths []pathLimiter
 
 	mu          sync.Mutex
@@ -191,8 +192,7 @@ func (f *Fetcher) SetHostLimits(limits ...HostLimit) {
 			continue // made from f.limits on first use
 		}
 		if l.Path == "" {
-			hs.lim.SetLimit(rate.Limit(l.Rate))
-			hs.lim.SetBurst(burst)
+			hs.ad.setLimits(rate.Limit(l.Rate), burst, f.opts.Concurrency)
 			continue
 		}
 		found := false
@@ -226,6 +226,7 @@ func (f *Fetcher) host(name string) *hostState {
 			hs.paths = append(hs.paths, pathLimiter{l.Path, lim})
 		}
 	}
+	hs.ad = newAdaptive(name, f.opts.Observer, hs.lim, f.opts.Concurrency)
 	f.hosts[name] = hs
 	return hs
 }

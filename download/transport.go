@@ -105,7 +105,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pt, _ := ctx.Value(hookKey).(*pageTrace)
 
 	for attempt := 0; ; attempt++ {
+		// A slot to the host first, so that no token is spent waiting.
+		if err := hs.ad.acquire(ctx); err != nil {
+			closeReqBody(req)
+			return nil, err
+		}
 		if err := f.waitHost(ctx, hs, host, req.URL.Path); err != nil {
+			hs.ad.release()
 			closeReqBody(req)
 			return nil, err
 		}
@@ -115,7 +121,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			pt.start = start
 			n = pt.retried
 		}
-		resp, err := f.attempt(ctx, req)
+		resp, err := f.attempt(ctx, req, hs.ad.release)
 		var be *BlockedError
 		if err != nil && errors.As(err, &be) {
 			// The guard's refusal comes back from the dialer as
@@ -126,6 +132,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			err = be
 		}
 		d := time.Since(start)
+		if be == nil {
+			hs.ad.feedback(ctx, statusOf(resp, err), err, d)
+		}
 		wait, hinted := f.backoff(n), false
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
 			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
@@ -174,15 +183,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // attempt sends req once, holding a MaxInFlight slot and a RequestTimeout
-// context until the response body is closed.
-func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*http.Response, error) {
+// context until the response body is closed; then it calls done (which
+// frees the host's slot).
+func (f *Fetcher) attempt(ctx context.Context, req *http.Request, done func()) (*http.Response, error) {
 	select {
 	case f.inflight <- struct{}{}:
 	case <-ctx.Done():
+		done()
 		return nil, ctx.Err()
 	}
 	actx, cancel := context.WithTimeout(ctx, f.opts.RequestTimeout)
-	release := func() { cancel(); <-f.inflight }
+	release := func() { cancel(); <-f.inflight; done() }
 	f.requests.Add(1)
 	resp, err := f.base.RoundTrip(req.WithContext(actx))
 	if err != nil {
