@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -36,7 +38,7 @@ func (o Options) withDefaults() Options {
 func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error) {
 	opts.MaxFileBytes = 0
 	j := &job{
-		pages: pages, opts: opts.withDefaults(), info: infoDict(info),
+		pages: slices.All(pages), opts: opts.withDefaults(), info: infoDict(info),
 		open:  func() (io.Writer, error) { return w, nil },
 		close: func() error { return nil },
 	}
@@ -55,6 +57,15 @@ const MinFileBytes = 4 << 10
 // error nothing is left behind. A MaxFileBytes below MinFileBytes is an
 // error, before anything is read or written.
 func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error) {
+	return WriteStream(ctx, path, slices.All(pages), info, opts)
+}
+
+// WriteStream is WriteFiles over pages that may still be downloading: it
+// writes each page as the sequence yields it (index, page), in order, so
+// that when the last page arrives only the trailer remains. The sequence
+// ends early when ctx is done; WriteStream then fails with ctx's error and
+// leaves nothing behind.
+func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], info Info, opts Options) ([]string, Stats, error) {
 	if opts.MaxFileBytes > 0 && opts.MaxFileBytes < MinFileBytes {
 		return nil, Stats{}, fmt.Errorf("pdf: max_file_bytes must be at least 4 KiB (%d bytes), got %d", int64(MinFileBytes), opts.MaxFileBytes)
 	}
@@ -139,7 +150,7 @@ func partNames(path string, n int) []string {
 
 // job runs the page loop for one or more output documents.
 type job struct {
-	pages []Page
+	pages iter.Seq2[int, Page]
 	opts  Options
 	info  []byte
 	open  func() (io.Writer, error) // start the next output
@@ -202,11 +213,12 @@ func (j *job) run(ctx context.Context) (Stats, error) {
 		}
 		j.lastW = pw
 	}
-	if !started {
-		return j.stats, ErrNoPages
-	}
+	// A stream cut short by ctx is a cancel, not a document without pages.
 	if err := ctx.Err(); err != nil {
 		return j.stats, err
+	}
+	if !started {
+		return j.stats, ErrNoPages
 	}
 	return j.stats, j.endDoc()
 }
