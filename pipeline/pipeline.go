@@ -254,8 +254,8 @@ func ChapterTitle(c *sites.Chapter) string {
 
 // Progress of a running plan.
 type Progress struct {
-	Chapter, Chapters                  int // 1-based chapter being fetched, of how many
-	download.Progress                      // of this chapter
+	Chapter, Chapters                  int // 1-based chapter being fetched (the first unfinished), of how many
+	download.Progress                      // of this chapter; Last is set when the event was its page
 	PagesDone, PagesFailed, PagesTotal int
 	Bytes                              int64
 	Stage                              string // "downloading", "building pdf"
@@ -532,16 +532,31 @@ type tracker struct {
 	progress func(Progress)
 }
 
+// chapter takes a chapter's progress. The run's Chapter is the first one
+// still downloading (the one being written), never going back, so that
+// status lines read "chapter 3 of 10" while chapter 4 has begun too.
 func (t *tracker) chapter(no int, dp download.Progress) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.chapters[no-1] = dp
-	t.st.Chapter, t.st.Progress = no, dp
 	t.st.PagesDone, t.st.PagesFailed, t.st.Bytes = 0, 0, 0
-	for _, c := range t.chapters {
+	cur := 0
+	for i, c := range t.chapters {
 		t.st.PagesDone += c.Done
 		t.st.PagesFailed += c.Failed
 		t.st.Bytes += c.Bytes
+		if cur == 0 && c.Total > 0 && c.Done+c.Failed < c.Total {
+			cur = i + 1
+		}
+	}
+	if cur == 0 {
+		cur = no
+	}
+	cur = max(cur, t.st.Chapter)
+	t.st.Chapter, t.st.Progress = cur, t.chapters[cur-1]
+	t.st.Progress.Last = nil
+	if cur == no {
+		t.st.Progress = dp
 	}
 	t.progress(t.st)
 }

@@ -536,8 +536,8 @@ func TestWriteWhileFetching(t *testing.T) {
 }
 
 // TestChaptersShareWindow: chapter 2's pages are requested while chapter
-// 1's slow page is still in flight; each chapter still gets its own PDF
-// and its own progress.
+// 1's slow page is still in flight; each chapter still gets its own PDF,
+// and progress shows one chapter at a time, in order.
 func TestChaptersShareWindow(t *testing.T) {
 	second := make(chan struct{})
 	var once sync.Once
@@ -559,13 +559,17 @@ func TestChaptersShareWindow(t *testing.T) {
 	}
 	env := newEnv(t, srv.URL)
 	var mu sync.Mutex
-	seen := map[int]int{} // chapter -> its last Done
+	var last pipeline.Progress
 	out, err := env.Run(context.Background(), chapterPlan(u1, u2), pipeline.RunOptions{Dir: t.TempDir(), Progress: func(p pipeline.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
-		if p.Chapter > 0 {
-			seen[p.Chapter] = p.Progress.Done
+		if p.Chapter < last.Chapter || p.PagesDone < last.PagesDone {
+			t.Errorf("progress went back: %+v after %+v", p, last)
 		}
+		if p.Chapter > 0 && p.Progress.Total != 3 {
+			t.Errorf("chapter %d progress has total %d, want its own 3", p.Chapter, p.Progress.Total)
+		}
+		last = p
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -585,8 +589,8 @@ func TestChaptersShareWindow(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if seen[1] != 3 || seen[2] != 3 {
-		t.Errorf("per-chapter progress %v", seen)
+	if last.Chapter != 2 || last.Progress.Done != 3 || last.PagesDone != 6 {
+		t.Errorf("last progress %+v: want chapter 2 with its 3 pages, 6 in all", last)
 	}
 }
 
