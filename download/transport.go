@@ -58,6 +58,10 @@ type pageTrace struct {
 	start   time.Time
 	retried int // retries of the page so far, by the transport or the page
 	limit   int // Options.Retries
+	// throttled is the time the page has waited after 429s, which do not
+	// count as retries.
+	throttled time.Duration
+	throttles int
 }
 
 // canRetry says whether the page may be tried once more.
@@ -119,7 +123,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		n := attempt // retries so far, for the backoff
 		if pt != nil {
 			pt.start = start
-			n = pt.retried
+			n = pt.retried + pt.throttles
 		}
 		resp, err := f.attempt(ctx, req, hs.ad.release)
 		var be *BlockedError
@@ -154,9 +158,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drainClose(resp.Body)
 			return nil, &RateLimitError{Host: host, Wait: wait}
 		}
+		throttled := resp != nil && resp.StatusCode == http.StatusTooManyRequests
 		outOfTries := attempt >= f.opts.Retries
 		if pt != nil {
 			outOfTries = !pt.canRetry()
+			if throttled {
+				// A 429 is the host asking us to slow down, not a failure:
+				// a page waits it out (the cuts above slow every job down)
+				// for up to maxRetryAfter in all, outside its Retries.
+				outOfTries = pt.throttled+wait > maxRetryAfter
+			}
 		}
 		if !idempotent || outOfTries || !retryable(ctx, resp, err) {
 			// A page fetch reports its 2xx itself, once the body is read.
@@ -173,7 +184,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drainClose(resp.Body)
 		}
 		f.retries.Add(1)
-		if pt != nil {
+		switch {
+		case pt != nil && throttled:
+			pt.throttled += wait
+			pt.throttles++
+		case pt != nil:
 			pt.retried++
 		}
 		if err := sleep(ctx, wait); err != nil {
