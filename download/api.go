@@ -71,6 +71,10 @@ type Batch struct {
 	// Refresh, when set, re-resolves the page list (a new image node);
 	// the fetcher calls it when pages failed, then retries only those.
 	Refresh func(ctx context.Context) ([]Page, error)
+	// NoSync skips the fsync of each page before it gets its final name:
+	// for pages that will not outlive the process (no resume after a
+	// crash), whose syncs would only hold the window up.
+	NoSync bool
 	// Report, when set, is told of every image fetch (MangaDex@Home
 	// reports), from a goroutine of the fetcher's; it must not block long.
 	Report func(FetchReport)

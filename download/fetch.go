@@ -264,7 +264,10 @@ func (f *Fetcher) tryPage(ctx context.Context, batch Batch, i int, pg Page, pt *
 	// Sync before rename: a crash must not leave a final name over a
 	// partial file, since resume trusts final names.
 	if err = tmp.Chmod(0o644); err == nil {
-		if err = tmp.Sync(); err == nil {
+		if !batch.NoSync {
+			err = tmp.Sync()
+		}
+		if err == nil {
 			err = tmp.Close()
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -75,10 +77,11 @@ func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], i
 	}
 	var (
 		temps []string
-		cur   *os.File
+		cur   *syncingFile
 	)
 	cleanup := func() {
 		if cur != nil {
+			cur.wait()
 			cur.Close()
 		}
 		for _, t := range temps {
@@ -92,15 +95,16 @@ func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], i
 			if err != nil {
 				return nil, err
 			}
-			cur = f
+			cur = &syncingFile{File: f}
 			temps = append(temps, f.Name())
-			return f, nil
+			return cur, nil
 		},
 		close: func() error {
 			f := cur
 			cur = nil
 			// Sync before rename so a crash cannot leave a complete-looking
 			// name over partial data.
+			f.wait()
 			err := f.Sync()
 			if err2 := f.Chmod(0o644); err == nil {
 				err = err2
@@ -293,3 +297,47 @@ func (j *job) emitPlaceholder(sk Skipped) error {
 	j.stats.Pages++
 	return nil
 }
+
+// syncEvery is how much a document grows between background syncs.
+const syncEvery = 8 << 20
+
+// syncingFile flushes what was written to disk in the background every
+// syncEvery bytes, while the pages still downloading are awaited, so that
+// the sync before the rename has only the tail left to do.
+type syncingFile struct {
+	*os.File
+	n    int64 // written since the last sync began
+	busy atomic.Bool
+	wg   sync.WaitGroup
+}
+
+func (s *syncingFile) Write(p []byte) (int, error) {
+	n, err := s.File.Write(p)
+	s.wrote(int64(n))
+	return n, err
+}
+
+// ReadFrom keeps the file's own ReadFrom (copy_file_range) for page data.
+func (s *syncingFile) ReadFrom(r io.Reader) (int64, error) {
+	n, err := s.File.ReadFrom(r)
+	s.wrote(n)
+	return n, err
+}
+
+func (s *syncingFile) wrote(n int64) {
+	s.n += n
+	if s.n < syncEvery || !s.busy.CompareAndSwap(false, true) {
+		return
+	}
+	s.n = 0
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.busy.Store(false)
+		// An error shows again at the final Sync, which is checked.
+		_ = s.File.Sync()
+	}()
+}
+
+// wait lets a background sync finish (before the final Sync or Close).
+func (s *syncingFile) wait() { s.wg.Wait() }

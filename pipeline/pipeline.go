@@ -355,7 +355,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 	resolved := make(chan struct{})
 	go func() {
 		defer close(resolved)
-		e.addChapters(rctx, win, chs, p.resolved, tr)
+		e.addChapters(rctx, win, chs, p.resolved, tr, keepPages)
 	}()
 	defer func() {
 		stop()
@@ -498,8 +498,8 @@ const lookahead = 2
 
 // addChapters loads each chapter's page list (lazy chapters, expired URLs)
 // and adds its batch to the window, in order, staying lookahead chapters
-// ahead of the downloads.
-func (e *Env) addChapters(ctx context.Context, win *download.Window, chs []*chapterRun, resolved time.Time, tr *tracker) {
+// ahead of the downloads. durable: the pages are resumed after a restart.
+func (e *Env) addChapters(ctx context.Context, win *download.Window, chs []*chapterRun, resolved time.Time, tr *tracker, durable bool) {
 	for k, ch := range chs {
 		if k >= lookahead {
 			if prev := chs[k-lookahead]; prev.fl != nil {
@@ -517,7 +517,9 @@ func (e *Env) addChapters(ctx context.Context, win *download.Window, chs []*chap
 		}
 		if ch.err == nil {
 			ch.fl, ch.err = win.Add(download.Batch{Pages: ch.c.Pages, Dir: ch.dir, Refresh: ch.c.Refresh, Report: ch.c.Report,
-				Progress: func(dp download.Progress) { tr.chapter(ch.no, dp) }})
+				Progress: func(dp download.Progress) { tr.chapter(ch.no, dp) },
+				// Pages in a temp dir of ours are gone after a crash anyway.
+				NoSync: !durable})
 		}
 		close(ch.ready)
 	}
