@@ -393,6 +393,11 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 					if !yield(len(refs)-1, pg) {
 						return
 					}
+					if !keepPages && r.Path != "" {
+						// Written: the page's file is not needed again, and
+						// the job's disk use stays near one copy.
+						os.Remove(r.Path)
+					}
 				}
 			}
 			// Every page is in: only the trailer remains.
