@@ -245,6 +245,9 @@ func (f *Fetcher) limiters(hs *hostState, path string) []*rate.Limiter {
 	return out
 }
 
+// Concurrency is the window of pages in flight per job.
+func (f *Fetcher) Concurrency() int { return f.opts.Concurrency }
+
 // Stats returns process-wide counters.
 func (f *Fetcher) Stats() Stats {
 	s := Stats{

@@ -33,6 +33,7 @@ type Window struct {
 	// bytes of done pages past it.
 	ff, fp int
 	ahead  int64
+	popped chan struct{} // closed and replaced when queued pages start
 }
 
 // Flight is a batch being fetched by a Window.
@@ -98,7 +99,7 @@ func (q *itemQueue) Pop() any {
 // Close is called. Add batches in reading order.
 func (f *Fetcher) NewWindow(ctx context.Context) *Window {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Window{f: f, ctx: ctx, cancel: cancel}
+	w := &Window{f: f, ctx: ctx, cancel: cancel, popped: make(chan struct{})}
 	w.stop = context.AfterFunc(ctx, w.cancelled)
 	return w
 }
@@ -195,6 +196,31 @@ func (w *Window) dispatchLocked() {
 		w.running++
 		it.fl.running++
 		go w.run(it)
+		close(w.popped)
+		w.popped = make(chan struct{})
+	}
+}
+
+// WaitQueue blocks until fewer than n pages wait for a slot (or ctx or the
+// window ends): the time to add the next batch, so that the window never
+// runs dry at a batch boundary while later page lists are loaded only
+// shortly before their turn.
+func (w *Window) WaitQueue(ctx context.Context, n int) error {
+	for {
+		w.mu.Lock()
+		if len(w.queue) < n {
+			w.mu.Unlock()
+			return nil
+		}
+		ch := w.popped
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
 	}
 }
 

@@ -495,22 +495,18 @@ func chapters(g []*chapterRun) []*sites.Chapter {
 	return out
 }
 
-// lookahead is how many chapters ahead of the oldest one still downloading
-// have their page lists loaded and queued: enough to keep the window full
-// across a boundary, few enough that expiring page URLs (MangaDex@Home)
-// are fresh when their turn comes.
-const lookahead = 2
+// lookahead is how many windows' worth of pages wait queued before the
+// next chapter's page list is loaded: enough to keep the window full
+// across a boundary while a page list loads (a MangaDex@Home round trip),
+// few enough that expiring page URLs are fresh when their turn comes.
+const lookahead = 4
 
 // addChapters loads each chapter's page list (lazy chapters, expired URLs)
-// and adds its batch to the window, in order, staying lookahead chapters
-// ahead of the downloads. durable: the pages are resumed after a restart.
+// and adds its batch to the window, in order, each once the pages queued
+// before it run low. durable: the pages are resumed after a restart.
 func (e *Env) addChapters(ctx context.Context, win *download.Window, chs []*chapterRun, resolved time.Time, tr *tracker, durable bool) {
-	for k, ch := range chs {
-		if k >= lookahead {
-			if prev := chs[k-lookahead]; prev.fl != nil {
-				prev.fl.Wait()
-			}
-		}
+	for _, ch := range chs {
+		win.WaitQueue(ctx, lookahead*e.Fetcher.Concurrency())
 		if ctx.Err() != nil {
 			ch.err = ctx.Err()
 			close(ch.ready)

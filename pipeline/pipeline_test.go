@@ -535,8 +535,8 @@ func TestWriteWhileFetching(t *testing.T) {
 	}
 }
 
-// TestChaptersShareWindow: chapter 2's pages are requested while chapter
-// 1's slow page is still in flight; each chapter still gets its own PDF,
+// TestChaptersShareWindow: chapter 2's page list is loaded and its pages
+// requested while chapter 1's slow page is still in flight; each chapter still gets its own PDF,
 // and progress shows one chapter at a time, in order.
 func TestChaptersShareWindow(t *testing.T) {
 	second := make(chan struct{})
@@ -558,9 +558,21 @@ func TestChaptersShareWindow(t *testing.T) {
 		u2 = append(u2, fmt.Sprintf("%s/2/%d.jpg", srv.URL, i))
 	}
 	env := newEnv(t, srv.URL)
+	plan := chapterPlan(u1, u2)
+	// Chapter 2's page list is lazy (as MangaDex's): it is loaded while
+	// chapter 1 downloads, or its pages could not come before 1's tail.
+	lazy := plan.Chapters[1]
+	lazy.PageCount, lazy.Pages = len(lazy.Pages), nil
+	lazy.Refresh = func(context.Context) ([]download.Page, error) {
+		var l []download.Page
+		for _, u := range u2 {
+			l = append(l, download.Page{URL: u})
+		}
+		return l, nil
+	}
 	var mu sync.Mutex
 	var last pipeline.Progress
-	out, err := env.Run(context.Background(), chapterPlan(u1, u2), pipeline.RunOptions{Dir: t.TempDir(), Progress: func(p pipeline.Progress) {
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), Progress: func(p pipeline.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		if p.Chapter < last.Chapter || p.PagesDone < last.PagesDone {
