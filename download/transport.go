@@ -109,13 +109,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pt, _ := ctx.Value(hookKey).(*pageTrace)
 
 	for attempt := 0; ; attempt++ {
-		// A slot to the host first, so that no token is spent waiting.
-		if err := hs.ad.acquire(ctx); err != nil {
-			closeReqBody(req)
-			return nil, err
+		// Page fetches take a slot of the host's adaptive window first,
+		// so that no token is spent waiting. Site API calls and reports
+		// do not: they are few, and one held by a slow endpoint must not
+		// stall the pages of a host it shares.
+		done := func() {}
+		if pt != nil {
+			if err := hs.ad.acquire(ctx); err != nil {
+				closeReqBody(req)
+				return nil, err
+			}
+			done = hs.ad.release
 		}
 		if err := f.waitHost(ctx, hs, host, req.URL.Path); err != nil {
-			hs.ad.release()
+			done()
 			closeReqBody(req)
 			return nil, err
 		}
@@ -125,7 +132,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			pt.start = start
 			n = pt.retried + pt.throttles
 		}
-		resp, err := f.attempt(ctx, req, hs.ad.release)
+		resp, err := f.attempt(ctx, req, done)
 		var be *BlockedError
 		if err != nil && errors.As(err, &be) {
 			// The guard's refusal comes back from the dialer as
@@ -136,7 +143,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			err = be
 		}
 		d := time.Since(start)
-		if be == nil {
+		if pt != nil && be == nil {
 			hs.ad.feedback(ctx, statusOf(resp, err), err, d)
 		}
 		wait, hinted := f.backoff(n), false
