@@ -8,13 +8,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-WORK=${WORK:-/tmp/mangabot-e2e}
-N=${N:-200}
 C=${C:-10}
 RUNS=${RUNS:-5}
-mkdir -p "$WORK"
-pages "$WORK" "$N"
-build_bots "$WORK"
+setup
 serve url -dir "$WORK/pages" -urls "$WORK/urls.txt" -chapters "$C"
 trap 'kill $srv 2>/dev/null' EXIT
 config "$WORK" "${url%%/en/*}"

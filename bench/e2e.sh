@@ -9,12 +9,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-WORK=${WORK:-/tmp/mangabot-e2e}
-N=${N:-200}
 RUNS=${RUNS:-5}
-mkdir -p "$WORK"
-pages "$WORK" "$N"
-build_bots "$WORK"
+setup
 serve url -dir "$WORK/pages" -urls "$WORK/urls.txt"
 trap 'kill $srv 2>/dev/null' EXIT
 config "$WORK"

@@ -1,5 +1,15 @@
 # Shared helpers of the bench scripts (sourced).
 
+WORK=${WORK:-/tmp/mangabot-e2e}
+N=${N:-200}
+
+# setup: the pages, the server and both bots under $WORK.
+setup() {
+	mkdir -p "$WORK"
+	pages "$WORK" "$N"
+	build_bots "$WORK"
+}
+
 now() { date +%s.%N; }
 
 # timed VAR command...: runs the command, appends its wall time in seconds

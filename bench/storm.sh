@@ -7,13 +7,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-WORK=${WORK:-/tmp/mangabot-e2e}
-N=${N:-200}
 AFTER=${AFTER:-0.5}
 FOR=${FOR:-5}
-mkdir -p "$WORK"
-pages "$WORK" "$N"
-build_bots "$WORK"
+setup
 config "$WORK"
 
 # run NAME BOT: one fetch against a fresh storm server; prints a table row.
