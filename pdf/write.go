@@ -299,7 +299,7 @@ func (j *job) emitPlaceholder(sk Skipped) error {
 }
 
 // syncEvery is how much a document grows between background syncs.
-const syncEvery = 8 << 20
+const syncEvery = 4 << 20
 
 // syncingFile flushes what was written to disk in the background every
 // syncEvery bytes, while the pages still downloading are awaited, so that
