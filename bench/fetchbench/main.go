@@ -82,7 +82,7 @@ func main() {
 	defer cancel()
 
 	sliding := func(dir string) error {
-		res, err := newFetcher().Fetch(ctx, download.Batch{Pages: list, Dir: dir})
+		res, err := newFetcher().Fetch(ctx, download.Batch{Pages: list, Dir: dir, NoSync: true})
 		if err == nil && res.Failed > 0 {
 			err = fmt.Errorf("%d pages failed: %v", res.Failed, firstErr(res))
 		}
@@ -96,7 +96,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			res, err := f.Fetch(ctx, download.Batch{Pages: list[b:min(b+*conc, len(list))], Dir: sub})
+			res, err := f.Fetch(ctx, download.Batch{Pages: list[b:min(b+*conc, len(list))], Dir: sub, NoSync: true})
 			if err == nil && res.Failed > 0 {
 				err = fmt.Errorf("%d pages failed: %v", res.Failed, firstErr(res))
 			}
