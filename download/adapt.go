@@ -25,19 +25,24 @@ const (
 	// rateHold: the rate stays cut this long after the last 429 before it
 	// starts to recover.
 	rateHold = time.Second
-	// raiseGap: the rate doubles per gap while the host answers.
+	// raiseGap: the rate doubles per gap once the host answers again.
 	raiseGap = 250 * time.Millisecond
 	rateStep = 2
-	minRate  = 0.5 // requests/s: a 429 storm never stops a host entirely
+	// episodeGap: cuts closer than this belong to one congestion episode,
+	// whose recovery aims at the window from before it.
+	episodeGap = 5 * time.Second
+	minRate    = 0.5 // requests/s: a 429 storm never stops a host entirely
 )
 
-// adaptive is a host's congestion control, shared by every job. The number
-// of requests in flight to the host follows AIMD: it starts at the job
-// window, halves on 429, 5xx and network errors, and grows by one per
-// window of answers while latency stays near its best, up to what the
-// host's rate and burst allow in a second. A 429 also halves the rate the
-// host's token bucket grants (from the rate actually sent), which recovers
-// step by step once the host has stopped refusing for a second.
+// adaptive is a host's congestion control for page fetches, shared by every
+// job. The number of page requests in flight to the host follows AIMD: it
+// starts at the job window, halves on 429, 5xx and network errors (once per
+// cutGap), and grows by one per window of answers while latency stays near
+// its best, up to what the host's rate and burst allow in a second; after a
+// congestion episode it first climbs back quickly (one per answer) to half
+// the window that worked before. A 429 also halves the rate the host's
+// token bucket grants (from the rate actually sent), which doubles per
+// raiseGap once the host has stopped refusing for rateHold.
 type adaptive struct {
 	host string
 	obs  HostObserver
@@ -49,6 +54,7 @@ type adaptive struct {
 	inflight int
 	wake     chan struct{}
 	lastCut  time.Time
+	good     float64       // the window before the latest congestion episode
 	srtt     time.Duration // smoothed time to the answer's headers
 	best     time.Duration // lowest srtt seen, slowly forgotten
 
@@ -147,6 +153,9 @@ func (a *adaptive) feedback(ctx context.Context, status int, err error, d time.D
 	changed := false
 	if congested {
 		if now.Sub(a.lastCut) >= cutGap {
+			if now.Sub(a.lastCut) >= episodeGap {
+				a.good = a.limit // what worked before this episode
+			}
 			a.lastCut = now
 			a.limit = math.Max(1, a.limit/2)
 			changed = true
@@ -173,14 +182,27 @@ func (a *adaptive) feedback(ctx context.Context, status int, err error, d time.D
 			a.best += (a.srtt - a.best) / 64
 			a.best = min(a.best, a.srtt)
 		}
-		if a.limit < a.ceil && now.Sub(a.lastCut) >= cutGap && a.srtt <= 2*a.best {
+		if a.limit < a.ceil && now.Sub(a.lastCut) >= cutGap {
 			before := int(a.limit)
-			a.limit = math.Min(a.ceil, a.limit+1/a.limit)
+			switch {
+			case a.limit < a.good/2:
+				// Slow start back to half the window that worked before
+				// the host refused: one more per answer.
+				a.limit = math.Min(a.good/2, a.limit+1)
+			case a.srtt <= 2*a.best:
+				a.limit = math.Min(a.ceil, a.limit+1/a.limit)
+			}
 			changed = int(a.limit) != before
 		}
-		if a.cur < a.full && now.Sub(a.last429) >= rateHold && now.Sub(a.lastRaise) >= raiseGap {
+		from := a.lastRaise
+		if hold := a.last429.Add(rateHold); hold.After(from) {
+			from = hold
+		}
+		if steps := int(now.Sub(from) / raiseGap); a.cur < a.full && now.Sub(a.last429) >= rateHold && steps >= 1 {
+			// Doubling per raiseGap since the last raise, however few
+			// answers came meanwhile (at a low rate they are rare).
 			a.lastRaise = now
-			a.cur = rate.Limit(float64(a.cur)*rateStep + 1)
+			a.cur = rate.Limit(float64(a.cur)*math.Pow(rateStep, float64(min(steps, 4))) + 1)
 			if a.cur >= a.full || float64(a.cur) > 4*a.sentRateLocked(now) {
 				// The bucket no longer binds: back to the configured one.
 				a.cur = a.full
