@@ -8,7 +8,7 @@
 //
 // With -storm-for, image requests get 429 (Retry-After: 1) for that long,
 // starting -storm-after the first image request; -log records every image
-// request (Unix nanoseconds and status, one per line). With -bound W it
+// request (Unix nanoseconds, status and image index, one per line). With -bound W it
 // prints the latency bound of a window of W over the images' latencies
 // (seconds) and exits.
 package main
@@ -132,7 +132,7 @@ func main() {
 		}
 		if logf != nil {
 			mu.Lock()
-			fmt.Fprintf(logf, "%d %d\n", now.UnixNano(), status)
+			fmt.Fprintf(logf, "%d %d %d\n", now.UnixNano(), status, i)
 			mu.Unlock()
 		}
 		if status != http.StatusOK {
