@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -485,17 +486,19 @@ func widths(t *testing.T, path string) []string {
 	return ws
 }
 
-// tempOutput is the size of the run's temp output file in dir, -1 if none.
+// tempOutput is the size of the run's temp output file under dir (it sits
+// in the run's work folder), -1 if none.
 func tempOutput(dir string) int64 {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp-") {
-			if st, err := e.Info(); err == nil {
-				return st.Size()
+	size := int64(-1)
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".tmp-") {
+			if st, err := d.Info(); err == nil {
+				size = st.Size()
 			}
 		}
-	}
-	return -1
+		return nil
+	})
+	return size
 }
 
 // TestWriteWhileFetching: pages arriving out of order are written in
