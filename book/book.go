@@ -66,6 +66,11 @@ type Meta struct {
 	// Chapters in order; with more than one, outlines and navigation get
 	// one entry per chapter.
 	Chapters []Chapter
+	// ChapterIndex, when set, gives the index into Chapters of input page
+	// i, in place of the chapters' Start: pages that stream in while they
+	// download do not know where later chapters start. It is called for
+	// page i only after the sequence yielded it.
+	ChapterIndex func(i int) int
 }
 
 // Chapter is one chapter of a document.
@@ -78,6 +83,9 @@ type Chapter struct {
 // ChapterAt is the index into m.Chapters of the chapter holding input page
 // i, or -1 when there are no chapters.
 func (m *Meta) ChapterAt(i int) int {
+	if m.ChapterIndex != nil && len(m.Chapters) > 0 {
+		return min(max(m.ChapterIndex(i), 0), len(m.Chapters)-1)
+	}
 	c := -1
 	for k, ch := range m.Chapters {
 		if ch.Start > i {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Files hands out the outputs of one document: each through a temp file
@@ -15,7 +17,7 @@ type Files struct {
 	path    string
 	tempDir string
 	temps   []string
-	cur     *os.File
+	cur     *syncingFile
 }
 
 // NewFiles prepares the outputs for path; nothing is created yet. The
@@ -36,9 +38,9 @@ func (f *Files) Next() (io.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.cur = t
+	f.cur = &syncingFile{File: t}
 	f.temps = append(f.temps, t.Name())
-	return t, nil
+	return f.cur, nil
 }
 
 // Done completes the current output.
@@ -47,6 +49,7 @@ func (f *Files) Done() error {
 	f.cur = nil
 	// Sync before rename so a crash cannot leave a complete-looking name
 	// over partial data.
+	t.wait()
 	err := t.Sync()
 	if err2 := t.Chmod(0o644); err == nil {
 		err = err2
@@ -78,6 +81,7 @@ func (f *Files) Commit() ([]string, error) {
 // Abort removes every output written so far.
 func (f *Files) Abort() {
 	if f.cur != nil {
+		f.cur.wait()
 		f.cur.Close()
 		f.cur = nil
 	}
@@ -112,3 +116,47 @@ func CheckMaxFileBytes(n int64) error {
 	}
 	return nil
 }
+
+// syncEvery is how much an output grows between background syncs.
+const syncEvery = 4 << 20
+
+// syncingFile flushes what was written to disk in the background every
+// syncEvery bytes, while the pages still downloading are awaited, so that
+// the sync before the rename has only the tail left to do.
+type syncingFile struct {
+	*os.File
+	n    int64 // written since the last sync began
+	busy atomic.Bool
+	wg   sync.WaitGroup
+}
+
+func (s *syncingFile) Write(p []byte) (int, error) {
+	n, err := s.File.Write(p)
+	s.wrote(int64(n))
+	return n, err
+}
+
+// ReadFrom keeps the file's own ReadFrom (copy_file_range) for page data.
+func (s *syncingFile) ReadFrom(r io.Reader) (int64, error) {
+	n, err := s.File.ReadFrom(r)
+	s.wrote(n)
+	return n, err
+}
+
+func (s *syncingFile) wrote(n int64) {
+	s.n += n
+	if s.n < syncEvery || !s.busy.CompareAndSwap(false, true) {
+		return
+	}
+	s.n = 0
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.busy.Store(false)
+		// An error shows again at the final Sync, which is checked.
+		_ = s.File.Sync()
+	}()
+}
+
+// wait lets a background sync finish (before the final Sync or Close).
+func (s *syncingFile) wait() { s.wg.Wait() }

@@ -3,6 +3,7 @@ package book
 import (
 	"context"
 	"errors"
+	"iter"
 )
 
 // Steps are what a writer does with each page in Loop.
@@ -25,7 +26,7 @@ type Steps[T any] struct {
 // place. Failures before the first usable page wait for it, so that a
 // document is only started with something real in it: with no usable page
 // at all Loop returns ErrNoPages and nothing was added.
-func Loop[T any](ctx context.Context, pages []Page, s Steps[T]) ([]Skipped, error) {
+func Loop[T any](ctx context.Context, pages iter.Seq2[int, Page], s Steps[T]) ([]Skipped, error) {
 	var skipped, pending []Skipped
 	started := false
 	for i, pg := range pages {

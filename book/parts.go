@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"slices"
+	"strconv"
 )
 
 // Image is one page ready to be written: the file as downloaded, or a
@@ -74,6 +77,10 @@ type Options struct {
 	// TempDir holds the temporary files (on the output's file system);
 	// empty: beside the output.
 	TempDir string
+	// Pages is how many pages are expected, for writers that number files
+	// (001.jpg): the width of the numbers. 0: WriteFiles counts them;
+	// WriteStream uses three digits.
+	Pages int
 	// Inspect checks an image file and reads its format and size; an error
 	// makes the page a skipped one (its text is the reason). Required:
 	// pdf.Inspector applies the PDF writer's checks.
@@ -84,6 +91,12 @@ type Options struct {
 // MaxFileBytes asks for it (see Files for names). Returns the written paths
 // in order. On error nothing is left behind.
 func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts Options, w Writer) ([]string, Stats, error) {
+	return WriteStream(ctx, path, slices.All(pages), meta, opts, w)
+}
+
+// WriteStream is WriteFiles over pages that may still be downloading (see
+// pdf.WriteStream): each page is written as the sequence yields it.
+func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], meta Meta, opts Options, w Writer) ([]string, Stats, error) {
 	if err := CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
 		return nil, Stats{}, err
 	}
@@ -101,7 +114,7 @@ func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts 
 }
 
 type run struct {
-	pages []Page
+	pages iter.Seq2[int, Page]
 	meta  *Meta
 	opts  Options
 	w     Writer
@@ -207,3 +220,7 @@ func (r *run) endPart() error {
 	}
 	return r.files.Done()
 }
+
+// Digits is the width of page numbers in file names for n pages: 3, or
+// more for a longer document, so that names sort in reading order.
+func Digits(n int) int { return max(3, len(strconv.Itoa(n))) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,13 +15,16 @@ import (
 // WriteFiles writes the pages to path as CBZ, in parts when
 // opts.MaxFileBytes asks for it (ch12.cbz, ch12-part2.cbz, ...).
 func WriteFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	return book.WriteFiles(ctx, path, pages, meta, opts, &writer{digits: digits(len(pages))})
+	if opts.Pages == 0 {
+		opts.Pages = len(pages)
+	}
+	return WriteStream(ctx, path, slices.All(pages), meta, opts)
 }
 
-// digits is the width of page numbers in names: 3, or more for a longer
-// document, so that names sort in reading order.
-func digits(n int) int {
-	return max(3, len(fmt.Sprint(n)))
+// WriteStream is WriteFiles over pages that may still be downloading
+// (book.WriteStream); opts.Pages sizes the page numbers.
+func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, book.Page], meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
+	return book.WriteStream(ctx, path, pages, meta, opts, &writer{digits: book.Digits(opts.Pages)})
 }
 
 type writer struct{ digits int }

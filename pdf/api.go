@@ -23,6 +23,9 @@ type Info struct {
 	// Chapters give the outline (one bookmark per chapter, when there are
 	// several) and the page labels ("12-1", "12-2", ... when merged).
 	Chapters []book.Chapter
+	// ChapterIndex, when set, gives the chapter of input page i instead of
+	// the chapters' Start (see book.Meta.ChapterIndex).
+	ChapterIndex func(i int) int
 	// RightToLeft sets /ViewerPreferences /Direction /R2L (manga).
 	RightToLeft bool
 }

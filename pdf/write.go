@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"path/filepath"
+	"slices"
 
 	"github.com/mangabot/mangabot/book"
 )
@@ -44,7 +46,7 @@ func (o Options) withDefaults() Options {
 // to w when no page is usable (ErrNoPages).
 func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error) {
 	opts.MaxFileBytes = 0
-	j := newJob(pages, info, opts)
+	j := newJob(slices.All(pages), info, opts)
 	j.open = func() (io.Writer, error) { return w, nil }
 	j.close = func() error { return nil }
 	return j.run(ctx)
@@ -60,6 +62,15 @@ const MinFileBytes = book.MinFileBytes
 // error nothing is left behind. A MaxFileBytes below MinFileBytes is an
 // error, before anything is read or written.
 func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error) {
+	return WriteStream(ctx, path, slices.All(pages), info, opts)
+}
+
+// WriteStream is WriteFiles over pages that may still be downloading: it
+// writes each page as the sequence yields it (index, page), in order, so
+// that when the last page arrives only the trailer remains. The sequence
+// ends early when ctx is done; WriteStream then fails with ctx's error and
+// leaves nothing behind.
+func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], info Info, opts Options) ([]string, Stats, error) {
 	if err := book.CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
 		return nil, Stats{}, fmt.Errorf("pdf: %w", err)
 	}
@@ -82,8 +93,8 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 	return names, st, nil
 }
 
-func newJob(pages []Page, info Info, opts Options) *job {
-	j := &job{pages: pages, opts: opts.withDefaults(), info: infoDict(info), meta: book.Meta{Chapters: info.Chapters}, rtl: info.RightToLeft}
+func newJob(pages iter.Seq2[int, Page], info Info, opts Options) *job {
+	j := &job{pages: pages, opts: opts.withDefaults(), info: infoDict(info), meta: book.Meta{Chapters: info.Chapters, ChapterIndex: info.ChapterIndex}, rtl: info.RightToLeft}
 	for _, c := range info.Chapters {
 		j.markCost = max(j.markCost, int64(len(textString(c.Title))+len(textString(c.Label))))
 	}
@@ -94,7 +105,7 @@ func newJob(pages []Page, info Info, opts Options) *job {
 
 // job runs the page loop for one or more output documents.
 type job struct {
-	pages []Page
+	pages iter.Seq2[int, Page]
 	opts  Options
 	info  []byte
 	open  func() (io.Writer, error) // start the next output

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -22,28 +23,43 @@ func (e *Env) format(s string) (string, error) {
 	return string(f), err
 }
 
-// write writes one output file (or its parts) in format f; po are the
-// run's PDF options, whose placeholders, part size, pixel limit and temp
-// folder every format follows.
-func (e *Env) write(ctx context.Context, f book.Format, path string, pages []book.Page, m book.Meta, po pdf.Options) ([]string, book.Stats, error) {
+// write writes one output file (or its parts) in format f from pages as
+// they download; po are the run's PDF options, whose placeholders, part
+// size, pixel limit and temp folder every format follows; expected is how
+// many pages are announced.
+func (e *Env) write(ctx context.Context, f book.Format, path string, pages iter.Seq2[int, book.Page], m book.Meta, po pdf.Options, expected int) ([]string, book.Stats, error) {
 	if f == book.PDF {
-		return pdf.WriteFiles(ctx, path, pages, pdfInfo(m), po)
+		return pdf.WriteStream(ctx, path, pages, pdfInfo(m), po)
 	}
 	o := book.Options{
 		Placeholders: po.Placeholders,
 		MaxFileBytes: po.MaxFileBytes,
 		TempDir:      po.TempDir,
 		Inspect:      pdf.Inspector(po.MaxPixels),
+		Pages:        expected,
 	}
 	if f == book.CBZ {
-		return cbz.WriteFiles(ctx, path, pages, m, o)
+		return cbz.WriteStream(ctx, path, pages, m, o)
 	}
-	return epub.WriteFiles(ctx, path, pages, m, o)
+	return epub.WriteStream(ctx, path, pages, m, o)
 }
 
-// meta describes a group of chapters written into one file; marks say
-// where each chapter starts among its pages.
-func (e *Env) meta(g []*sites.Chapter, marks []book.Chapter) book.Meta {
+// expected is how many pages a group's chapters announce.
+func expected(g []*chapterRun) int {
+	n := 0
+	for _, ch := range g {
+		n += pageCount(ch.c)
+	}
+	return n
+}
+
+// meta describes a group of chapters written into one file, one entry
+// per chapter (the writer learns each page's chapter as it comes).
+func (e *Env) meta(g []*sites.Chapter) book.Meta {
+	marks := make([]book.Chapter, len(g))
+	for i, c := range g {
+		marks[i] = book.Chapter{Title: chapterLabel(c), Label: c.Number}
+	}
 	c := g[0]
 	m := book.Meta{
 		Title:       ChapterTitle(c),
@@ -127,5 +143,6 @@ func pdfInfo(m book.Meta) pdf.Info {
 		CreationDate: m.Date,
 		Chapters:     m.Chapters,
 		RightToLeft:  m.RightToLeft,
+		ChapterIndex: m.ChapterIndex,
 	}
 }
