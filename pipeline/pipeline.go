@@ -421,10 +421,15 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		<-resolved
 	}()
 
+	// Plans made without Resolve name no format: the default.
+	fname, err := e.format(p.Request.Format)
+	if err != nil {
+		return nil, err
+	}
+	format := book.Format(fname)
 	groups := group(chs, p.Request.Merge, file != "")
 	names := map[string]bool{}
 	for _, g := range groups {
-		format := book.Format(p.Request.Format)
 		name := file
 		if name == "" {
 			name = uniqueName(dir, FileName(chapters(g), p.Request.Merge), format.Ext(), names)
@@ -519,7 +524,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		if len(out.Errors) > 0 {
 			return out, out.Errors[0]
 		}
-		return out, fmt.Errorf("%w: no %s could be written", sites.ErrNoPages, strings.ToUpper(p.Request.Format))
+		return out, fmt.Errorf("%w: no %s could be written", sites.ErrNoPages, strings.ToUpper(string(format)))
 	}
 	return out, nil
 }
