@@ -90,13 +90,17 @@ type Options struct {
 // WriteFiles writes the pages as format w to path, in parts when
 // MaxFileBytes asks for it (see Files for names). Returns the written paths
 // in order. On error nothing is left behind.
-func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts Options, w Writer) ([]string, Stats, error) {
-	return WriteStream(ctx, path, slices.All(pages), meta, opts, w)
+func WriteFiles(ctx context.Context, path string, pages []Page, meta Meta, opts Options, newWriter func(Options) Writer) ([]string, Stats, error) {
+	if opts.Pages == 0 {
+		opts.Pages = len(pages)
+	}
+	return WriteStream(ctx, path, slices.All(pages), meta, opts, newWriter)
 }
 
 // WriteStream is WriteFiles over pages that may still be downloading (see
 // pdf.WriteStream): each page is written as the sequence yields it.
-func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], meta Meta, opts Options, w Writer) ([]string, Stats, error) {
+func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], meta Meta, opts Options, newWriter func(Options) Writer) ([]string, Stats, error) {
+	w := newWriter(opts)
 	if err := CheckMaxFileBytes(opts.MaxFileBytes); err != nil {
 		return nil, Stats{}, err
 	}

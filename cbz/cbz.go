@@ -1,31 +1,17 @@
 package cbz
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"iter"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/mangabot/mangabot/book"
 )
 
-// WriteFiles writes the pages to path as CBZ, in parts when
-// opts.MaxFileBytes asks for it (ch12.cbz, ch12-part2.cbz, ...).
-func WriteFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	if opts.Pages == 0 {
-		opts.Pages = len(pages)
-	}
-	return WriteStream(ctx, path, slices.All(pages), meta, opts)
-}
-
-// WriteStream is WriteFiles over pages that may still be downloading
-// (book.WriteStream); opts.Pages sizes the page numbers.
-func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, book.Page], meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	return book.WriteStream(ctx, path, pages, meta, opts, &writer{digits: book.Digits(opts.Pages)})
-}
+// New is the CBZ writer (book.WriteFiles, book.WriteStream): ch12.cbz,
+// ch12-part2.cbz, ... opts.Pages sizes the page numbers in file names.
+func New(opts book.Options) book.Writer { return &writer{digits: book.Digits(opts.Pages)} }
 
 type writer struct{ digits int }
 

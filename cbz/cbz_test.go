@@ -56,7 +56,7 @@ func TestCBZ(t *testing.T) {
 	os.WriteFile(html, []byte("<!DOCTYPE html><html>Hotlinking forbidden</html>"), 0o600)
 	pages = append(pages[:3], append([]book.Page{{Err: errors.New("HTTP 404")}, {Path: html}}, pages[3:]...)...)
 	out := filepath.Join(t.TempDir(), "ch12.cbz")
-	names, st, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
+	names, st, err := writeFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestCBZChaptersAndWebtoon(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "v.cbz")
 	pages := testPages(t)
 	pages[2] = book.Page{Err: errors.New("HTTP 500")} // chapter 2's first page fails, unreplaced
-	if _, _, err := WriteFiles(context.Background(), out, pages, m, book.Options{Inspect: pdf.Inspector(0)}); err != nil {
+	if _, _, err := writeFiles(context.Background(), out, pages, m, book.Options{Inspect: pdf.Inspector(0)}); err != nil {
 		t.Fatal(err)
 	}
 	_, files := testtool.ReadZip(t, out)
@@ -154,7 +154,7 @@ func TestCBZParts(t *testing.T) {
 	}
 	const limit = 60 << 10
 	out := filepath.Join(t.TempDir(), "ch.cbz")
-	names, st, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), MaxFileBytes: limit})
+	names, st, err := writeFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), MaxFileBytes: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,16 +191,20 @@ func TestCBZParts(t *testing.T) {
 func TestCBZNothingUsable(t *testing.T) {
 	dir := t.TempDir()
 	pages := []book.Page{{Err: errors.New("HTTP 404")}, {Err: errors.New("HTTP 404")}}
-	_, _, err := WriteFiles(context.Background(), filepath.Join(dir, "x.cbz"), pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
+	_, _, err := writeFiles(context.Background(), filepath.Join(dir, "x.cbz"), pages, testMeta(), book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
 	if !errors.Is(err, book.ErrNoPages) {
 		t.Fatalf("err %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := WriteFiles(ctx, filepath.Join(dir, "y.cbz"), testPages(t), testMeta(), book.Options{Inspect: pdf.Inspector(0)}); !errors.Is(err, context.Canceled) {
+	if _, _, err := writeFiles(ctx, filepath.Join(dir, "y.cbz"), testPages(t), testMeta(), book.Options{Inspect: pdf.Inspector(0)}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("left behind: %v", ents)
 	}
+}
+
+func writeFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
+	return book.WriteFiles(ctx, path, pages, meta, opts, New)
 }

@@ -3,14 +3,11 @@ package epub
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha1"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"iter"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,20 +15,9 @@ import (
 	"golang.org/x/image/webp"
 )
 
-// WriteFiles writes the pages to path as EPUB, in parts when
-// opts.MaxFileBytes asks for it (ch12.epub, ch12-part2.epub, ...).
-func WriteFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	if opts.Pages == 0 {
-		opts.Pages = len(pages)
-	}
-	return WriteStream(ctx, path, slices.All(pages), meta, opts)
-}
-
-// WriteStream is WriteFiles over pages that may still be downloading
-// (book.WriteStream); opts.Pages sizes the page numbers.
-func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, book.Page], meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
-	return book.WriteStream(ctx, path, pages, meta, opts, &writer{digits: book.Digits(opts.Pages)})
-}
+// New is the EPUB writer (book.WriteFiles, book.WriteStream): ch12.epub,
+// ch12-part2.epub, ... opts.Pages sizes the page numbers in file names.
+func New(opts book.Options) book.Writer { return &writer{digits: book.Digits(opts.Pages)} }
 
 type writer struct{ digits int }
 

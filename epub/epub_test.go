@@ -39,7 +39,7 @@ func TestEPUB(t *testing.T) {
 	m := testMeta()
 	m.Chapters[1].Start = 4
 	out := filepath.Join(t.TempDir(), "ch.epub")
-	names, st, err := WriteFiles(context.Background(), out, pages, m, book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
+	names, st, err := writeFiles(context.Background(), out, pages, m, book.Options{Inspect: pdf.Inspector(0), Placeholders: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestEPUBParts(t *testing.T) {
 	m.RightToLeft, m.Webtoon = false, true
 	m.Chapters[1].Start = 12
 	const limit = 64 << 10
-	names, st, err := WriteFiles(context.Background(), filepath.Join(t.TempDir(), "v.epub"), pages, m, book.Options{Inspect: pdf.Inspector(0), MaxFileBytes: limit})
+	names, st, err := writeFiles(context.Background(), filepath.Join(t.TempDir(), "v.epub"), pages, m, book.Options{Inspect: pdf.Inspector(0), MaxFileBytes: limit})
 	if err != nil || len(names) < 3 {
 		t.Fatalf("parts %v: %v", names, err)
 	}
@@ -142,7 +142,7 @@ func TestEPUBParts(t *testing.T) {
 func TestEPUBWebPCover(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "w.epub")
 	pages := testtool.Pages(filepath.Join("..", "pdf", "testdata"), "yellow_rose.lossy-with-alpha.webp", "video-001.jpeg")
-	if _, _, err := WriteFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0)}); err != nil {
+	if _, _, err := writeFiles(context.Background(), out, pages, testMeta(), book.Options{Inspect: pdf.Inspector(0)}); err != nil {
 		t.Fatal(err)
 	}
 	testtool.Epubcheck(t, out)
@@ -160,4 +160,8 @@ func TestEPUBWebPCover(t *testing.T) {
 	if _, err := jpeg.Decode(bytes.NewReader(files["OEBPS/images/001-fallback.jpg"])); err != nil {
 		t.Errorf("fallback: %v", err)
 	}
+}
+
+func writeFiles(ctx context.Context, path string, pages []book.Page, meta book.Meta, opts book.Options) ([]string, book.Stats, error) {
+	return book.WriteFiles(ctx, path, pages, meta, opts, New)
 }

@@ -38,10 +38,11 @@ func (e *Env) write(ctx context.Context, f book.Format, path string, pages iter.
 		Inspect:      pdf.Inspector(po.MaxPixels),
 		Pages:        expected,
 	}
+	newWriter := epub.New
 	if f == book.CBZ {
-		return cbz.WriteStream(ctx, path, pages, m, o)
+		newWriter = cbz.New
 	}
-	return epub.WriteStream(ctx, path, pages, m, o)
+	return book.WriteStream(ctx, path, pages, m, o, newWriter)
 }
 
 // expected is how many pages a group's chapters announce.

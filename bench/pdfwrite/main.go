@@ -1,5 +1,5 @@
 // Command pdfwrite writes the given image files into one document with the
-// streaming writers (pdf.WriteFiles, cbz.WriteFiles, epub.WriteFiles);
+// streaming writers (pdf.WriteFiles, book.WriteFiles with cbz.New or epub.New);
 // bench/pdf.sh measures them against img2pdf, and bench/bigpng.sh measures
 // the PDF writer's memory with several jobs at once.
 package main
@@ -51,9 +51,9 @@ func main() {
 			ctx := context.Background()
 			switch f {
 			case book.CBZ:
-				paths, st, err = cbz.WriteFiles(ctx, name, pages, meta, bopts)
+				paths, st, err = book.WriteFiles(ctx, name, pages, meta, bopts, cbz.New)
 			case book.EPUB:
-				paths, st, err = epub.WriteFiles(ctx, name, pages, meta, bopts)
+				paths, st, err = book.WriteFiles(ctx, name, pages, meta, bopts, epub.New)
 			default:
 				paths, st, err = pdf.WriteFiles(ctx, name, pages, pdf.Info{Title: "bench", Creator: "mangabot"}, opts)
 			}
