@@ -27,6 +27,7 @@ import (
 type Bot struct {
 	cfg    Config
 	env    *pipeline.Env
+	runner Runner
 	log    *slog.Logger
 	s      *discordgo.Session
 	tr     http.RoundTripper
@@ -104,6 +105,10 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		jobDir: filepath.Join(cfg.OutputDir, "jobs"),
 		quota:  newQuota(cfg),
 		m:      cfg.Metrics,
+		runner: cfg.Runner,
+	}
+	if b.runner == nil {
+		b.runner = localRunner{env}
 	}
 	if b.m == nil {
 		b.m = metrics.New()

@@ -100,6 +100,9 @@ type Config struct {
 	// Metrics receives job transitions and serves /metrics and /healthz;
 	// nil: the bot makes its own (with job and gateway metrics only).
 	Metrics *metrics.Metrics
+	// Runner runs the jobs' pipelines; nil: this process does
+	// (package cluster runs them on workers).
+	Runner Runner
 }
 
 // The bot's own tunings: facts of Discord's API and of being a polite

@@ -27,6 +27,23 @@ type Config struct {
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
 	Log      Log      `toml:"log" help:"Logging."`
+	Cluster  Cluster  `toml:"cluster" help:"Distributed mode on NATS JetStream: bot run -role gateway|worker. Without nats_url, bot run is one process as always."`
+}
+
+// Cluster configures the NATS JetStream cluster (package cluster).
+type Cluster struct {
+	NATSURL      string   `toml:"nats_url" help:"NATS server URL(s), comma-separated (nats://host:4222); empty: no cluster. MANGABOT_CLUSTER_NATS_URL overrides."`
+	CredsFile    string   `toml:"creds_file" help:"NATS credentials file (JWT + NKey seed) for servers with decentralised auth."`
+	User         string   `toml:"user" help:"NATS user name (with password)."`
+	Password     string   `toml:"password" help:"NATS password; prefer the MANGABOT_CLUSTER_PASSWORD environment variable."`
+	TLSCA        string   `toml:"tls_ca" help:"PEM file of the CA that signed the NATS server's certificate; empty: the system roots."`
+	TLSCert      string   `toml:"tls_cert" help:"PEM client certificate for NATS mutual TLS (with tls_key)."`
+	TLSKey       string   `toml:"tls_key" help:"PEM private key of tls_cert."`
+	Prefix       string   `toml:"prefix" help:"Name prefix of the cluster's subjects, stream, buckets and consumer, so several bots can share one NATS."`
+	AckWait      Duration `toml:"ack_wait" help:"How long a job may go without a heartbeat from its worker before it is given to another worker."`
+	MaxAttempts  int      `toml:"max_attempts" help:"Deliveries of one job to workers (a worker dying mid-job uses one) before it fails with a message to the user."`
+	ResultTTL    Duration `toml:"result_ttl" help:"How long finished files wait in the object store for the gateway; they are deleted as soon as they are delivered."`
+	SharedLimits bool     `toml:"shared_limits" help:"Workers share each host's rate and burst through a token bucket in NATS (true), instead of each worker applying them alone."`
 }
 
 // Storage configures the job store.
@@ -143,7 +160,9 @@ func Default() *Config {
 		},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
-		Log:     Log{Format: "text", Level: "info"},
+		Cluster: Cluster{Prefix: "mangabot", AckWait: Duration{30 * time.Second}, MaxAttempts: 3,
+			ResultTTL: Duration{time.Hour}, SharedLimits: true},
+		Log: Log{Format: "text", Level: "info"},
 	}
 	for _, info := range sites.All() {
 		if info.Options != nil {
@@ -164,6 +183,7 @@ type file struct {
 	Sites    map[string]toml.Primitive `toml:"sites"`
 	Storage  *Storage                  `toml:"storage"`
 	Log      *Log                      `toml:"log"`
+	Cluster  *Cluster                  `toml:"cluster"`
 }
 
 // Load reads path; an empty path means "./config.toml if present, else
@@ -216,7 +236,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, Storage: &c.Storage, Log: &c.Log, Cluster: &c.Cluster}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -276,6 +296,15 @@ func (c *Config) Validate() error {
 	positive("download.max_pages", c.Download.MaxPages)
 	positive("output.max_parts", c.Output.MaxParts)
 	positive("sites.max_chapters", c.Sites.MaxChapters)
+	if c.Cluster.NATSURL != "" {
+		positive("cluster.max_attempts", c.Cluster.MaxAttempts)
+		if c.Cluster.AckWait.Duration < time.Second || c.Cluster.ResultTTL.Duration < time.Second {
+			bad("cluster.ack_wait", "ack_wait and result_ttl must be at least 1s")
+		}
+		if c.Cluster.Prefix == "" || strings.ContainsAny(c.Cluster.Prefix, ".*> \t") {
+			bad("cluster.prefix", "must be a plain name (no dots, spaces or wildcards), got %q", c.Cluster.Prefix)
+		}
+	}
 	if c.Download.Rate <= 0 {
 		bad("download.rate", "must be above 0, got %v", c.Download.Rate)
 	}

@@ -1,0 +1,194 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mangabot/mangabot/pipeline"
+)
+
+// ErrDelivered: the job's files were already taken by a gateway (this
+// one before a restart, or another), so they are not delivered again.
+var ErrDelivered = errors.New("this job's result was already delivered")
+
+// Gateway runs jobs on the cluster's workers; it is the bot's Runner
+// (bot.Config.Runner) in the gateway role.
+type Gateway struct{ c *Conn }
+
+// NewGateway returns the Runner of the gateway role.
+func NewGateway(c *Conn) *Gateway { return &Gateway{c: c} }
+
+// Healthy reports the NATS connection (the bot's /healthz asks).
+func (g *Gateway) Healthy() bool { return g.c.Healthy() }
+
+// RunJob publishes the job (or, when it resumes, finds it), passes its
+// progress to opts.Progress, and when a worker has finished it takes the
+// files from the object store into opts.Dir. Cancelling ctx cancels the
+// job on its worker.
+func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, maxFile int64, opts pipeline.RunOptions) (*pipeline.Output, error) {
+	c := g.c
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// Watch before publishing, so no change is missed.
+	w, err := c.state.Watch(wctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("watch job: %w", err)
+	}
+	defer w.Stop()
+	if opts.Progress != nil {
+		sub, err := c.nc.Subscribe(c.progressSubject(id), func(m *nats.Msg) {
+			var p pipeline.Progress
+			if json.Unmarshal(m.Data, &p) == nil {
+				opts.Progress(p)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("subscribe to progress: %w", err)
+		}
+		defer sub.Unsubscribe()
+	}
+	if err := g.publish(ctx, id, plan, maxFile); err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			g.cancel(id)
+			return nil, context.Cause(ctx)
+		case e, ok := <-w.Updates():
+			if !ok {
+				if ctx.Err() != nil {
+					g.cancel(id)
+					return nil, context.Cause(ctx)
+				}
+				return nil, errors.New("job state watch ended")
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue // end of the initial values, or a purge
+			}
+			var r Record
+			if err := json.Unmarshal(e.Value(), &r); err != nil {
+				return nil, fmt.Errorf("read job %s: %w", id, err)
+			}
+			switch r.State {
+			case Done:
+				return g.take(ctx, &r, e.Revision(), opts.Dir)
+			case Failed:
+				return nil, errors.New(r.Error)
+			case Cancelled:
+				return nil, errors.New("cancelled")
+			case Delivered:
+				return nil, ErrDelivered
+			}
+		}
+	}
+}
+
+// publish creates the job's record and message; a job that has a record
+// already (a resume after the gateway restarted) is not queued again
+// unless it never left the queue.
+func (g *Gateway) publish(ctx context.Context, id string, plan *pipeline.Plan, maxFile int64) error {
+	c := g.c
+	r := &Record{ID: id, State: Queued}
+	if _, err := c.put(ctx, r, 0); errors.Is(err, errConflict) {
+		old, _, err := c.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if old == nil || old.State != Queued {
+			return nil // running or finished: the watch tells
+		}
+	} else if err != nil {
+		return err
+	}
+	b, err := json.Marshal(jobMsg{ID: id, Request: plan.Request, MaxFile: maxFile})
+	if err != nil {
+		return err
+	}
+	host := "_"
+	if u, err := url.Parse(plan.Request.URL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	// The job id is the message id: a second publish within the stream's
+	// duplicate window is dropped.
+	if _, err := c.js.Publish(ctx, c.jobSubject(host), b, jetstream.WithMsgID(id)); err != nil {
+		return fmt.Errorf("queue job: %w", err)
+	}
+	return nil
+}
+
+// cancel tells the worker running the job (core NATS: it gets it at
+// once) and marks the record, so a worker that takes it later skips it;
+// files of a run that finished just before are dropped.
+func (g *Gateway) cancel(id string) {
+	c := g.c
+	_ = c.nc.Publish(c.cancelSubject(id), nil)
+	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
+	defer stop()
+	var files []File
+	_, _, err := c.transition(ctx, id, func(r *Record) bool {
+		if r.final() && r.State != Done {
+			return false
+		}
+		files, r.Files = r.Files, nil
+		r.State = Cancelled
+		return true
+	})
+	if err != nil {
+		c.o.Logger.Warn("mark job cancelled", "job", id, "err", err)
+	}
+	c.removeFiles(files)
+}
+
+// take moves the record from done to delivered (revision-checked: one
+// gateway wins) and copies the files out of the object store, which then
+// drops them.
+func (g *Gateway) take(ctx context.Context, r *Record, rev uint64, dir string) (*pipeline.Output, error) {
+	c := g.c
+	done := *r
+	r.State = Delivered
+	if _, err := c.put(ctx, r, rev); errors.Is(err, errConflict) {
+		return nil, ErrDelivered
+	} else if err != nil {
+		return nil, err
+	}
+	defer c.removeFiles(done.Files)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	out := &pipeline.Output{Pages: done.Pages, Bytes: done.Bytes, Failed: done.Failed}
+	for _, e := range done.Errors {
+		out.Errors = append(out.Errors, errors.New(e))
+	}
+	for _, f := range done.Files {
+		path := filepath.Join(dir, filepath.Base(f.Name))
+		tmp := path + ".part"
+		if err := c.files.GetFile(ctx, f.Object, tmp); err != nil {
+			os.Remove(tmp)
+			return nil, fmt.Errorf("fetch result %s: %w", f.Name, err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return nil, err
+		}
+		out.Files = append(out.Files, path)
+	}
+	return out, nil
+}
+
+// removeFiles deletes files from the object store (what is left, on
+// error, the bucket's TTL removes).
+func (c *Conn) removeFiles(files []File) {
+	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
+	defer stop()
+	for _, f := range files {
+		_ = c.files.Delete(ctx, f.Object)
+	}
+}
