@@ -18,15 +18,15 @@ import (
 // Options say how to reach NATS and how jobs behave there. Zero values
 // take the defaults of config.Default.
 type Options struct {
-	URL                        string
-	CredsFile, User, Password  string
-	TLSCA, TLSCert, TLSKey     string
-	Prefix                     string        // default "mangabot"
-	AckWait                    time.Duration // default 30s
-	MaxAttempts                int           // default 3
-	ResultTTL                  time.Duration // default 1h
-	Name                       string        // connection name (shown by the server)
-	Logger                     *slog.Logger
+	URL                       string
+	CredsFile, User, Password string
+	TLSCA, TLSCert, TLSKey    string
+	Prefix                    string        // default "mangabot"
+	AckWait                   time.Duration // default 30s
+	MaxAttempts               int           // default 3
+	ResultTTL                 time.Duration // default 1h
+	Name                      string        // connection name (shown by the server)
+	Logger                    *slog.Logger
 	// ReconnectWait between reconnect attempts; default 1s.
 	ReconnectWait time.Duration
 }
@@ -170,6 +170,8 @@ func token(s string) string {
 	return s
 }
 
-func (c *Conn) jobSubject(host string) string { return c.o.Prefix + ".jobs." + strings.ReplaceAll(token(host), ".", "_") }
+func (c *Conn) jobSubject(host string) string {
+	return c.o.Prefix + ".jobs." + strings.ReplaceAll(token(host), ".", "_")
+}
 func (c *Conn) progressSubject(id string) string { return c.o.Prefix + ".progress." + token(id) }
 func (c *Conn) cancelSubject(id string) string   { return c.o.Prefix + ".cancel." + token(id) }
