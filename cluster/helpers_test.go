@@ -168,8 +168,13 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // connect joins the cluster at url with test timings.
 func connect(t testing.TB, url, name string) *cluster.Conn {
 	t.Helper()
+	return connectAttempts(t, url, name, 3)
+}
+
+func connectAttempts(t testing.TB, url, name string, attempts int) *cluster.Conn {
+	t.Helper()
 	c, err := cluster.Connect(context.Background(), cluster.Options{URL: url, Name: name,
-		AckWait: 1500 * time.Millisecond, MaxAttempts: 3, Logger: quiet()})
+		AckWait: 1500 * time.Millisecond, MaxAttempts: attempts, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +195,12 @@ type worker struct {
 
 func startWorker(t testing.TB, url, name string, env *pipeline.Env, jobs int) *worker {
 	t.Helper()
-	w := &worker{c: connect(t, url, name), done: make(chan struct{}), outcomes: map[string]int{}}
+	return startWorkerOn(t, connect(t, url, name), name, env, jobs)
+}
+
+func startWorkerOn(t testing.TB, c *cluster.Conn, name string, env *pipeline.Env, jobs int) *worker {
+	t.Helper()
+	w := &worker{c: c, done: make(chan struct{}), outcomes: map[string]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	wk := cluster.NewWorker(w.c, env, cluster.WorkerOptions{Name: name, Jobs: jobs, Dir: t.TempDir(), Logger: quiet(),
