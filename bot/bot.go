@@ -113,7 +113,13 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	if b.m == nil {
 		b.m = metrics.New()
 	}
+	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	b.m.GatewayFunc(func() bool {
+		// A runner with a connection of its own (a cluster's NATS) must
+		// be up too.
+		if h, ok := b.runner.(interface{ Healthy() bool }); ok && !h.Healthy() {
+			return false
+		}
 		b.s.RLock()
 		defer b.s.RUnlock()
 		return b.s.DataReady

@@ -103,6 +103,9 @@ type Config struct {
 	// Runner runs the jobs' pipelines; nil: this process does
 	// (package cluster runs them on workers).
 	Runner Runner
+	// ShardID and ShardCount: this process's Discord gateway shard (Discord
+	// requires sharding from 2,500 guilds); 0 and 0 (or 1): no sharding.
+	ShardID, ShardCount int
 }
 
 // The bot's own tunings: facts of Discord's API and of being a polite
