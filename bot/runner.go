@@ -23,3 +23,12 @@ func (r localRunner) RunJob(ctx context.Context, _ string, plan *pipeline.Plan, 
 	env.PDF.MaxFileBytes = maxFile
 	return env.Run(ctx, plan, opts)
 }
+
+// handedOver tells a runner that keeps results (a cluster's object store)
+// that the job's outcome is now in the bot's own hands, so it may drop
+// them; until then a restarted bot gets them again.
+func (b *Bot) handedOver(j *job) {
+	if h, ok := b.runner.(interface{ HandedOver(id string) }); ok && !j.fromCache {
+		h.HandedOver(j.id)
+	}
+}

@@ -79,8 +79,12 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 				return nil, fmt.Errorf("read job %s: %w", id, err)
 			}
 			switch r.State {
-			case Done:
-				return g.take(ctx, &r, e.Revision(), opts.Dir)
+			case Done, Delivering:
+				out, err := g.take(ctx, &r, e.Revision(), opts.Dir)
+				if errors.Is(err, errConflict) {
+					continue // changed meanwhile: the watch has the news
+				}
+				return out, err
 			case Failed:
 				return nil, errors.New(r.Error)
 			case Cancelled:
@@ -148,27 +152,26 @@ func (g *Gateway) cancel(id string) {
 	c.removeFiles(files)
 }
 
-// take moves the record from done to delivered (revision-checked: one
-// gateway wins) and copies the files out of the object store, which then
-// drops them.
+// take moves the record from done to delivering (revision-checked: one
+// gateway wins) and copies the files out of the object store. A job
+// already delivering (this gateway died before the bot stored the
+// outcome) is taken again.
 func (g *Gateway) take(ctx context.Context, r *Record, rev uint64, dir string) (*pipeline.Output, error) {
 	c := g.c
-	done := *r
-	r.State = Delivered
-	if _, err := c.put(ctx, r, rev); errors.Is(err, errConflict) {
-		return nil, ErrDelivered
-	} else if err != nil {
-		return nil, err
+	if r.State == Done {
+		r.State = Delivering
+		if _, err := c.put(ctx, r, rev); err != nil {
+			return nil, err
+		}
 	}
-	defer c.removeFiles(done.Files)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	out := &pipeline.Output{Pages: done.Pages, Bytes: done.Bytes, Failed: done.Failed}
-	for _, e := range done.Errors {
+	out := &pipeline.Output{Pages: r.Pages, Bytes: r.Bytes, Failed: r.Failed}
+	for _, e := range r.Errors {
 		out.Errors = append(out.Errors, errors.New(e))
 	}
-	for _, f := range done.Files {
+	for _, f := range r.Files {
 		path := filepath.Join(dir, filepath.Base(f.Name))
 		tmp := path + ".part"
 		if err := c.files.GetFile(ctx, f.Object, tmp); err != nil {
@@ -181,6 +184,29 @@ func (g *Gateway) take(ctx context.Context, r *Record, rev uint64, dir string) (
 		out.Files = append(out.Files, path)
 	}
 	return out, nil
+}
+
+// HandedOver marks a delivering job delivered and drops its files: the
+// bot has its outcome in its own store (bot.Runner's optional hook).
+func (g *Gateway) HandedOver(id string) {
+	c := g.c
+	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
+	defer stop()
+	var files []File
+	_, ok, err := c.transition(ctx, id, func(r *Record) bool {
+		if r.State != Delivering {
+			return false
+		}
+		files, r.Files = r.Files, nil
+		r.State = Delivered
+		return true
+	})
+	if err != nil {
+		c.o.Logger.Warn("mark job delivered", "job", id, "err", err)
+	}
+	if ok {
+		c.removeFiles(files)
+	}
 }
 
 // removeFiles deletes files from the object store (what is left, on

@@ -14,8 +14,18 @@ import (
 	"github.com/mangabot/mangabot/pipeline"
 )
 
-// runJob runs one request through the gateway into a fresh dir.
+// runJob runs one request through the gateway into a fresh dir and, as
+// the bot does once its store has the outcome, hands it over.
 func runJob(t testing.TB, ctx context.Context, g *cluster.Gateway, env *pipeline.Env, id, url string, progress func(pipeline.Progress)) (*pipeline.Output, error) {
+	out, err := takeJob(t, ctx, g, env, id, url, progress)
+	if err == nil {
+		g.HandedOver(id)
+	}
+	return out, err
+}
+
+// takeJob runs one request through the gateway and leaves it delivering.
+func takeJob(t testing.TB, ctx context.Context, g *cluster.Gateway, env *pipeline.Env, id, url string, progress func(pipeline.Progress)) (*pipeline.Output, error) {
 	plan, err := env.Resolve(ctx, pipeline.Request{URL: url})
 	if err != nil {
 		return nil, err
@@ -167,26 +177,45 @@ func TestCancelWhileQueued(t *testing.T) {
 	}
 }
 
-// A job whose files were taken once is not delivered again when the
-// gateway asks for it a second time (a resume after a restart).
+// A gateway that took a job's files but died before the bot stored the
+// outcome gets them again when the job resumes; once handed over, the job
+// is never delivered again, and its files leave the object store.
 func TestDeliveredOnce(t *testing.T) {
 	url := startNATS(t)
 	s := newSite(t, 2, 0)
 	startWorker(t, url, "w", newEnv(t, 1000, 50, nil), 1)
-	g := cluster.NewGateway(connect(t, url, "gateway"))
+	c := connect(t, url, "gateway")
+	g := cluster.NewGateway(c)
 	env := newEnv(t, 1000, 50, nil)
-	out, err := runJob(t, context.Background(), g, env, "once", s.chapter(1), nil)
+	out, err := takeJob(t, context.Background(), g, env, "once", s.chapter(1), nil)
 	if err != nil || len(out.Files) != 1 {
 		t.Fatalf("first run: %v %v", out, err)
-	}
-	if _, err := os.Stat(out.Files[0]); err != nil {
-		t.Fatal(err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(out.Files[0]), "*.part")); len(m) != 0 {
 		t.Errorf("temp files left: %v", m)
 	}
-	_, err = runJob(t, context.Background(), g, env, "once", s.chapter(1), nil)
+	if r, _ := c.Job(context.Background(), "once"); r == nil || r.State != cluster.Delivering {
+		t.Fatalf("record %+v, want delivering", r)
+	}
+	// The gateway "restarted" before storing the outcome: the same files.
+	again, err := takeJob(t, context.Background(), g, env, "once", s.chapter(1), nil)
+	if err != nil || len(again.Files) != 1 {
+		t.Fatalf("resumed run: %v %v", again, err)
+	}
+	a, _ := os.ReadFile(out.Files[0])
+	b, _ := os.ReadFile(again.Files[0])
+	if len(a) == 0 || string(a) != string(b) {
+		t.Error("the resumed run got other files")
+	}
+	if n, _ := s.requests(); n != 2 {
+		t.Errorf("%d image requests, want 2 (the job ran once)", n)
+	}
+	g.HandedOver("once")
+	if n := objectCount(t, c); n != 0 {
+		t.Errorf("%d objects left after the handover", n)
+	}
+	_, err = takeJob(t, context.Background(), g, env, "once", s.chapter(1), nil)
 	if !errors.Is(err, cluster.ErrDelivered) {
-		t.Fatalf("second run: %v, want ErrDelivered", err)
+		t.Fatalf("run after the handover: %v, want ErrDelivered", err)
 	}
 }

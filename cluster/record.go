@@ -19,7 +19,12 @@ const (
 	Done      = "done"      // files in the object store, waiting for the gateway
 	Failed    = "failed"    // Error says why
 	Cancelled = "cancelled" // by the user, through the gateway
-	Delivered = "delivered" // a gateway took the files (exactly once)
+	// Delivering: a gateway took the files (revision-checked, so one
+	// gateway); they stay in the object store until the bot has the
+	// outcome in its own store (Gateway.HandedOver), so a gateway that dies
+	// in between takes them again when the job resumes.
+	Delivering = "delivering"
+	Delivered  = "delivered" // handed over; the files are gone
 )
 
 // Record is a job's state in the KV bucket.
@@ -46,7 +51,7 @@ type File struct {
 
 func (r *Record) final() bool {
 	switch r.State {
-	case Done, Failed, Cancelled, Delivered:
+	case Done, Failed, Cancelled, Delivering, Delivered:
 		return true
 	}
 	return false
