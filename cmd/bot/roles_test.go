@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -216,4 +218,78 @@ func attachments(fd *fakediscord.Server, toks []string) []string {
 		add(&m)
 	}
 	return names
+}
+
+// Role flags that cannot work are refused with one line, before anything
+// starts.
+func TestRoleFlags(t *testing.T) {
+	withNATS := writeConfig(t, "[cluster]\nnats_url = \"nats://127.0.0.1:1\"\n")
+	plain := writeConfig(t, "")
+	for _, c := range []struct {
+		cfg  string
+		args []string
+		want string
+	}{
+		{plain, []string{"-role", "worker"}, "-role worker needs [cluster] nats_url"},
+		{plain, []string{"-role", "boss"}, `unknown -role "boss"`},
+		{withNATS, nil, "run with -role gateway or -role worker"},
+		{plain, []string{"-shard-id", "2", "-shard-count", "2"}, "-shard-id 2 must be below -shard-count 2"},
+	} {
+		r := run(t, context.Background(), append([]string{"run", "-config", c.cfg}, c.args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+// A worker's /healthz fails while NATS is unreachable and recovers when
+// it is back.
+func TestWorkerHealth(t *testing.T) {
+	dir := t.TempDir()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	port := ns.Addr().(*net.TCPAddr).Port
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := writeConfig(t, fmt.Sprintf("[cluster]\nnats_url = %q\n[output]\ndir = %q\nmetrics_listen = %q\n", ns.ClientURL(), filepath.Join(dir, "out"), addr))
+	var logs syncBuf
+	startRole(t, cfg, &logs, "worker")
+	health := func() int {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitStatus := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for health() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("/healthz never answered %d; log:\n%s", want, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitStatus(http.StatusOK)
+	ns.Shutdown()
+	waitStatus(http.StatusServiceUnavailable)
+	ns2, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns2.Start()
+	t.Cleanup(ns2.Shutdown)
+	waitStatus(http.StatusOK)
 }
