@@ -133,23 +133,8 @@ func (g *Gateway) publish(ctx context.Context, id string, plan *pipeline.Plan, m
 // once) and marks the record, so a worker that takes it later skips it;
 // files of a run that finished just before are dropped.
 func (g *Gateway) cancel(id string) {
-	c := g.c
-	_ = c.nc.Publish(c.cancelSubject(id), nil)
-	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
-	defer stop()
-	var files []File
-	_, _, err := c.transition(ctx, id, func(r *Record) bool {
-		if r.final() && r.State != Done {
-			return false
-		}
-		files, r.Files = r.Files, nil
-		r.State = Cancelled
-		return true
-	})
-	if err != nil {
-		c.o.Logger.Warn("mark job cancelled", "job", id, "err", err)
-	}
-	c.removeFiles(files)
+	_ = g.c.nc.Publish(g.c.cancelSubject(id), nil)
+	g.c.end(id, Cancelled, func(r *Record) bool { return !r.final() || r.State == Done })
 }
 
 // take moves the record from done to delivering (revision-checked: one
@@ -189,20 +174,25 @@ func (g *Gateway) take(ctx context.Context, r *Record, rev uint64, dir string) (
 // HandedOver marks a delivering job delivered and drops its files: the
 // bot has its outcome in its own store (bot.Runner's optional hook).
 func (g *Gateway) HandedOver(id string) {
-	c := g.c
+	g.c.end(id, Delivered, func(r *Record) bool { return r.State == Delivering })
+}
+
+// end moves a job's record to the final state `to` when from allows its
+// current one, and drops the files the record held.
+func (c *Conn) end(id, to string, from func(r *Record) bool) {
 	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
 	defer stop()
 	var files []File
 	_, ok, err := c.transition(ctx, id, func(r *Record) bool {
-		if r.State != Delivering {
+		if !from(r) {
 			return false
 		}
 		files, r.Files = r.Files, nil
-		r.State = Delivered
+		r.State = to
 		return true
 	})
 	if err != nil {
-		c.o.Logger.Warn("mark job delivered", "job", id, "err", err)
+		c.o.Logger.Warn("mark job "+to, "job", id, "err", err)
 	}
 	if ok {
 		c.removeFiles(files)

@@ -16,30 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/mangabot/mangabot/cluster"
 	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/internal/natstest"
 	"github.com/mangabot/mangabot/pipeline"
 	_ "github.com/mangabot/mangabot/sites/all"
 )
 
-// startNATS runs an embedded nats-server with JetStream on a temp dir and
-// a loopback port, for the test's lifetime.
-func startNATS(t testing.TB) string {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
-}
+// startNATS runs an embedded nats-server with JetStream.
+func startNATS(t testing.TB) string { return natstest.Start(t, "", -1).ClientURL() }
 
 // site is a loopback reader: /c/N is a chapter page of `pages` images,
 // /img/N/P an image served after `latency`. Images wait while held.

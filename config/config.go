@@ -30,22 +30,6 @@ type Config struct {
 	Cluster  Cluster  `toml:"cluster" help:"Distributed mode on NATS JetStream: bot run -role gateway|worker. Without nats_url, bot run is one process as always."`
 }
 
-// Cluster configures the NATS JetStream cluster (package cluster).
-type Cluster struct {
-	NATSURL      string   `toml:"nats_url" help:"NATS server URL(s), comma-separated (nats://host:4222); empty: no cluster. MANGABOT_CLUSTER_NATS_URL overrides."`
-	CredsFile    string   `toml:"creds_file" help:"NATS credentials file (JWT + NKey seed) for servers with decentralised auth."`
-	User         string   `toml:"user" help:"NATS user name (with password)."`
-	Password     string   `toml:"password" help:"NATS password; prefer the MANGABOT_CLUSTER_PASSWORD environment variable."`
-	TLSCA        string   `toml:"tls_ca" help:"PEM file of the CA that signed the NATS server's certificate; empty: the system roots."`
-	TLSCert      string   `toml:"tls_cert" help:"PEM client certificate for NATS mutual TLS (with tls_key)."`
-	TLSKey       string   `toml:"tls_key" help:"PEM private key of tls_cert."`
-	Prefix       string   `toml:"prefix" help:"Name prefix of the cluster's subjects, stream, buckets and consumer, so several bots can share one NATS."`
-	AckWait      Duration `toml:"ack_wait" help:"How long a job may go without a heartbeat from its worker before it is given to another worker."`
-	MaxAttempts  int      `toml:"max_attempts" help:"Deliveries of one job to workers (a worker dying mid-job uses one) before it fails with a message to the user."`
-	ResultTTL    Duration `toml:"result_ttl" help:"How long finished files wait in the object store for the gateway; they are deleted as soon as they are delivered."`
-	SharedLimits bool     `toml:"shared_limits" help:"Workers share each host's rate and burst through a token bucket in NATS (true), instead of each worker applying them alone."`
-}
-
 // Storage configures the job store.
 type Storage struct {
 	Path string `toml:"path" help:"The job store (one bbolt file; one bot process per file). Unfinished jobs resume from it at start."`
@@ -160,9 +144,8 @@ func Default() *Config {
 		},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
-		Cluster: Cluster{Prefix: "mangabot", AckWait: Duration{30 * time.Second}, MaxAttempts: 3,
-			ResultTTL: Duration{time.Hour}, SharedLimits: true},
-		Log: Log{Format: "text", Level: "info"},
+		Cluster: defaultCluster(),
+		Log:     Log{Format: "text", Level: "info"},
 	}
 	for _, info := range sites.All() {
 		if info.Options != nil {
@@ -296,15 +279,7 @@ func (c *Config) Validate() error {
 	positive("download.max_pages", c.Download.MaxPages)
 	positive("output.max_parts", c.Output.MaxParts)
 	positive("sites.max_chapters", c.Sites.MaxChapters)
-	if c.Cluster.NATSURL != "" {
-		positive("cluster.max_attempts", c.Cluster.MaxAttempts)
-		if c.Cluster.AckWait.Duration < time.Second || c.Cluster.ResultTTL.Duration < time.Second {
-			bad("cluster.ack_wait", "ack_wait and result_ttl must be at least 1s")
-		}
-		if c.Cluster.Prefix == "" || strings.ContainsAny(c.Cluster.Prefix, ".*> \t") {
-			bad("cluster.prefix", "must be a plain name (no dots, spaces or wildcards), got %q", c.Cluster.Prefix)
-		}
-	}
+	c.Cluster.validate(bad, positive)
 	if c.Download.Rate <= 0 {
 		bad("download.rate", "must be above 0, got %v", c.Download.Rate)
 	}

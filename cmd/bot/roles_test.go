@@ -16,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/natstest"
 )
 
 // chapterSite serves /c/N (pages images each) and /img/N/P; images of
@@ -71,35 +70,7 @@ func (s *chapterSite) waiting() int {
 // startRole starts `bot run -role role`.
 func startRole(t *testing.T, cfg string, logs *syncBuf, role string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(botBin, "run", "-config", cfg, "-role", role)
-	cmd.Env = append(botEnv(), "DISCORD_TOKEN=")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return cmd
-}
-
-// startNATS runs an embedded nats-server with JetStream on a temp dir.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns.ClientURL()
+	return startBotArgs(t, []string{"run", "-config", cfg, "-role", role}, logs)
 }
 
 // The real binary as one gateway and three workers on an embedded NATS
@@ -107,7 +78,7 @@ func startNATS(t *testing.T) string {
 // middle of a job and the gateway is killed and restarted mid-run; every
 // job is delivered exactly once.
 func TestClusterRoles(t *testing.T) {
-	natsURL := startNATS(t)
+	natsURL := natstest.Start(t, "", -1).ClientURL()
 	fd := fakediscord.New()
 	t.Cleanup(fd.Close)
 	site := newChapterSite(t, 3)
@@ -246,14 +217,7 @@ func TestRoleFlags(t *testing.T) {
 // it is back.
 func TestWorkerHealth(t *testing.T) {
 	dir := t.TempDir()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
+	ns := natstest.Start(t, dir, -1)
 	port := ns.Addr().(*net.TCPAddr).Port
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -285,11 +249,6 @@ func TestWorkerHealth(t *testing.T) {
 	waitStatus(http.StatusOK)
 	ns.Shutdown()
 	waitStatus(http.StatusServiceUnavailable)
-	ns2, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns2.Start()
-	t.Cleanup(ns2.Shutdown)
+	natstest.Start(t, dir, port)
 	waitStatus(http.StatusOK)
 }
