@@ -69,6 +69,7 @@ type Conn struct {
 	cons   jetstream.Consumer
 	state  jetstream.KeyValue
 	limits jetstream.KeyValue
+	pages  jetstream.KeyValue
 	files  jetstream.ObjectStore
 }
 
@@ -143,6 +144,11 @@ func (c *Conn) setup(ctx context.Context) error {
 		Bucket: p + "-limits", Description: "mangabot per-host token buckets", TTL: time.Hour, Storage: jetstream.MemoryStorage,
 	}); err != nil {
 		return fmt.Errorf("limits bucket: %w", err)
+	}
+	if c.pages, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: p + "-pages", Description: "mangabot pages of running jobs", TTL: c.o.ResultTTL, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return fmt.Errorf("pages bucket: %w", err)
 	}
 	if c.files, err = c.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: p + "-files", Description: "mangabot finished files", TTL: c.o.ResultTTL, Storage: jetstream.FileStorage,

@@ -12,6 +12,9 @@
 //	KV P-jobs, key <job id>                 the job's state (Record), every
 //	                                        change a revision-checked Update
 //	KV P-limits, key <host>                 the shared per-host token bucket
+//	KV P-pages, key <job>.<chapter>.<page>  pages a worker fetched so far,
+//	                                        in the object store as
+//	                                        <job>/p/<chapter>/<file>
 //	object store P-files, <job id>/<n>      finished files until delivered
 //	core subject P.progress.<job id>        progress, fire and forget
 //	core subject P.cancel.<job id>          cancel, to the worker running it
@@ -21,7 +24,7 @@
 // job run twice (a worker thought dead finishing late, a duplicate
 // message) is delivered once; the second result finds the record done and
 // throws its files away. A worker that dies mid-job stops sending
-// heartbeats; after AckWait the job goes to another worker, which fetches
-// the pages again (pages are not shared between workers) — at most
-// max_attempts times, then the user is told.
+// heartbeats; after AckWait the job goes to another worker, which takes
+// the pages the first one stored (about once a second) and fetches only
+// the rest — at most max_attempts times, then the user is told.
 package cluster

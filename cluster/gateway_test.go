@@ -79,6 +79,13 @@ func TestThirtyJobsThreeWorkers(t *testing.T) {
 	if len(results) != 30 {
 		t.Fatalf("%d jobs came back, want 30", len(results))
 	}
+	eventually(t, "the workers to count 30 jobs", func() bool {
+		n := 0
+		for _, w := range ws {
+			n += w.count("done")
+		}
+		return n >= 30
+	})
 	done := 0
 	for i, w := range ws {
 		n := w.count("done")
@@ -95,9 +102,7 @@ func TestThirtyJobsThreeWorkers(t *testing.T) {
 	}
 	// Delivered files leave the object store.
 	c := connect(t, url, "inspect")
-	if n := objectCount(t, c); n != 0 {
-		t.Errorf("%d objects left in the store after delivery", n)
-	}
+	eventually(t, "the object store to empty", func() bool { return objectCount(t, c) == 0 })
 }
 
 func objectCount(t testing.TB, c *cluster.Conn) int {
@@ -114,7 +119,7 @@ func objectCount(t testing.TB, c *cluster.Conn) int {
 func TestCancelReachesWorker(t *testing.T) {
 	url := startNATS(t)
 	s := newSite(t, 6, 0)
-	release := s.hold()
+	release := s.hold(0)
 	defer release()
 	env := newEnv(t, 1000, 50, nil)
 	w := startWorker(t, url, "w", env, 1)

@@ -36,14 +36,16 @@ type site struct {
 	img     []byte
 
 	mu      sync.Mutex
-	held    chan struct{} // non-nil: image requests wait for it to close
+	held    chan struct{} // non-nil: image requests from page open on wait for it to close
+	open    int
 	arrived []time.Time
+	perPath map[string]int
 	waiting int
 }
 
 func newSite(t testing.TB, pages int, latency time.Duration) *site {
 	t.Helper()
-	s := &site{pages: pages, latency: latency, img: jpegBytes(t)}
+	s := &site{pages: pages, latency: latency, img: jpegBytes(t), perPath: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/c/", func(w http.ResponseWriter, r *http.Request) {
 		n := strings.TrimPrefix(r.URL.Path, "/c/")
@@ -59,7 +61,11 @@ func newSite(t testing.TB, pages int, latency time.Duration) *site {
 	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.arrived = append(s.arrived, time.Now())
+		s.perPath[r.URL.Path]++
 		held := s.held
+		if p, _ := strconv.Atoi(r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]); p < s.open {
+			held = nil
+		}
 		s.waiting++
 		s.mu.Unlock()
 		defer func() { s.mu.Lock(); s.waiting--; s.mu.Unlock() }()
@@ -85,11 +91,11 @@ func newSite(t testing.TB, pages int, latency time.Duration) *site {
 
 func (s *site) chapter(n int) string { return s.URL + "/c/" + strconv.Itoa(n) }
 
-// hold makes image requests wait until release.
-func (s *site) hold() (release func()) {
+// hold makes image requests of pages from open on wait until release.
+func (s *site) hold(open int) (release func()) {
 	ch := make(chan struct{})
 	s.mu.Lock()
-	s.held = ch
+	s.held, s.open = ch, open
 	s.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -106,6 +112,13 @@ func (s *site) requests() (n, waiting int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.arrived), s.waiting
+}
+
+// fetched is how many times image p of chapter n was requested.
+func (s *site) fetched(n, p int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perPath[fmt.Sprintf("/img/%d/%d", n, p)]
 }
 
 func (s *site) times() []time.Time {

@@ -157,6 +157,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, dir string) {
 		return
 	case gaveUp:
 		log.Warn("job gave up", "attempts", c.o.MaxAttempts)
+		c.dropPages(jm.ID)
 		_ = msg.Term()
 		w.outcome("gave_up")
 		return
@@ -192,6 +193,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, dir string) {
 	jobDir := filepath.Join(dir, jm.ID)
 	defer os.RemoveAll(jobDir)
 	out, err := w.run(jctx, jm, jobDir)
+	if ctx.Err() == nil {
+		// The job ends here (done, failed or cancelled): its stored pages
+		// are of no more use. A worker stopping keeps them for the next.
+		defer c.dropPages(jm.ID)
+	}
 	switch {
 	case errors.Is(context.Cause(jctx), errCancelled):
 		_ = msg.Ack()
@@ -260,7 +266,19 @@ func (w *Worker) run(ctx context.Context, jm jobMsg, dir string) (*pipeline.Outp
 			_ = w.c.nc.Publish(subj, b)
 		}
 	}
-	return env.Run(ctx, plan, pipeline.RunOptions{Dir: filepath.Join(dir, "out"), WorkDir: filepath.Join(dir, "pages"), Progress: progress})
+	// Pages an earlier attempt stored are not fetched again.
+	work := filepath.Join(dir, "pages")
+	ps, restored, err := w.c.restorePages(ctx, jm.ID, work)
+	if err != nil {
+		w.log.Warn("restore stored pages", "job", jm.ID, "err", err)
+	}
+	if restored > 0 {
+		w.log.Info("resuming from stored pages", "job", jm.ID, "pages", restored)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go ps.run(sctx)
+	return env.Run(ctx, plan, pipeline.RunOptions{Dir: filepath.Join(dir, "out"), WorkDir: work, Progress: progress})
 }
 
 // errDuplicate: the job was finished (or cancelled) by someone else while
