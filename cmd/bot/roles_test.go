@@ -160,6 +160,13 @@ path = %q
 			t.Errorf("chapter %d delivered %d times", i, n)
 		}
 	}
+	// Every status message ends as done, those the killed gateway left
+	// behind included (edited by the restarted one).
+	for i, tok := range toks {
+		waitFake(t, fd, fmt.Sprintf("status %d done", i), func() bool {
+			return strings.Contains(embedText(fd.Original(tok)), "Done")
+		})
+	}
 	if len(got) != 30 {
 		t.Errorf("%d files delivered, want 30", len(got))
 	}
