@@ -175,6 +175,21 @@ path = %q
 	}
 }
 
+// A gateway started with -shard-id/-shard-count identifies as that shard.
+func TestGatewayShard(t *testing.T) {
+	natsURL := natstest.Start(t, "", -1).ClientURL()
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	cfg := writeConfig(t, fmt.Sprintf("[discord]\ntoken = \"shard-token-0123456789\"\napi_url = %q\nguild_ids = [\"g1\"]\n[cluster]\nnats_url = %q\n[output]\ndir = %q\nmetrics_listen = \"\"\n[storage]\npath = %q\n",
+		fd.URL, natsURL, t.TempDir(), filepath.Join(t.TempDir(), "db")))
+	var logs syncBuf
+	startBotArgs(t, []string{"run", "-config", cfg, "-role", "gateway", "-shard-id", "1", "-shard-count", "3"}, &logs)
+	waitFake(t, fd, "identify", func() bool { return fd.Identified() > 0 })
+	if ids := fd.Identifies(); len(ids[0].Shard) != 2 || ids[0].Shard[0] != 1 || ids[0].Shard[1] != 3 {
+		t.Fatalf("identify shard %v, want [1 3]", ids[0].Shard)
+	}
+}
+
 // attachments lists the file names delivered: on the interactions'
 // responses, their follow-ups and channel messages.
 func attachments(fd *fakediscord.Server, toks []string) []string {
