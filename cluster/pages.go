@@ -80,20 +80,6 @@ func (c *Conn) restorePages(ctx context.Context, id, dir string) (*pageSync, int
 	return ps, n, nil
 }
 
-// run stores new pages every pageSyncEvery until ctx ends.
-func (ps *pageSync) run(ctx context.Context) {
-	t := time.NewTicker(pageSyncEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			ps.store(ctx)
-		}
-	}
-}
-
 // store puts every complete page file not stored yet. The fetcher names
 // a page file only when it is complete; temp files start with a dot.
 func (ps *pageSync) store(ctx context.Context) {

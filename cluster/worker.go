@@ -177,18 +177,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, dir string) {
 		cancel(errCancelled)
 	}
 	// Heartbeats: the job stays this worker's while it lives.
-	go func() {
-		t := time.NewTicker(c.o.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-jctx.Done():
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
+	go every(jctx, c.o.AckWait/3, func() { _ = msg.InProgress() })
 
 	jobDir := filepath.Join(dir, jm.ID)
 	defer os.RemoveAll(jobDir)
@@ -277,7 +266,7 @@ func (w *Worker) run(ctx context.Context, jm jobMsg, dir string) (*pipeline.Outp
 	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go ps.run(sctx)
+	go every(sctx, pageSyncEvery, func() { ps.store(sctx) })
 	return env.Run(ctx, plan, pipeline.RunOptions{Dir: filepath.Join(dir, "out"), WorkDir: work, Progress: progress})
 }
 
@@ -326,4 +315,18 @@ func (w *Worker) finish(ctx context.Context, id string, attempt int, out *pipeli
 		}
 	}
 	return err
+}
+
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
