@@ -19,6 +19,14 @@ out=$(mktemp)
 	echo "**(b) PDF writer vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
 	echo
 	bench/pdf.sh
+	echo
+	echo "**(c) Follows: one polling round, 500 series on 20 loopback hosts** (\`go run ./bench/followbench\`)"
+	echo
+	go run ./bench/followbench
+	echo
+	echo "**(d) Huge pages: peak memory** (\`bench/bigpng.sh\`)"
+	echo
+	bench/bigpng.sh
 } >"$out"
 awk -v f="$out" '
 	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }

@@ -106,6 +106,12 @@ type Config struct {
 	// ShardID and ShardCount: this process's Discord gateway shard (Discord
 	// requires sharding from 2,500 guilds); 0 and 0 (or 1): no sharding.
 	ShardID, ShardCount int
+
+	// Follows configures followed series ([follows]); they need StorePath.
+	Follows config.Follows
+	// FollowHook, when set, is called where a crash test stops the bot
+	// (follow.Options.Hook).
+	FollowHook func(stage string)
 }
 
 // The bot's own tunings: facts of Discord's API and of being a polite
@@ -149,6 +155,7 @@ func ConfigFrom(c *config.Config) Config {
 		CacheMaxBytes:     c.Output.MaxBytes,
 		Cooldown:          c.Bot.Cooldown.Duration,
 		DailyPages:        c.Bot.DailyPages,
+		Follows:           c.Follows,
 
 		EditsPerSecond:         editsPerSecond,
 		TokenTTL:               tokenTTL,

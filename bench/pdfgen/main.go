@@ -1,5 +1,6 @@
-// Command pdfgen writes noisy JPEG pages for bench/pdf.sh. Noise keeps the
-// files big (~1.5 MB) like high-quality scans.
+// Command pdfgen writes noisy JPEG pages for bench/pdf.sh (noise keeps the
+// files big, ~1.5 MB, like high-quality scans), or with -png16 huge 16-bit
+// RGBA PNG pages for bench/bigpng.sh.
 package main
 
 import (
@@ -21,6 +22,7 @@ func main() {
 	h := flag.Int("h", 1800, "height")
 	q := flag.Int("q", 92, "JPEG quality")
 	noise := flag.Int("noise", 96, "noise amplitude")
+	png16 := flag.Bool("png16", false, "write 16-bit RGBA PNG pages (NNN.png) instead of JPEG")
 	flag.Parse()
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
@@ -30,7 +32,13 @@ func main() {
 	for range 2 {
 		wg.Go(func() {
 			for i := range next {
-				if err := page(filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i)), *w, *h, *q, *noise, uint64(i)); err != nil {
+				var err error
+				if *png16 {
+					err = png16Page(filepath.Join(*dir, fmt.Sprintf("%03d.png", i)), *w, *h, i)
+				} else {
+					err = page(filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i)), *w, *h, *q, *noise, uint64(i))
+				}
+				if err != nil {
 					log.Fatal(err)
 				}
 			}
