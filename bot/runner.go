@@ -28,7 +28,13 @@ func (r localRunner) RunJob(ctx context.Context, _ string, plan *pipeline.Plan, 
 // that the job's outcome is now in the bot's own hands, so it may drop
 // them; until then a restarted bot gets them again.
 func (b *Bot) handedOver(j *job) {
-	if h, ok := b.runner.(interface{ HandedOver(id string) }); ok && !j.fromCache {
-		h.HandedOver(j.id)
+	if !j.fromCache {
+		b.handOver(j.id)
+	}
+}
+
+func (b *Bot) handOver(id string) {
+	if h, ok := b.runner.(interface{ HandedOver(id string) }); ok {
+		h.HandedOver(id)
 	}
 }
