@@ -10,7 +10,9 @@
 //	                                        AckWait renewed by InProgress()
 //	                                        heartbeats, MaxDeliver bounded
 //	KV P-jobs, key <job id>                 the job's state (Record), every
-//	                                        change a revision-checked Update
+//	                                        change a revision-checked Update;
+//	                                        a gateway watches the bucket once
+//	                                        for all its jobs
 //	KV P-limits, key <host>                 the shared per-host token bucket
 //	KV P-pages, key <job>.<chapter>.<page>  pages a worker fetched so far,
 //	                                        in the object store as

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,13 +23,25 @@ var ErrDelivered = errors.New("this job's result was already delivered")
 
 // Gateway runs jobs on the cluster's workers; it is the bot's Runner
 // (bot.Config.Runner) in the gateway role.
-type Gateway struct{ c *Conn }
+type Gateway struct {
+	c *Conn
+
+	// One watch of the job bucket serves every job of this gateway: it
+	// wakes the job whose record changed, which then reads the record.
+	mu       sync.Mutex
+	watching bool
+	waiters  map[string]chan struct{}
+}
 
 // NewGateway returns the Runner of the gateway role.
-func NewGateway(c *Conn) *Gateway { return &Gateway{c: c} }
+func NewGateway(c *Conn) *Gateway { return &Gateway{c: c, waiters: map[string]chan struct{}{}} }
 
 // Healthy reports the NATS connection (the bot's /healthz asks).
 func (g *Gateway) Healthy() bool { return g.c.Healthy() }
+
+// pollEvery reads a waiting job's record even without news: a safety net
+// should a change notice be lost across a reconnect.
+const pollEvery = 5 * time.Second
 
 // RunJob publishes the job (or, when it resumes, finds it), passes its
 // progress to opts.Progress, and when a worker has finished it takes the
@@ -35,14 +49,12 @@ func (g *Gateway) Healthy() bool { return g.c.Healthy() }
 // job on its worker.
 func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, maxFile int64, opts pipeline.RunOptions) (*pipeline.Output, error) {
 	c := g.c
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	// Watch before publishing, so no change is missed.
-	w, err := c.state.Watch(wctx, id)
+	// Follow before publishing, so no change is missed.
+	changed, unfollow, err := g.follow(id)
 	if err != nil {
-		return nil, fmt.Errorf("watch job: %w", err)
+		return nil, err
 	}
-	defer w.Stop()
+	defer unfollow()
 	if opts.Progress != nil {
 		sub, err := c.nc.Subscribe(c.progressSubject(id), func(m *nats.Msg) {
 			var p pipeline.Progress
@@ -58,39 +70,72 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 	if err := g.publish(ctx, id, plan, maxFile); err != nil {
 		return nil, err
 	}
+	poll := time.NewTicker(pollEvery)
+	defer poll.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			g.cancel(id)
-			return nil, context.Cause(ctx)
-		case e, ok := <-w.Updates():
-			if !ok {
-				if ctx.Err() != nil {
-					g.cancel(id)
-					return nil, context.Cause(ctx)
-				}
-				return nil, errors.New("job state watch ended")
-			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue // end of the initial values, or a purge
-			}
-			var r Record
-			if err := json.Unmarshal(e.Value(), &r); err != nil {
-				return nil, fmt.Errorf("read job %s: %w", id, err)
-			}
+		r, rev, err := c.get(ctx, id)
+		if err == nil && r != nil {
 			switch r.State {
 			case Done, Delivering:
-				out, err := g.take(ctx, &r, e.Revision(), opts.Dir)
-				if errors.Is(err, errConflict) {
-					continue // changed meanwhile: the watch has the news
+				out, err := g.take(ctx, r, rev, opts.Dir)
+				if !errors.Is(err, errConflict) {
+					return out, err
 				}
-				return out, err
+				continue // changed meanwhile: read it again
 			case Failed:
 				return nil, errors.New(r.Error)
 			case Cancelled:
 				return nil, errors.New("cancelled")
 			case Delivered:
 				return nil, ErrDelivered
+			}
+		}
+		select {
+		case <-ctx.Done():
+			g.cancel(id)
+			return nil, context.Cause(ctx)
+		case <-changed:
+		case <-poll.C:
+		}
+	}
+}
+
+// follow registers job id for change notices; the watch of the bucket
+// starts with the first job.
+func (g *Gateway) follow(id string) (<-chan struct{}, func(), error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.watching {
+		w, err := g.c.state.WatchAll(context.Background(), jetstream.UpdatesOnly())
+		if err != nil {
+			return nil, nil, fmt.Errorf("watch jobs: %w", err)
+		}
+		g.watching = true
+		go g.dispatch(w)
+	}
+	ch := make(chan struct{}, 1)
+	g.waiters[id] = ch
+	return ch, func() {
+		g.mu.Lock()
+		delete(g.waiters, id)
+		g.mu.Unlock()
+	}, nil
+}
+
+// dispatch wakes the job of each changed record (a pending wake-up
+// stands for any number of changes: the job reads the latest record).
+func (g *Gateway) dispatch(w jetstream.KeyWatcher) {
+	for e := range w.Updates() {
+		if e == nil {
+			continue
+		}
+		g.mu.Lock()
+		ch := g.waiters[e.Key()]
+		g.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- struct{}{}:
+			default:
 			}
 		}
 	}
