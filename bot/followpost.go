@@ -168,7 +168,7 @@ func (p *poster) render(ctx context.Context, f store.Follow, c store.Found) ([]*
 	if err == nil {
 		// On a cluster's worker too, like any job.
 		id := "follow-" + newID()
-		if out, err = b.runner.RunJob(ctx, id, plan, 0, pipeline.RunOptions{Dir: dir}); err == nil {
+		if out, err = b.runner.RunJob(ctx, id, plan, b.env.PDF.MaxFileBytes, pipeline.RunOptions{Dir: dir}); err == nil {
 			b.handOver(id)
 		}
 	}
