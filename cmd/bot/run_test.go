@@ -121,7 +121,14 @@ func (b *syncBuf) String() string {
 // startBot starts `bot run` with the environment of the tests plus env.
 func startBot(t *testing.T, cfg string, logs *syncBuf, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(botBin, "run", "-config", cfg)
+	return startBotArgs(t, []string{"run", "-config", cfg}, logs, env...)
+}
+
+// startBotArgs starts the binary with args and the environment of the
+// tests plus env.
+func startBotArgs(t *testing.T, args []string, logs *syncBuf, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(botBin, args...)
 	cmd.Env = append(append(os.Environ(), "DISCORD_TOKEN="), env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
