@@ -28,6 +28,7 @@ import (
 type Bot struct {
 	cfg    Config
 	env    *pipeline.Env
+	runner Runner
 	log    *slog.Logger
 	s      *discordgo.Session
 	tr     http.RoundTripper
@@ -111,11 +112,23 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		ready:  make(chan struct{}),
 		quota:  newQuota(cfg),
 		m:      cfg.Metrics,
+		runner: cfg.Runner,
+	}
+	if b.runner == nil {
+		b.runner = localRunner{env}
 	}
 	if b.m == nil {
 		b.m = metrics.New()
 	}
+	if cfg.ShardCount > 0 {
+		s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
+	}
 	b.m.GatewayFunc(func() bool {
+		// A runner with a connection of its own (a cluster's NATS) must
+		// be up too.
+		if h, ok := b.runner.(interface{ Healthy() bool }); ok && !h.Healthy() {
+			return false
+		}
 		b.s.RLock()
 		defer b.s.RUnlock()
 		return b.s.DataReady

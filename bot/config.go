@@ -100,6 +100,12 @@ type Config struct {
 	// Metrics receives job transitions and serves /metrics and /healthz;
 	// nil: the bot makes its own (with job and gateway metrics only).
 	Metrics *metrics.Metrics
+	// Runner runs the jobs' pipelines; nil: this process does
+	// (package cluster runs them on workers).
+	Runner Runner
+	// ShardID and ShardCount: this process's Discord gateway shard (Discord
+	// requires sharding from 2,500 guilds); 0 and 0 (or 1): no sharding.
+	ShardID, ShardCount int
 
 	// Follows configures followed series ([follows]); they need StorePath.
 	Follows config.Follows

@@ -62,6 +62,9 @@ func (j *job) finish(out *pipeline.Output, err error, wasRunning bool) {
 	madeFiles := len(j.files) > 0 // resumed while delivering
 	j.mu.Unlock()
 	b.persistOutcome(j, out, paused, madeFiles, delivering)
+	if delivering {
+		b.handedOver(j)
+	}
 
 	failed := j.deliverAll(out, ws)
 	// A delivery that failed because shutdown ran out of time stays

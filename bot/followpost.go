@@ -166,7 +166,11 @@ func (p *poster) render(ctx context.Context, f store.Follow, c store.Found) ([]*
 	plan, err := b.env.Resolve(ctx, pipeline.Request{URL: c.URL, Language: f.Language})
 	var out *pipeline.Output
 	if err == nil {
-		out, err = b.env.Run(ctx, plan, pipeline.RunOptions{Dir: dir})
+		// On a cluster's worker too, like any job.
+		id := "follow-" + newID()
+		if out, err = b.runner.RunJob(ctx, id, plan, b.env.PDF.MaxFileBytes, pipeline.RunOptions{Dir: dir}); err == nil {
+			b.handOver(id)
+		}
 	}
 	if err != nil {
 		b.log.Warn("follow pdf failed; announcing only", "follow", f.ID, "chapter", c.Key, "err", err)

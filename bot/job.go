@@ -211,9 +211,7 @@ func (b *Bot) run(j *job) {
 			b.persistProgress(j)
 		}
 	}
-	env := *b.env
-	env.PDF.MaxFileBytes = maxFile
-	out, err := env.Run(j.ctx, j.plan, opts)
+	out, err := b.runner.RunJob(j.ctx, j.id, j.plan, maxFile, opts)
 	if err != nil && j.ctx.Err() != nil {
 		err = context.Cause(j.ctx)
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
 	Follows  Follows  `toml:"follows" help:"Followed series: new chapters posted by themselves (/manga follow, bot follow)."`
 	Log      Log      `toml:"log" help:"Logging."`
+	Cluster  Cluster  `toml:"cluster" help:"Distributed mode on NATS JetStream: bot run -role gateway|worker. Without nats_url, bot run is one process as always."`
 
 	// fromEnv maps a key ("download.rate") to the MANGABOT_* variable
 	// that set it, so that an error names where the bad value came from.
@@ -160,6 +161,7 @@ func Default() *Config {
 		PDF:     PDF{LossyWebP: "auto", JPEGQuality: 90, DecodeMemory: pdf.DefaultDecodeMemory},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
+		Cluster: defaultCluster(),
 		Follows: defaultFollows(),
 		Log:     Log{Format: "text", Level: "info"},
 	}
@@ -184,6 +186,7 @@ type file struct {
 	Storage  *Storage                  `toml:"storage"`
 	Follows  *Follows                  `toml:"follows"`
 	Log      *Log                      `toml:"log"`
+	Cluster  *Cluster                  `toml:"cluster"`
 }
 
 // Load reads path; an empty path means "./config.toml if present, else
@@ -236,7 +239,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, PDF: &c.PDF, Storage: &c.Storage, Follows: &c.Follows, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, PDF: &c.PDF, Storage: &c.Storage, Follows: &c.Follows, Log: &c.Log, Cluster: &c.Cluster}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -301,6 +304,7 @@ func (c *Config) Validate() error {
 	positive("download.max_pages", c.Download.MaxPages)
 	positive("output.max_parts", c.Output.MaxParts)
 	positive("sites.max_chapters", c.Sites.MaxChapters)
+	c.Cluster.validate(bad, positive)
 	if c.Download.Retries < 0 {
 		bad("download.retries", "must be 0 or more, got %d", c.Download.Retries)
 	}

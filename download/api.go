@@ -26,6 +26,10 @@ type Options struct {
 	BackoffBase    time.Duration // first retry delay; default 500ms (tests set it small)
 	BackoffMax     time.Duration // default 30s
 	HostLimits     []HostLimit
+	// HostGate, when set, is passed by every request after the fetcher's
+	// own limits pass: a limit shared with other processes (the workers
+	// of a cluster). rate and burst are the host's own limit.
+	HostGate func(ctx context.Context, host string, rate float64, burst int) error
 	// Observer is told of every request attempt and every page, for
 	// metrics; nil: nobody is told.
 	Observer Observer

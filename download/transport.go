@@ -261,6 +261,9 @@ func (f *Fetcher) waitHost(ctx context.Context, hs *hostState, host, path string
 		}
 		// A 429 may have paused the host while we waited for tokens.
 		if !time.Now().Before(hs.paused()) {
+			if g := f.opts.HostGate; g != nil {
+				return g(ctx, host, float64(hs.lim.Limit()), hs.lim.Burst())
+			}
 			return nil
 		}
 	}

@@ -50,6 +50,8 @@ type Metrics struct {
 	connected atomic.Bool
 	gatewayFn atomic.Pointer[func() bool]
 
+	clusterJobs atomic.Pointer[prometheus.CounterVec] // see Cluster
+
 	mu    sync.Mutex
 	state map[string]string // unfinished job id -> queued | running
 

@@ -57,6 +57,9 @@ type Options struct {
 	// Logger gets the browser's messages (start, crash, refusals); nil:
 	// none.
 	Logger *slog.Logger
+	// HostGate is given to the fetcher (download.Options.HostGate): the
+	// per-host limit shared by the workers of a cluster.
+	HostGate func(ctx context.Context, host string, rate float64, burst int) error
 }
 
 // New builds the process-wide fetcher and site handlers from config.
@@ -94,6 +97,7 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 		AllowNetworks:  nets,
 		HostLimits:     limits,
 		Observer:       o.Observer,
+		HostGate:       o.HostGate,
 	})
 	env := &Env{
 		Fetcher: f,

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/mangabot/mangabot/bot"
+	"github.com/mangabot/mangabot/cluster"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
@@ -17,13 +18,21 @@ import (
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var rf roleFlags
+	rf.register(fs)
 	cfg, fs, code := loadConfig(fs, args, stderr)
 	if cfg == nil {
 		return code
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: bot run [-config F]")
+		fmt.Fprintln(stderr, "usage: bot run [-config F] [-role gateway|worker] [-shard-id N -shard-count M]")
 		return 2
+	}
+	if err := rf.check(cfg); err != nil {
+		return fail(stderr, err)
+	}
+	if rf.role == "worker" {
+		return runWorker(ctx, cfg, stderr)
 	}
 	if cfg.Discord.Token == "" {
 		return fail(stderr, errors.New("no Discord token: set DISCORD_TOKEN or [discord] token"))
@@ -46,6 +55,16 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
+	bc.ShardID, bc.ShardCount = rf.shardID, rf.shardCount
+	if rf.role == "gateway" {
+		conn, err := connectCluster(ctx, cfg, "gateway", logger)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer conn.Close()
+		m.Cluster("gateway", conn.Healthy)
+		bc.Runner = cluster.NewGateway(conn)
+	}
 	bc.FollowHook = followHold(logger)
 	b, err := bot.New(bc, env, logger)
 	if err != nil {

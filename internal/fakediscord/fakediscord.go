@@ -86,6 +86,7 @@ type Fault struct {
 type Identify struct {
 	Token   string
 	Intents int64
+	Shard   []int // [shard_id, num_shards]; nil when the client sent none
 }
 
 // Server is a fake Discord. Create it with New; Close it when done.
@@ -420,6 +421,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		D  struct {
 			Token   string `json:"token"`
 			Intents int64  `json:"intents"`
+			Shard   []int  `json:"shard"`
 		} `json:"d"`
 	}
 	if err := ws.ReadJSON(&ident); err != nil || ident.Op != 2 {
@@ -433,7 +435,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	seq := s.seq
 	s.identified++
-	s.identifies = append(s.identifies, Identify{Token: ident.D.Token, Intents: ident.D.Intents})
+	s.identifies = append(s.identifies, Identify{Token: ident.D.Token, Intents: ident.D.Intents, Shard: ident.D.Shard})
 	s.conns = append(s.conns, c)
 	s.notifyLocked()
 	s.mu.Unlock()

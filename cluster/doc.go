@@ -1,0 +1,32 @@
+// Package cluster runs the bot's jobs on workers over NATS JetStream: the
+// gateway (the Discord side, `bot run -role gateway`) publishes jobs and
+// delivers their files, workers (`bot run -role worker`) run the pipeline.
+//
+// What lives where, for prefix P (default "mangabot"):
+//
+//	stream P_JOBS, subjects P.jobs.<host>   work queue: one message per job,
+//	                                        removed when a worker acks it
+//	consumer P-workers                      durable pull, explicit ack,
+//	                                        AckWait renewed by InProgress()
+//	                                        heartbeats, MaxDeliver bounded
+//	KV P-jobs, key <job id>                 the job's state (Record), every
+//	                                        change a revision-checked Update;
+//	                                        a gateway watches the bucket once
+//	                                        for all its jobs
+//	KV P-limits, key <host>                 the shared per-host token bucket
+//	KV P-pages, key <job>.<chapter>.<page>  pages a worker fetched so far,
+//	                                        in the object store as
+//	                                        <job>/p/<chapter>/<file>
+//	object store P-files, <job id>/<n>      finished files until delivered
+//	core subject P.progress.<job id>        progress, fire and forget
+//	core subject P.cancel.<job id>          cancel, to the worker running it
+//
+// Exactly once: a job's files reach Discord only from the gateway that
+// moves its record from done to delivered (a revision-checked Update), so a
+// job run twice (a worker thought dead finishing late, a duplicate
+// message) is delivered once; the second result finds the record done and
+// throws its files away. A worker that dies mid-job stops sending
+// heartbeats; after AckWait the job goes to another worker, which takes
+// the pages the first one stored (about once a second) and fetches only
+// the rest — at most max_attempts times, then the user is told.
+package cluster
