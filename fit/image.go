@@ -101,10 +101,15 @@ func encodeJPEG(img image.Image, quality int) ([]byte, error) {
 // scaleToWidth resizes img to width w (height in proportion); images no
 // wider than w come back as they are.
 func scaleToWidth(img image.Image, w int) image.Image {
-	b := img.Bounds()
-	if w <= 0 || b.Dx() <= w {
+	if w <= 0 || img.Bounds().Dx() <= w {
 		return img
 	}
+	return resizeWidth(img, w)
+}
+
+// resizeWidth scales img to width w either way, keeping its aspect.
+func resizeWidth(img image.Image, w int) image.Image {
+	b := img.Bounds()
 	h := max(1, (b.Dy()*w+b.Dx()/2)/b.Dx())
 	r := image.Rect(0, 0, w, h)
 	var dst draw.Image
