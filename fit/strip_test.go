@@ -3,9 +3,7 @@ package fit_test
 import (
 	"context"
 	"fmt"
-	"image"
 	"image/jpeg"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,57 +16,23 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/fit"
+	"github.com/mangabot/mangabot/internal/pagegen"
 	"github.com/mangabot/mangabot/pdf"
 )
 
-type gap struct{ from, to int } // blank strip rows [from, to)
+type gap = pagegen.Gap
 
-// webtoon writes a width×height strip as slices of sliceH rows (JPEG,
-// like WEBTOON serves them): busy coloured panels separated by white gaps
-// at the given rows, plus decoys (blank runs too short to be gaps) and
-// black panel borders (uniform rows that are no gap).
+// webtoon writes the strip's slices as JPEG files (as WEBTOON serves
+// them) and returns their paths.
 func webtoon(t testing.TB, dir string, width, height, sliceH int, gaps, decoys []gap) []string {
 	t.Helper()
-	blankAt := func(y int, gs []gap) bool {
-		for _, g := range gs {
-			if y >= g.from && y < g.to {
-				return true
-			}
-		}
-		return false
-	}
-	r := rand.New(rand.NewPCG(1, 2))
+	s := pagegen.Webtoon{Width: width, Height: height, SliceHeight: sliceH, Gaps: gaps, Decoys: decoys}
 	var paths []string
-	for s := 0; s*sliceH < height; s++ {
-		h := min(sliceH, height-s*sliceH)
-		img := image.NewRGBA(image.Rect(0, 0, width, h))
-		for y := range h {
-			sy := s*sliceH + y
-			blank := blankAt(sy, gaps) || blankAt(sy, decoys)
-			border := blankAt(sy-4, gaps) && !blankAt(sy, gaps) || blankAt(sy+4, gaps) && !blankAt(sy, gaps)
-			for x := range width {
-				o := img.PixOffset(x, y)
-				switch {
-				case blank:
-					img.Pix[o], img.Pix[o+1], img.Pix[o+2] = 255, 255, 255
-				case border:
-					img.Pix[o], img.Pix[o+1], img.Pix[o+2] = 10, 10, 10
-				default:
-					v := (x + sy) % 256
-					img.Pix[o], img.Pix[o+1], img.Pix[o+2] = uint8(v), uint8(128+r.IntN(60)), uint8(255-v)
-				}
-				img.Pix[o+3] = 255
-			}
-		}
-		p := filepath.Join(dir, fmt.Sprintf("slice%03d.jpg", s))
-		f, err := os.Create(p)
-		if err != nil {
+	for i := range s.Slices() {
+		p := filepath.Join(dir, fmt.Sprintf("slice%03d.jpg", i))
+		if err := os.WriteFile(p, pagegen.JPEG(s.Slice(i), 90), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 90}); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 		paths = append(paths, p)
 	}
 	return paths
@@ -83,10 +47,10 @@ func TestStripCutsAtGaps(t *testing.T) {
 	for _, y := range []int{1100, 2500, 3700, 4980, 6400, 7300, 8600, 9950, 11500, 12700,
 		14200, 15500, 16900, 18000, 19400 /* then none until */, 22800, 24100, 25600, 26900,
 		28300, 29500, 30999, 32400, 33700, 35000, 36500, 37800, 39000} {
-		gaps = append(gaps, gap{y, y + 40})
+		gaps = append(gaps, gap{From: y, To: y + 40})
 	}
 	for _, y := range []int{1800, 3100, 5600, 20700, 21300} {
-		decoys = append(decoys, gap{y, y + 4})
+		decoys = append(decoys, gap{From: y, To: y + 4})
 	}
 	slices := webtoon(t, dir, 800, 40000, 1000, gaps, decoys)
 	res, err := fit.Strip(context.Background(), slices, filepath.Join(dir, "pages"), fit.StripOptions{})
@@ -107,13 +71,13 @@ func TestStripCutsAtGaps(t *testing.T) {
 		}
 		inGap := false
 		for _, g := range gaps {
-			inGap = inGap || (c >= g.from && c < g.to)
+			inGap = inGap || (c >= g.From && c < g.To)
 		}
 		if c != 40000 && !inGap {
 			// Only allowed where no gap lies within reach.
 			for _, g := range gaps {
-				if mid := (g.from + g.to) / 2; mid-prev >= target/2 && mid-prev <= 2*target {
-					t.Errorf("cut at %d crosses a panel although the gap at %d was near", c, g.from)
+				if mid := (g.From + g.To) / 2; mid-prev >= target/2 && mid-prev <= 2*target {
+					t.Errorf("cut at %d crosses a panel although the gap at %d was near", c, g.From)
 				}
 			}
 			crossed++
@@ -121,12 +85,12 @@ func TestStripCutsAtGaps(t *testing.T) {
 		if inGap {
 			// The gap taken is the one nearest the aimed height.
 			for _, g := range gaps {
-				mid := (g.from + g.to) / 2
-				if c >= g.from && c < g.to {
+				mid := (g.From + g.To) / 2
+				if c >= g.From && c < g.To {
 					continue
 				}
 				if mid-prev >= target/2 && mid-prev <= 2*target && abs(mid-prev-target) < abs(c-prev-target) {
-					t.Errorf("cut at %d, but the gap at %d is nearer the aim", c, g.from)
+					t.Errorf("cut at %d, but the gap at %d is nearer the aim", c, g.From)
 				}
 			}
 		}
@@ -245,7 +209,7 @@ func TestStripMemoryBounded(t *testing.T) {
 		t.Skip("200 slices")
 	}
 	dir := t.TempDir()
-	one := webtoon(t, dir, 800, 640, 640, []gap{{300, 340}}, nil)[0]
+	one := webtoon(t, dir, 800, 640, 640, []gap{{From: 300, To: 340}}, nil)[0]
 	slices := make([]string, 200)
 	for i := range slices {
 		slices[i] = one

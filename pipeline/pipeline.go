@@ -13,6 +13,7 @@ import (
 
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/fit"
 	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
 )
@@ -31,6 +32,12 @@ type Env struct {
 	// "pdf", each PDF (or set of parts) written successfully by
 	// pdf.WriteFiles. Called from the job's goroutine; must not block.
 	Observe func(stage string, d time.Duration)
+	// Fit is how files over PDF.MaxFileBytes are fitted by default, and
+	// whether chapters are stitched into strips.
+	Fit FitPolicy
+	// ObserveFit, when set, is told of every shrunk file (nil: shrinking
+	// gave way to parts). Called from the job's goroutine.
+	ObserveFit func(*fit.Result)
 }
 
 // Options are hooks for New (metrics); the zero value adds none.
@@ -39,6 +46,8 @@ type Options struct {
 	Observer download.Observer
 	// Observe becomes Env.Observe.
 	Observe func(stage string, d time.Duration)
+	// ObserveFit becomes Env.ObserveFit.
+	ObserveFit func(*fit.Result)
 }
 
 // New builds the process-wide fetcher and site handlers from config.
@@ -86,8 +95,10 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 			Placeholders: cfg.Output.Placeholders,
 			MaxFileBytes: cfg.Output.MaxFileBytes,
 		},
-		Producer: "mangabot " + Version,
-		Observe:  o.Observe,
+		Producer:   "mangabot " + Version,
+		Observe:    o.Observe,
+		Fit:        fitPolicy(cfg.Output),
+		ObserveFit: o.ObserveFit,
 	}, nil
 }
 
@@ -122,11 +133,13 @@ type Request struct {
 	Language string
 	Quality  string // "original" | "data-saver" | ""
 	Merge    bool   // one file per volume (or one file) instead of one per chapter
+	Fit      string // FitParts, FitLink, FitShrink; "": the Env's default
+	Strip    bool   // stitch each chapter into a strip cut at blank gaps (also when the Env says so)
 }
 
 // Key identifies identical requests (for sharing one download).
 func (r Request) Key() string {
-	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge)}, "\x00")
+	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge), r.Fit, fmt.Sprint(r.Strip)}, "\x00")
 }
 
 // Plan is a resolved request.
@@ -153,6 +166,9 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		req.Quality = "original"
 	default:
 		return nil, fmt.Errorf("unknown quality %q (use original or data-saver)", req.Quality)
+	}
+	if err := checkFit(req.Fit); err != nil {
+		return nil, err
 	}
 	if _, err := sites.ParseSelection(req.Chapters); err != nil {
 		return nil, err
@@ -257,7 +273,7 @@ type Progress struct {
 	download.Progress                      // of this chapter
 	PagesDone, PagesFailed, PagesTotal int
 	Bytes                              int64
-	Stage                              string // "downloading", "building pdf"
+	Stage                              string // "downloading", "stitching strip", "shrinking pages", "building pdf"
 }
 
 // Output of a finished plan.
@@ -268,6 +284,11 @@ type Output struct {
 	Bytes  int64
 	// Errors of chapters that produced no file while others did.
 	Errors []error
+	// Fitted are the files shrunk to fit (fit shrink).
+	Fitted []Fitted
+	// Notes are lines for people about how the result was fitted: shrink
+	// giving way to parts, slices kept unstitched.
+	Notes []string
 }
 
 // FailedPage is a page that is not in the PDF: its download failed, or the
@@ -338,6 +359,8 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		}
 	}()
 
+	// derived holds pages made from the downloaded ones (strips, shrunk).
+	derived := filepath.Join(tmp, "derived")
 	groups := group(p.Chapters, p.Request.Merge, file != "")
 	st := Progress{Chapters: len(p.Chapters), PagesTotal: p.Pages, Stage: "downloading"}
 	names := map[string]bool{}
@@ -375,17 +398,43 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			st.PagesDone = baseDone + (len(res.Pages) - res.Failed)
 			st.PagesFailed = baseFailed + res.Failed
 			st.Bytes = baseBytes + res.Bytes
+			var chPages []pdf.Page
+			var chRefs []FailedPage
 			for i, r := range res.Pages {
-				refs = append(refs, FailedPage{Chapter: chapterNo, Page: i + 1})
+				chRefs = append(chRefs, FailedPage{Chapter: chapterNo, Page: i + 1})
 				if r.Err != nil {
-					pages = append(pages, pdf.Page{Err: r.Err})
+					chPages = append(chPages, pdf.Page{Err: r.Err})
 				} else {
-					pages = append(pages, pdf.Page{Path: r.Path})
+					chPages = append(chPages, pdf.Page{Path: r.Path})
 				}
 			}
+			if p.Request.Strip || e.Fit.Strip {
+				st.Stage = "stitching strip"
+				progress(st)
+				// Beside the chapter's dir, which holds only what the
+				// fetcher wrote (it resumes from it).
+				chPages, chRefs, err = e.stitch(ctx, filepath.Join(derived, fmt.Sprint(chapterNo)), chPages, chRefs, out)
+				if err != nil {
+					return out, err
+				}
+			}
+			pages, refs = append(pages, chPages...), append(refs, chRefs...)
 		}
 		if len(pages) == 0 {
 			continue
+		}
+		info := e.info(g)
+		var fitted *fit.Result
+		if e.fitMode(p.Request) == FitShrink && e.PDF.MaxFileBytes > 0 {
+			st.Stage = "shrinking pages"
+			progress(st)
+			pages, fitted, err = e.shrink(ctx, filepath.Join(derived, "shrink"), pages, info, func(done, total int) {
+				st.Progress = download.Progress{Done: done, Total: total}
+				progress(st)
+			}, out)
+			if err != nil {
+				return out, err
+			}
 		}
 		st.Stage = "building pdf"
 		progress(st)
@@ -394,7 +443,13 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			name = uniqueName(dir, FileName(g, p.Request.Merge), names)
 		}
 		built := time.Now()
-		files, stats, err := pdf.WriteFiles(ctx, name, pages, e.info(g), e.PDF)
+		files, stats, err := pdf.WriteFiles(ctx, name, pages, info, e.PDF)
+		// Stitched and shrunk pages are made again from the downloaded
+		// ones whenever needed.
+		os.RemoveAll(derived)
+		if err == nil && fitted != nil {
+			out.Fitted = append(out.Fitted, Fitted{File: files[0], Result: fitted})
+		}
 		if err == nil && e.Observe != nil {
 			e.Observe("pdf", time.Since(built))
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mangabot/mangabot/internal/humanize"
+	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -24,8 +25,11 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	lang := fs.String("lang", "", "language code for series links (e.g. en)")
 	quality := fs.String("quality", "", "original or data-saver (sites that offer both)")
 	merge := fs.Bool("merge", false, "one file per volume (or one file) instead of one per chapter")
+	fitMode := fs.String("fit", "", "a file over -max-bytes: parts or shrink (re-encode the pages to fit one file); default [output] fit")
+	maxBytes := fs.String("max-bytes", "", "largest file, e.g. 10MiB; default [output] max_file_bytes (0: no limit)")
+	strip := fs.Bool("strip", false, "stitch each chapter into a strip cut into pages at blank gaps (webtoons)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL")
+		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-fit parts|shrink] [-max-bytes N] [-strip] URL")
 		fs.PrintDefaults()
 	}
 	// Flags may follow the URL too (bot fetch URL -o x.pdf).
@@ -42,7 +46,10 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	if err != nil {
 		return fail(stderr, err)
 	}
-	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge}
+	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Fit: *fitMode, Strip: *strip}
+	if err := fitFlags(env, &req, *maxBytes); err != nil {
+		return fail(stderr, err)
+	}
 
 	dir, file := *out, ""
 	if strings.EqualFold(filepath.Ext(*out), ".pdf") {
@@ -93,11 +100,47 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	for _, e := range res.Errors {
 		fmt.Fprintf(stderr, "bot: %v\n", e)
 	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(stderr, n)
+	}
+	for _, f := range res.Fitted {
+		fmt.Fprintf(stderr, "%s: %s; similarity %.3f (worst page %.3f), %d pages re-encoded, %d grey\n",
+			filepath.Base(f.File), f.Result, f.SSIM, f.WorstSSIM, f.Converted, f.Gray)
+	}
 	for _, f := range res.Files {
 		fmt.Fprintln(stdout, f)
 	}
 	fmt.Fprintf(stderr, "%d pages, %d failed, %s\n", res.Pages, len(res.Failed), humanize.Bytes(res.Bytes))
 	return 0
+}
+
+// fitFlags applies -max-bytes and checks -fit: shrink needs a size to
+// fit, and link is the bot's (a shell has nothing to link to).
+func fitFlags(env *pipeline.Env, req *pipeline.Request, maxBytes string) error {
+	if maxBytes != "" {
+		n, err := humanize.ParseBytes(maxBytes)
+		if err != nil {
+			return fmt.Errorf("-max-bytes: %w", err)
+		}
+		if n > 0 && n < pdf.MinFileBytes {
+			return fmt.Errorf("-max-bytes: at least %s, got %s", humanize.Bytes(pdf.MinFileBytes), humanize.Bytes(n))
+		}
+		env.PDF.MaxFileBytes = n
+	}
+	switch req.Fit {
+	case "", pipeline.FitParts, pipeline.FitShrink:
+	case pipeline.FitLink:
+		return fmt.Errorf("-fit link is for the bot; use parts or shrink")
+	default:
+		return fmt.Errorf("-fit: unknown %q (use parts or shrink)", req.Fit)
+	}
+	if req.Fit == "" && env.Fit.Mode == pipeline.FitLink {
+		req.Fit = pipeline.FitParts // the config's link is the bot's
+	}
+	if req.Fit == pipeline.FitShrink && env.PDF.MaxFileBytes == 0 {
+		return fmt.Errorf("-fit shrink needs -max-bytes (or [output] max_file_bytes)")
+	}
+	return nil
 }
 
 // missingDirs lists dir and its ancestors that do not exist yet, deepest
@@ -125,7 +168,7 @@ func flagsFirst(args []string) []string {
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && name != "merge" && i+1 < len(args) {
+			if !strings.Contains(name, "=") && name != "merge" && name != "strip" && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

@@ -1,0 +1,163 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/fit"
+	"github.com/mangabot/mangabot/pdf"
+)
+
+// Fit modes: what a run does with a file over PDF.MaxFileBytes.
+const (
+	FitParts  = "parts"  // split it into parts
+	FitLink   = "link"   // the bot links it; the run itself writes parts
+	FitShrink = "shrink" // re-encode the pages so one file fits, parts when that cannot
+)
+
+// FitPolicy is the process-wide default of how results are fitted.
+type FitPolicy struct {
+	Mode   string      // FitParts (also when empty), FitLink or FitShrink
+	Shrink fit.Options // floors; MaxBytes is set per run from PDF.MaxFileBytes
+	// Strip stitches every chapter into a strip (requests may ask too).
+	Strip        bool
+	StripOptions fit.StripOptions
+}
+
+func fitPolicy(o config.Output) FitPolicy {
+	return FitPolicy{
+		Mode: o.Fit,
+		Shrink: fit.Options{
+			MaxWidth: o.FitMaxWidth, MinQuality: o.FitMinQuality,
+			MinSSIM: o.FitMinSSIM, Grayscale: o.FitGrayscale,
+		},
+		Strip: o.WebtoonStrip,
+		StripOptions: fit.StripOptions{
+			PageRatio: o.StripPageRatio,
+			// A page no taller than the PDF page side allows at this DPI
+			// keeps its size (the writer would scale it down).
+			MaxHeight: int(maxPageSide * o.DPI / 72),
+		},
+	}
+}
+
+// maxPageSide is the PDF writer's page side limit in units (Acrobat's).
+const maxPageSide = 14400
+
+// checkFit validates a request's fit mode.
+func checkFit(mode string) error {
+	switch mode {
+	case "", FitParts, FitLink, FitShrink:
+		return nil
+	}
+	return fmt.Errorf("unknown fit %q (use parts, link or shrink)", mode)
+}
+
+// Fitted is a file whose pages were shrunk to fit.
+type Fitted struct {
+	File string // the file (its first part, had the writer still split it)
+	*fit.Result
+}
+
+// fitMode is the request's fit, or the default.
+func (e *Env) fitMode(r Request) string {
+	if r.Fit != "" {
+		return r.Fit
+	}
+	if e.Fit.Mode == "" {
+		return FitParts
+	}
+	return e.Fit.Mode
+}
+
+// stitch turns each run of downloaded slices of a chapter into pages cut
+// from one strip; failed slices stay in place as failed pages. A run that
+// cannot be stitched keeps its slices, with a note.
+func (e *Env) stitch(ctx context.Context, dir string, pages []pdf.Page, refs []FailedPage, out *Output) ([]pdf.Page, []FailedPage, error) {
+	var np []pdf.Page
+	var nr []FailedPage
+	for i := 0; i < len(pages); {
+		if pages[i].Path == "" {
+			np, nr = append(np, pages[i]), append(nr, refs[i])
+			i++
+			continue
+		}
+		j := i
+		var slices []string
+		for ; j < len(pages) && pages[j].Path != ""; j++ {
+			slices = append(slices, pages[j].Path)
+		}
+		res, err := fit.Strip(ctx, slices, filepath.Join(dir, fmt.Sprint(i+1)), e.Fit.StripOptions)
+		switch {
+		case err == nil:
+			for _, p := range res.Paths {
+				np, nr = append(np, pdf.Page{Path: p}), append(nr, refs[i])
+			}
+		case ctx.Err() != nil:
+			return nil, nil, ctx.Err()
+		default:
+			out.Notes = append(out.Notes, fmt.Sprintf("pages %d-%d kept as served: %v", refs[i].Page, refs[j-1].Page, err))
+			np, nr = append(np, pages[i:j]...), append(nr, refs[i:j]...)
+		}
+		i = j
+	}
+	return np, nr, nil
+}
+
+// shrink re-encodes the group's pages to fit PDF.MaxFileBytes. It returns
+// the pages to write and what shrinking did; nil when it gave way to
+// parts (the reason is in out.Notes).
+func (e *Env) shrink(ctx context.Context, dir string, pages []pdf.Page, info pdf.Info, progress func(done, total int), out *Output) ([]pdf.Page, *fit.Result, error) {
+	paths := make([]string, len(pages))
+	failed := 0
+	for i, p := range pages {
+		paths[i] = p.Path
+		if p.Path == "" {
+			failed++
+		}
+	}
+	o := e.Fit.Shrink
+	o.MaxBytes = e.PDF.MaxFileBytes - docBytes(len(pages), failed, info, e.PDF.Placeholders)
+	o.Progress = progress
+	res, err := fit.Shrink(ctx, paths, dir, o)
+	var cf *fit.CannotFitError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, nil, ctx.Err()
+	case errors.As(err, &cf):
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: %v; sending parts instead", info.Title, err))
+		if e.ObserveFit != nil {
+			e.ObserveFit(nil)
+		}
+		return pages, nil, nil
+	default:
+		return nil, nil, fmt.Errorf("shrink pages: %w", err)
+	}
+	np := make([]pdf.Page, len(pages))
+	for i, p := range pages {
+		np[i] = p
+		if p.Path != "" {
+			np[i].Path = res.Paths[i]
+		}
+	}
+	if e.ObserveFit != nil {
+		e.ObserveFit(res)
+	}
+	return np, res, nil
+}
+
+// docBytes bounds what a PDF adds to its page images, by the writer's own
+// reckoning when it decides on parts (pdf's pageOverhead and
+// docOverhead): a file shrunk within MaxFileBytes minus this is never
+// split.
+func docBytes(pages, failed int, info pdf.Info, placeholders bool) int64 {
+	n := int64(4<<10+1024*pages) + int64(len(info.Title)+len(info.Author)+len(info.Subject)+len(info.Keywords))*2
+	if placeholders {
+		n += int64(2<<10) * int64(failed)
+	}
+	return n
+}
