@@ -8,6 +8,7 @@ import (
 
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/fit"
+	"github.com/mangabot/mangabot/internal/humanize"
 	"github.com/mangabot/mangabot/pdf"
 )
 
@@ -129,7 +130,9 @@ func (e *Env) shrink(ctx context.Context, dir string, pages []pdf.Page, info pdf
 	case ctx.Err() != nil:
 		return nil, nil, ctx.Err()
 	case errors.As(err, &cf):
-		out.Notes = append(out.Notes, fmt.Sprintf("%s: %v; sending parts instead", info.Title, err))
+		// The budget people know is the file's, not the pages' share.
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: cannot shrink to %s: %s; splitting into parts instead",
+			info.Title, humanize.Bytes(e.PDF.MaxFileBytes), cf.Reason))
 		if e.ObserveFit != nil {
 			e.ObserveFit(nil)
 		}
