@@ -62,18 +62,18 @@ func sumSizes(t testing.TB, paths []string) int64 {
 	return n
 }
 
+// decodeFile reads an output page the way Shrink reads its input.
 func decodeFile(t testing.TB, path string) image.Image {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	src, err := inspect(path)
+	if err == nil {
+		var img image.Image
+		if img, err = decode(src); err == nil {
+			return img
+		}
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return img
+	t.Fatalf("%s: %v", path, err)
+	return nil
 }
 
 // chapter writes n scan pages as JPEG at quality 95 (page 2 in colour)

@@ -52,20 +52,19 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.MinQuality <= 0 {
-		o.MinQuality = defaultMinQuality
-	}
+	orDefault(&o.MinQuality, defaultMinQuality)
 	o.MinQuality = min(o.MinQuality, topQuality)
-	if o.MinSSIM <= 0 {
-		o.MinSSIM = defaultMinSSIM
-	}
-	if o.Workers <= 0 {
-		o.Workers = 2
-	}
-	if o.Sample <= 0 {
-		o.Sample = 8
-	}
+	orDefault(&o.MinSSIM, defaultMinSSIM)
+	orDefault(&o.Workers, 2)
+	orDefault(&o.Sample, 8)
 	return o
+}
+
+// orDefault sets an option left at zero (or below) to its default.
+func orDefault[T int | float64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Result says what Shrink did.

@@ -31,21 +31,13 @@ type StripOptions struct {
 const maxJPEGSide = 65535
 
 func (o StripOptions) withDefaults() StripOptions {
-	if o.PageRatio <= 0 {
-		o.PageRatio = 1.6
-	}
+	orDefault(&o.PageRatio, 1.6)
 	if o.MaxHeight <= 0 || o.MaxHeight > maxJPEGSide {
 		o.MaxHeight = maxJPEGSide
 	}
-	if o.Quality <= 0 {
-		o.Quality = topQuality
-	}
-	if o.MinGap <= 0 {
-		o.MinGap = 8
-	}
-	if o.Tolerance <= 0 {
-		o.Tolerance = 12
-	}
+	orDefault(&o.Quality, topQuality)
+	orDefault(&o.MinGap, 8)
+	orDefault(&o.Tolerance, 12)
 	return o
 }
 

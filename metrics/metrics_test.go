@@ -382,21 +382,30 @@ func webtoon(t *testing.T) *httptest.Server {
 
 // A pipeline run built with the metrics' hooks shows its PDF build time
 // and its pages in the scrape.
-func TestPipelineMetrics(t *testing.T) {
+// episode is a pipeline with m's hooks and the plan of the fake webtoon
+// episode (3 pages).
+func episode(t *testing.T, m *metrics.Metrics, req pipeline.Request) (*pipeline.Env, *pipeline.Plan) {
+	t.Helper()
 	srv := webtoon(t)
 	cfg, err := config.Parse(fmt.Sprintf("[download]\nallow_networks = [\"127.0.0.0/8\"]\n[sites.webtoon]\nbase_url = %q\n", srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := metrics.New()
 	env, err := pipeline.New(cfg, m.PipelineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: srv.URL + "/en/fantasy/keeper/ep-1/viewer?title_no=7&episode_no=1"})
+	req.URL = srv.URL + "/en/fantasy/keeper/ep-1/viewer?title_no=7&episode_no=1"
+	plan, err := env.Resolve(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env, plan
+}
+
+func TestPipelineMetrics(t *testing.T) {
+	m := metrics.New()
+	env, plan := episode(t, m, pipeline.Request{})
 	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -420,21 +429,8 @@ func TestPipelineMetrics(t *testing.T) {
 // A file shrunk to fit reports its similarity; one that cannot be gives
 // way to parts and is counted so.
 func TestFitMetrics(t *testing.T) {
-	srv := webtoon(t)
-	cfg, err := config.Parse(fmt.Sprintf("[download]\nallow_networks = [\"127.0.0.0/8\"]\n[sites.webtoon]\nbase_url = %q\n", srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := metrics.New()
-	env, err := pipeline.New(cfg, m.PipelineOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := pipeline.Request{URL: srv.URL + "/en/fantasy/keeper/ep-1/viewer?title_no=7&episode_no=1", Fit: pipeline.FitShrink}
-	plan, err := env.Resolve(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, plan := episode(t, m, pipeline.Request{Fit: pipeline.FitShrink})
 	full, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
