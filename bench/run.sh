@@ -19,6 +19,10 @@ out=$(mktemp)
 	echo "**(b) PDF writer vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
 	echo
 	bench/pdf.sh
+	echo
+	echo "**(c) fit shrink: size vs quality, and the 300 MB chapter** (\`bench/fit.sh\`)"
+	echo
+	bench/fit.sh
 } >"$out"
 awk -v f="$out" '
 	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
