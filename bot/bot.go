@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,12 +60,11 @@ type Bot struct {
 
 // New builds a bot; it does not connect (Run does).
 func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
-	cfg = cfg.withDefaults()
-	if cfg.Token == "" {
-		return nil, errors.New("bot: no token")
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	if env == nil {
-		return nil, errors.New("bot: no pipeline env")
+		return nil, errors.New("no pipeline env")
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -80,11 +78,11 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	}
 	s, err := discordgo.New(tok)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("discord session: %w", err)
 	}
 	tr, err := newTransport(cfg.APIURL)
 	if err != nil {
-		return nil, fmt.Errorf("bot: api url: %w", err)
+		return nil, fmt.Errorf("discord api url: %w", err)
 	}
 	tr = &logTransport{next: tr, log: logger}
 	s.Client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
@@ -124,7 +122,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	if cfg.PublicURL != "" && cfg.Listen != "" {
 		b.links, err = newLinks(filepath.Join(cfg.OutputDir, "links"), cfg.PublicURL, cfg.LinkSecret, cfg.LinkTTL)
 		if err != nil {
-			return nil, fmt.Errorf("bot: links: %w", err)
+			return nil, fmt.Errorf("links dir: %w", err)
 		}
 	}
 	s.AddHandler(b.onEvent)
@@ -136,7 +134,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 // CancelOnShutdown, or when ShutdownGrace runs out), and Run returns.
 func (b *Bot) Run(ctx context.Context) error {
 	if err := os.MkdirAll(b.jobDir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("make jobs dir: %w", err)
 	}
 	pending, err := b.openStorage()
 	if err != nil {
@@ -154,7 +152,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		mux.Handle("/dl/", b.links)
 		stop, err := serve(b.cfg.Listen, mux)
 		if err != nil {
-			return fmt.Errorf("bot: listen: %w", err)
+			return fmt.Errorf("listen: %w", err)
 		}
 		defer stop()
 		go func() {
@@ -176,14 +174,14 @@ func (b *Bot) Run(ctx context.Context) error {
 		mux.Handle("/healthz", metrics.Health(b.m.GatewayConnected))
 		stop, err := serve(b.cfg.MetricsListen, mux)
 		if err != nil {
-			return fmt.Errorf("bot: metrics listen: %w", err)
+			return fmt.Errorf("metrics listen: %w", err)
 		}
 		defer stop()
 	}
 	rs := b.registerAll(pending)
 	if err := b.s.Open(); err != nil {
 		b.abortResumed(rs)
-		return fmt.Errorf("bot: connect: %w", err)
+		return fmt.Errorf("connect to discord: %w", err)
 	}
 	defer b.s.Close()
 	if err := b.register(); err != nil {
@@ -206,87 +204,6 @@ func serve(addr string, h http.Handler) (stop func(), err error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return func() { srv.Close() }, nil
-}
-
-// pauseEdits stops progress edits for d (Discord's retry_after).
-func (b *Bot) pauseEdits(d time.Duration) {
-	until := time.Now().Add(d).UnixNano()
-	for {
-		old := b.editPause.Load()
-		if old >= until || b.editPause.CompareAndSwap(old, until) {
-			return
-		}
-	}
-}
-
-// editPauseLeft is how long progress edits must still wait (0: none).
-func (b *Bot) editPauseLeft() time.Duration {
-	return time.Duration(max(b.editPause.Load()-time.Now().UnixNano(), 0))
-}
-
-func (b *Bot) register() error {
-	b.appID = b.cfg.AppID
-	if b.appID == "" && b.s.State != nil {
-		b.s.State.RLock()
-		if b.s.State.Application != nil {
-			b.appID = b.s.State.Application.ID
-		}
-		b.s.State.RUnlock()
-	}
-	if b.appID == "" {
-		app, err := b.s.Application("@me")
-		if err != nil {
-			return fmt.Errorf("bot: application id: %w", err)
-		}
-		b.appID = app.ID
-	}
-	cmds := commands()
-	if len(b.cfg.GuildIDs) == 0 {
-		if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, "", cmds); err != nil {
-			return fmt.Errorf("bot: register commands: %w", err)
-		}
-		return nil
-	}
-	for _, g := range b.cfg.GuildIDs {
-		if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, g, cmds); err != nil {
-			return fmt.Errorf("bot: register commands in guild %s: %w", g, err)
-		}
-	}
-	// Commands registered globally before (without guild ids) would show
-	// twice in those guilds: none are global now.
-	if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, "", []*discordgo.ApplicationCommand{}); err != nil {
-		return fmt.Errorf("bot: clear global commands: %w", err)
-	}
-	return nil
-}
-
-// rawInteraction holds what discordgo's Interaction lacks.
-type rawInteraction struct {
-	AttachmentSizeLimit int64 `json:"attachment_size_limit"`
-}
-
-// onEvent receives every gateway event; interactions are taken from here so
-// the raw payload (attachment_size_limit) is at hand.
-func (b *Bot) onEvent(_ *discordgo.Session, e *discordgo.Event) {
-	if e.Type != "INTERACTION_CREATE" {
-		return
-	}
-	ic, ok := e.Struct.(*discordgo.InteractionCreate)
-	if !ok || ic.Interaction == nil {
-		return
-	}
-	var raw rawInteraction
-	_ = json.Unmarshal(e.RawData, &raw)
-	limit := raw.AttachmentSizeLimit
-	if limit <= 0 {
-		limit = b.cfg.DefaultAttachmentLimit
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			b.log.Error("interaction handler panic", "panic", r)
-		}
-	}()
-	b.handle(ic.Interaction, limit, time.Now())
 }
 
 // shutdown stops taking jobs and ends the running ones in bounded time.
@@ -336,4 +253,10 @@ func (b *Bot) shutdown() {
 			b.log.Warn("jobs did not end in time")
 		}
 	}
+}
+
+func (b *Bot) isClosing() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closing
 }

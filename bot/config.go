@@ -1,40 +1,39 @@
-// Package bot is the Discord side of mangabot: slash commands, a job queue
-// over the pipeline, status messages that follow progress within Discord's
-// rate limits, cancel buttons, and delivery of the PDFs (attachments, parts
-// or signed links).
 package bot
 
 import (
-	"os"
-	"path/filepath"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/metrics"
 )
 
-// Config configures the bot. Zero values mean the defaults given per field.
+// Config configures the bot. Build it with ConfigFrom: the operator's
+// settings come from package config (the one place their defaults live),
+// the bot's own tunings from ConfigFrom; New refuses a Config with a
+// setting left unset rather than guess it.
 type Config struct {
 	Token    string   // bot token, with or without the "Bot " prefix
-	AppID    string   // application id; empty: taken from READY
 	GuildIDs []string // register commands in these guilds; empty: globally
 	// APIURL is where requests for https://discord.com go (same paths);
-	// default https://discord.com. The gateway URL is asked from it.
+	// the gateway URL is asked from it.
 	APIURL string
 
-	MaxJobs           int // jobs running at once; default 2
-	MaxQueuedPerUser  int // unfinished jobs per user; default 3, <0 unlimited
-	MaxQueuedPerGuild int // unfinished jobs per guild; default 10, <0 unlimited
+	MaxJobs           int // jobs running at once
+	MaxQueuedPerUser  int // unfinished jobs per user; 0 or less: unlimited
+	MaxQueuedPerGuild int // unfinished jobs per guild; 0 or less: unlimited
 
 	// EditInterval is the least time between two edits of one status
-	// message; default 1.5s.
+	// message.
 	EditInterval time.Duration
 	// EditsPerSecond bounds progress edits of all messages together (they
-	// share one rate-limit bucket in discordgo); default 4. Final edits are
-	// not dropped, only delayed.
+	// share one rate-limit bucket in discordgo). Final edits are not
+	// dropped, only delayed.
 	EditsPerSecond float64
 
-	OutputDir string // job files; default $TMPDIR/mangabot
-	MaxParts  int    // most files one result may be split into; default 10
+	OutputDir string // job files, the cache and published links
+	MaxParts  int    // most files one result may be split into
 
 	// Listen is the address of the bot's public HTTP server: /dl/ (with
 	// PublicURL). Empty: no server.
@@ -46,32 +45,32 @@ type Config struct {
 	// the bot serves them on Listen under PublicURL with signed, expiring
 	// URLs.
 	PublicURL  string
-	LinkTTL    time.Duration // default 24h
-	LinkSecret string        // HMAC key; empty: random per process
+	LinkTTL    time.Duration
+	LinkSecret string // HMAC key; empty: random per process
 
-	ShutdownGrace    time.Duration // time running jobs get on shutdown; default 30s
+	ShutdownGrace    time.Duration // time running jobs get on shutdown
 	CancelOnShutdown bool          // cancel running jobs at once on shutdown
 
 	// TokenTTL is how long an interaction token is used; after it, status
-	// edits and delivery go through the bot token. Default 14m (Discord's
-	// tokens live 15m).
+	// edits and delivery go through the bot token (Discord's tokens live
+	// 15m).
 	TokenTTL time.Duration
 	// ResolveWait is how long a command waits for the link to resolve
-	// before acknowledging with a deferred response; default 2s.
+	// before acknowledging with a deferred response (Discord wants an
+	// answer within 3s).
 	ResolveWait time.Duration
-	// ResolveTimeout bounds resolving a link; default 2m.
+	// ResolveTimeout bounds resolving a link.
 	ResolveTimeout time.Duration
 
-	// Uploads time out after UploadTimeout + size/UploadMinRate; defaults
-	// 30s and 128 KiB/s.
+	// Uploads time out after UploadTimeout + size/UploadMinRate.
 	UploadTimeout time.Duration
 	UploadMinRate int64
 	// DefaultAttachmentLimit is used when an interaction carries no
-	// attachment_size_limit; default 10 MiB.
+	// attachment_size_limit.
 	DefaultAttachmentLimit int64
 
 	// Retries and RetryDelay govern final edits and deliveries (doubling
-	// delay); defaults 5 and 1s.
+	// delay).
 	Retries    int
 	RetryDelay time.Duration
 
@@ -85,8 +84,7 @@ type Config struct {
 	// CacheMaxBytes is the cache's disk quota (least recently used go
 	// first); 0: no quota.
 	CacheMaxBytes int64
-	// CacheSweep is how often expired cache entries are removed; default
-	// 5m.
+	// CacheSweep is how often expired cache entries are removed.
 	CacheSweep time.Duration
 
 	// Cooldown is the least time between two download requests of one
@@ -96,7 +94,7 @@ type Config struct {
 	// day (cache hits and shared jobs are free); 0: unlimited. Counted in
 	// the store when there is one, else in memory.
 	DailyPages int
-	// Now is the clock of the quotas; default time.Now.
+	// Now is the clock of the quotas.
 	Now func() time.Time
 
 	// Metrics receives job transitions and serves /metrics and /healthz;
@@ -104,66 +102,94 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-func (c Config) withDefaults() Config {
-	if c.APIURL == "" {
-		c.APIURL = "https://discord.com"
+// The bot's own tunings: facts of Discord's API and of being a polite
+// client, not operator settings (config has no keys for them).
+const (
+	editsPerSecond         = 4                // webhook edits share one bucket
+	tokenTTL               = 14 * time.Minute // interaction tokens live 15m
+	resolveWait            = 2 * time.Second  // interactions must be answered in 3s
+	resolveTimeout         = 2 * time.Minute
+	uploadTimeout          = 30 * time.Second
+	uploadMinRate          = 128 << 10 // bytes per second
+	defaultAttachmentLimit = 10 << 20  // Discord's limit without boosts
+	retries                = 5
+	retryDelay             = time.Second
+	cacheSweep             = 5 * time.Minute
+)
+
+// ConfigFrom maps the operator's settings (package config, with its
+// defaults) onto the bot's options and adds the bot's own tunings. The
+// result is complete: tests adjust it, nothing fills it in later.
+func ConfigFrom(c *config.Config) Config {
+	return Config{
+		Token:             c.Discord.Token,
+		GuildIDs:          c.Discord.GuildIDs,
+		APIURL:            c.Discord.APIURL,
+		MaxJobs:           c.Bot.MaxJobs,
+		MaxQueuedPerUser:  c.Bot.MaxQueuedPerUser,
+		MaxQueuedPerGuild: c.Bot.MaxQueuedPerGuild,
+		EditInterval:      c.Bot.EditInterval.Duration,
+		OutputDir:         c.Output.Dir,
+		MaxParts:          c.Output.MaxParts,
+		PublicURL:         c.Output.PublicURL,
+		Listen:            c.Output.Listen,
+		MetricsListen:     c.Output.MetricsListen,
+		LinkTTL:           c.Output.LinkTTL.Duration,
+		LinkSecret:        c.Output.LinkSecret,
+		ShutdownGrace:     c.Bot.ShutdownGrace.Duration,
+		CancelOnShutdown:  c.Bot.CancelOnShutdown,
+		StorePath:         c.Storage.Path,
+		CacheKeep:         c.Output.Keep.Duration,
+		CacheMaxBytes:     c.Output.MaxBytes,
+		Cooldown:          c.Bot.Cooldown.Duration,
+		DailyPages:        c.Bot.DailyPages,
+
+		EditsPerSecond:         editsPerSecond,
+		TokenTTL:               tokenTTL,
+		ResolveWait:            resolveWait,
+		ResolveTimeout:         resolveTimeout,
+		UploadTimeout:          uploadTimeout,
+		UploadMinRate:          uploadMinRate,
+		DefaultAttachmentLimit: defaultAttachmentLimit,
+		Retries:                retries,
+		RetryDelay:             retryDelay,
+		CacheSweep:             cacheSweep,
+		Now:                    time.Now,
 	}
-	if c.MaxJobs <= 0 {
-		c.MaxJobs = 2
+}
+
+// check reports the settings New cannot run without.
+func (c Config) check() error {
+	var missing []string
+	need := func(name string, ok bool) {
+		if !ok {
+			missing = append(missing, name)
+		}
 	}
-	if c.MaxQueuedPerUser == 0 {
-		c.MaxQueuedPerUser = 3
+	need("Token", c.Token != "")
+	need("APIURL", c.APIURL != "")
+	need("OutputDir", c.OutputDir != "")
+	need("MaxJobs", c.MaxJobs > 0)
+	need("MaxParts", c.MaxParts > 0)
+	need("EditInterval", c.EditInterval > 0)
+	need("EditsPerSecond", c.EditsPerSecond > 0)
+	need("LinkTTL", c.LinkTTL > 0)
+	need("ShutdownGrace", c.ShutdownGrace > 0)
+	need("TokenTTL", c.TokenTTL > 0)
+	need("ResolveWait", c.ResolveWait > 0)
+	need("ResolveTimeout", c.ResolveTimeout > 0)
+	need("UploadTimeout", c.UploadTimeout > 0)
+	need("UploadMinRate", c.UploadMinRate > 0)
+	need("DefaultAttachmentLimit", c.DefaultAttachmentLimit > 0)
+	need("Retries", c.Retries > 0)
+	need("RetryDelay", c.RetryDelay > 0)
+	need("CacheSweep", c.CacheSweep > 0)
+	need("Now", c.Now != nil)
+	if len(missing) == 0 {
+		return nil
 	}
-	if c.MaxQueuedPerGuild == 0 {
-		c.MaxQueuedPerGuild = 10
+	if c.Token == "" && len(missing) == 1 {
+		return errors.New("no Discord token")
 	}
-	if c.EditInterval <= 0 {
-		c.EditInterval = 1500 * time.Millisecond
-	}
-	if c.EditsPerSecond <= 0 {
-		c.EditsPerSecond = 4
-	}
-	if c.OutputDir == "" {
-		c.OutputDir = filepath.Join(os.TempDir(), "mangabot")
-	}
-	if c.MaxParts <= 0 {
-		c.MaxParts = 10
-	}
-	if c.LinkTTL <= 0 {
-		c.LinkTTL = 24 * time.Hour
-	}
-	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = 30 * time.Second
-	}
-	if c.TokenTTL <= 0 {
-		c.TokenTTL = 14 * time.Minute
-	}
-	if c.ResolveWait <= 0 {
-		c.ResolveWait = 2 * time.Second
-	}
-	if c.ResolveTimeout <= 0 {
-		c.ResolveTimeout = 2 * time.Minute
-	}
-	if c.UploadTimeout <= 0 {
-		c.UploadTimeout = 30 * time.Second
-	}
-	if c.UploadMinRate <= 0 {
-		c.UploadMinRate = 128 << 10
-	}
-	if c.DefaultAttachmentLimit <= 0 {
-		c.DefaultAttachmentLimit = 10 << 20
-	}
-	if c.Retries <= 0 {
-		c.Retries = 5
-	}
-	if c.RetryDelay <= 0 {
-		c.RetryDelay = time.Second
-	}
-	if c.CacheSweep <= 0 {
-		c.CacheSweep = 5 * time.Minute
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c
+	return fmt.Errorf("bot settings unset (build them with bot.ConfigFrom): %v", missing)
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -26,12 +27,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
 	_ "github.com/mangabot/mangabot/sites/all"
+	"github.com/mangabot/mangabot/store"
 )
 
 // mangaSite is a loopback manga site: /chapter/<name>?n=<pages> is a
@@ -52,18 +55,24 @@ type mangaSite struct {
 	hold chan struct{}
 }
 
+// newSite starts a site with images of side pixels; gated: every image
+// waits for release.
 func newSite(t *testing.T, side int, gated bool) *mangaSite {
-	return newSiteWith(t, side, gated, false)
-}
-
-func newSiteWith(t *testing.T, side int, gated, held bool) *mangaSite {
 	s := &mangaSite{side: side, cache: map[string][]byte{}}
 	if gated {
 		s.gate = make(chan struct{}, 1000)
 	}
-	if held {
-		s.hold = make(chan struct{})
-	}
+	return s.serveOn(t)
+}
+
+// newHeldSite starts a site whose pages (not images) wait until hold is
+// closed: links resolve as slowly as the test wants.
+func newHeldSite(t *testing.T, side int) *mangaSite {
+	s := &mangaSite{side: side, cache: map[string][]byte{}, hold: make(chan struct{})}
+	return s.serveOn(t)
+}
+
+func (s *mangaSite) serveOn(t *testing.T) *mangaSite {
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -141,11 +150,9 @@ type harness struct {
 	errc   chan error
 }
 
-func newEnv(t *testing.T) *pipeline.Env { return newEnvWith(t, nil, nil) }
-
-// newEnvWith builds the test env with metrics hooks (m may be nil) and
-// site options (nil: defaults).
-func newEnvWith(t *testing.T, m *metrics.Metrics, siteOpts map[string]any) *pipeline.Env {
+// newEnv builds the test env with metrics hooks (m may be nil) and site
+// options (nil: defaults).
+func newEnv(t *testing.T, m *metrics.Metrics, siteOpts map[string]any) *pipeline.Env {
 	f := download.New(download.Options{
 		Observer:      m.Observer(),
 		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
@@ -167,49 +174,58 @@ func newEnvWith(t *testing.T, m *metrics.Metrics, siteOpts map[string]any) *pipe
 	return env
 }
 
+// testConfig is the operator's defaults (config.Default, through
+// ConfigFrom: the bot's one source of defaults) with what a test needs:
+// its fake Discord, a temp dir, fast edits and retries, and no store,
+// cache or metrics server unless the test asks (tests run in parallel and
+// each tests one thing).
+func testConfig(t *testing.T, fd *fakediscord.Server) Config {
+	cfg := ConfigFrom(config.Default())
+	cfg.Token = "test-token"
+	cfg.APIURL = fd.URL
+	cfg.GuildIDs = []string{"g1", "g2"}
+	cfg.EditInterval = 10 * time.Millisecond
+	cfg.RetryDelay = 10 * time.Millisecond
+	cfg.OutputDir = t.TempDir()
+	cfg.StorePath = ""
+	cfg.CacheKeep = 0
+	cfg.MetricsListen = ""
+	return cfg
+}
+
+// startOptions are what a test may set beyond the config.
+type startOptions struct {
+	discord  *fakediscord.Server // nil: a fresh one
+	logger   *slog.Logger        // nil: discarded, or stderr with -v
+	siteOpts map[string]any      // nil: the handlers' defaults
+}
+
 // start runs a bot against a fresh fake Discord. mod adjusts the config.
 func start(t *testing.T, mod func(*Config)) *harness {
 	t.Helper()
-	return startLogged(t, mod, nil)
+	return startWith(t, mod, startOptions{})
 }
 
-// startLogged is start with a logger (nil: discarded, or stderr with -v).
-func startLogged(t *testing.T, mod func(*Config), logger *slog.Logger) *harness {
+// startWith runs a bot with the config testConfig makes, adjusted by mod.
+func startWith(t *testing.T, mod func(*Config), o startOptions) *harness {
 	t.Helper()
-	return startEnv(t, mod, logger, nil)
-}
-
-// startEnv is startLogged with site options for the env.
-func startEnv(t *testing.T, mod func(*Config), logger *slog.Logger, siteOpts map[string]any) *harness {
-	t.Helper()
-	fd := fakediscord.New()
-	t.Cleanup(fd.Close)
-	return startOn(t, fd, mod, logger, siteOpts)
-}
-
-// startOn runs a bot against a given fake Discord.
-func startOn(t *testing.T, fd *fakediscord.Server, mod func(*Config), logger *slog.Logger, siteOpts map[string]any) *harness {
-	t.Helper()
-	cfg := Config{
-		Token:        "test-token",
-		APIURL:       fd.URL,
-		GuildIDs:     []string{"g1", "g2"},
-		EditInterval: 10 * time.Millisecond,
-		OutputDir:    t.TempDir(),
-		RetryDelay:   10 * time.Millisecond,
-		ResolveWait:  2 * time.Second,
-		MaxJobs:      2,
+	fd := o.discord
+	if fd == nil {
+		fd = fakediscord.New()
+		t.Cleanup(fd.Close)
 	}
+	cfg := testConfig(t, fd)
 	if mod != nil {
 		mod(&cfg)
 	}
+	logger := o.logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		if testing.Verbose() {
 			logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 	}
-	b, err := New(cfg, newEnvWith(t, cfg.Metrics, siteOpts), logger)
+	b, err := New(cfg, newEnv(t, cfg.Metrics, o.siteOpts), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,6 +249,45 @@ func startOn(t *testing.T, fd *fakediscord.Server, mod func(*Config), logger *sl
 	return h
 }
 
+// restartable is what outlives one bot in restart tests: the fake
+// Discord, the output dir and the job store.
+type restartable struct {
+	fd      *fakediscord.Server
+	out, db string
+}
+
+func newRestartable(t *testing.T) *restartable {
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	return &restartable{fd: fd, out: t.TempDir(), db: filepath.Join(t.TempDir(), "store.db")}
+}
+
+// start runs a bot on them; mod (may be nil) adjusts the config further.
+func (r *restartable) start(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
+	return startWith(t, func(c *Config) {
+		c.OutputDir, c.StorePath = r.out, r.db
+		if mod != nil {
+			mod(c)
+		}
+	}, startOptions{discord: r.fd})
+}
+
+// stop ends a harness's bot and waits for Run to return.
+func (h *harness) stop() {
+	h.t.Helper()
+	h.cancel()
+	select {
+	case err := <-h.errc:
+		if err != nil {
+			h.t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		h.t.Fatal("Run did not return")
+	}
+	h.errc <- nil
+}
+
 // waitFor waits (bounded, as a failure guard only) until cond holds.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
@@ -247,6 +302,15 @@ func (h *harness) waitFor(what string, cond func() bool) {
 		h.fd.Wait(ctx, cond)
 		cancel()
 	}
+}
+
+func (h *harness) waitIdle() {
+	h.t.Helper()
+	h.waitFor("no jobs", func() bool {
+		h.bot.mu.Lock()
+		defer h.bot.mu.Unlock()
+		return len(h.bot.jobs) == 0
+	})
 }
 
 type dl struct {
@@ -335,6 +399,27 @@ func (h *harness) waitCallback(tok string) map[string]any {
 	return cb
 }
 
+func flags(cb map[string]any) int {
+	d, _ := cb["data"].(map[string]any)
+	f, _ := d["flags"].(float64)
+	return int(f)
+}
+
+func content(cb map[string]any) string {
+	d, _ := cb["data"].(map[string]any)
+	s, _ := d["content"].(string)
+	return s
+}
+
+// refused checks that tok got an ephemeral answer containing want.
+func (h *harness) refused(tok, want string) {
+	h.t.Helper()
+	cb := h.waitCallback(tok)
+	if flags(cb)&64 == 0 || !strings.Contains(content(cb), want) {
+		h.t.Fatalf("want an ephemeral refusal with %q, got %v", want, cb)
+	}
+}
+
 type embed struct {
 	Title       string `json:"title"`
 	Description string `json:"description"`
@@ -394,6 +479,65 @@ func (h *harness) originalHas(tok, s string) func() bool {
 	return func() bool { return strings.Contains(statusText(h.fd.Original(tok)), s) }
 }
 
+func (h *harness) patches(tok string) []fakediscord.Request {
+	var out []fakediscord.Request
+	for _, r := range h.fd.Requests() {
+		if r.Method == "PATCH" && strings.Contains(r.Path, "/"+tok+"/messages/@original") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (h *harness) waitAttachment(tok string) {
+	h.t.Helper()
+	h.waitFor("attachment", func() bool {
+		m := h.fd.Original(tok)
+		return m != nil && len(m.Attachments) > 0
+	})
+}
+
+// waitParts waits until tok's followups hold all "part i of N" files and
+// returns them.
+func (h *harness) waitParts(tok string) []fakediscord.Message {
+	h.t.Helper()
+	partsRe := regexp.MustCompile(`part 1 of (\d+)`)
+	h.waitFor("parts", func() bool {
+		fs := h.fd.Followups(tok)
+		if len(fs) == 0 {
+			return false
+		}
+		m := partsRe.FindStringSubmatch(fs[0].Content)
+		return m != nil && m[1] == strconv.Itoa(len(fs)) && len(fs[len(fs)-1].Attachments) == 1
+	})
+	return h.fd.Followups(tok)
+}
+
+// partPages checks that every part carries one PDF of at most max bytes
+// and returns their pages.
+func partPages(t *testing.T, parts []fakediscord.Message, max int64) int {
+	t.Helper()
+	pages := 0
+	for _, p := range parts {
+		if len(p.Attachments) != 1 || int64(p.Attachments[0].Size) > max {
+			t.Fatalf("bad part (want one file of at most %d bytes): %+v", max, p.Attachments)
+		}
+		pages += checkPDF(t, p.Attachments[0].Data())
+	}
+	return pages
+}
+
+// channelFiles are the channel messages carrying files, by file name.
+func channelFiles(fd *fakediscord.Server) map[string]int {
+	n := map[string]int{}
+	for _, m := range fd.ChannelMessages() {
+		for _, a := range m.Attachments {
+			n[a.Filename]++
+		}
+	}
+	return n
+}
+
 // checkPDF runs qpdf --check and pdfinfo on data and returns the page count.
 func checkPDF(t *testing.T, data []byte) int {
 	t.Helper()
@@ -434,16 +578,86 @@ func filesIn(t *testing.T, dir string) []string {
 	return out
 }
 
-func (h *harness) patches(tok string) []fakediscord.Request {
-	var out []fakediscord.Request
-	for _, r := range h.fd.Requests() {
-		if r.Method == "PATCH" && strings.Contains(r.Path, "/"+tok+"/messages/@original") {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func fakeFault(method, path string, n, status int) fakediscord.Fault {
 	return fakediscord.Fault{Method: method, PathContains: path, Count: n, Status: status, Body: `{"message":"boom","code":0}`}
+}
+
+// putRecords writes job records into the store at db (as a crashed bot
+// left them).
+func putRecords(t *testing.T, db string, recs ...store.Job) {
+	t.Helper()
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, r := range recs {
+		if _, err := st.Put(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// record reads a job record from the store at db (the bot must be gone).
+func record(t *testing.T, db, id string) store.Job {
+	t.Helper()
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, ok, err := st.Get(id)
+	if err != nil || !ok {
+		t.Fatalf("record %s: %v %v", id, ok, err)
+	}
+	return r
+}
+
+// deadRecord is a job record whose interaction token expired long ago.
+func deadRecord(id, url string, st store.State) store.Job {
+	return store.Job{ID: id, Request: store.Request{URL: url}, UserID: "u1", GuildID: "g1", ChannelID: "c1",
+		AppID: "app", InteractionID: "i-" + id, InteractionToken: "tok-" + id,
+		TokenExpires: time.Now().Add(-time.Hour), AttachmentLimit: 10 << 20, State: st, PagesTotal: 2}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpGet(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func fmtJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+type logSink struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -2,10 +2,7 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -42,18 +39,6 @@ type statusMsg struct {
 	last      string
 	started   bool // loop running (start called before close)
 	stopped   bool // close called
-}
-
-// view is what a status message shows.
-type view struct {
-	Content    string
-	Embeds     []*discordgo.MessageEmbed
-	Components []discordgo.MessageComponent
-}
-
-func (v view) key() string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func (b *Bot) newStatus(w *watcher, render func() view) *statusMsg {
@@ -182,6 +167,22 @@ func (m *statusMsg) loop() {
 	}
 }
 
+// pauseEdits stops progress edits for d (Discord's retry_after).
+func (b *Bot) pauseEdits(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		old := b.editPause.Load()
+		if old >= until || b.editPause.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+// editPauseLeft is how long progress edits must still wait (0: none).
+func (b *Bot) editPauseLeft() time.Duration {
+	return time.Duration(max(b.editPause.Load()-time.Now().UnixNano(), 0))
+}
+
 // edit sends a view (no files) to the status message: through the
 // interaction token while it lives, else through the bot token.
 func (m *statusMsg) edit(ctx context.Context, v view, final bool) error {
@@ -257,178 +258,37 @@ func (m *statusMsg) markDead() {
 	m.mu.Unlock()
 }
 
-// isTokenErr reports an expired or invalid interaction token.
-func isTokenErr(err error) bool {
-	var re *discordgo.RESTError
-	if !errors.As(err, &re) {
+// finalEdit makes the last state of a status message land: retried, and
+// through the bot token when the interaction token is gone (as a new
+// channel message when the status message's id is unknown; its id is
+// learnt, so later edits change that message rather than post another).
+// It reports whether the edit landed.
+func (b *Bot) finalEdit(w *watcher, v view) bool {
+	st := w.st
+	if st == nil {
 		return false
 	}
-	if re.Message != nil && (re.Message.Code == discordgo.ErrCodeInvalidWebhookTokenProvided || re.Message.Code == discordgo.ErrCodeUnknownWebhook) {
-		return true
-	}
-	return re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized
-}
-
-// isTooLarge reports Discord's 413 (code 40005).
-func isTooLarge(err error) bool {
-	var re *discordgo.RESTError
-	if !errors.As(err, &re) {
+	err := b.retry(func(ctx context.Context) error {
+		err := st.edit(ctx, v, true)
+		if err == errNoMessage {
+			content := strings.TrimSpace("<@" + w.userID + "> " + strings.TrimPrefix(v.Content, "<@"+w.userID+">"))
+			var msg *discordgo.Message
+			msg, err = b.s.ChannelMessageSendComplex(w.i.ChannelID, &discordgo.MessageSend{
+				Content: content, Embeds: v.Embeds, Components: v.Components,
+				AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{w.userID}},
+			}, discordgo.WithContext(ctx))
+			if err == nil {
+				if msg != nil && msg.ChannelID == "" {
+					msg.ChannelID = w.i.ChannelID
+				}
+				st.learn(msg, v)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		w.logger(b).Warn("final status edit failed", "err", err)
 		return false
 	}
-	return (re.Response != nil && re.Response.StatusCode == http.StatusRequestEntityTooLarge) ||
-		(re.Message != nil && re.Message.Code == discordgo.ErrCodeRequestEntityTooLarge)
-}
-
-// retryable reports errors worth another try: transport errors, 429, 5xx.
-func retryable(err error) bool {
-	var re *discordgo.RESTError
-	if errors.As(err, &re) {
-		if re.Response == nil {
-			return true
-		}
-		c := re.Response.StatusCode
-		return c == http.StatusTooManyRequests || c >= 500
-	}
-	var rl *discordgo.RateLimitError
-	if errors.As(err, &rl) {
-		return true
-	}
-	return !errors.Is(err, errNoMessage)
-}
-
-// ---- rendering ----
-
-const (
-	colorQueued = 0xF1C40F
-	colorRun    = 0x3498DB
-	colorDone   = 0x2ECC71
-	colorFail   = 0xE74C3C
-	colorCancel = 0x95A5A6
-)
-
-func bar(done, total, width int) string {
-	if total <= 0 {
-		return strings.Repeat("░", width)
-	}
-	n := done * width / total
-	return strings.Repeat("█", n) + strings.Repeat("░", width-n)
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func trunc(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-// view renders a job as watcher w sees it (extra: delivery lines).
-func (j *job) view(extra string) view { return j.render(extra, "") }
-
-// failedView renders the job as failed with msg (a delivery that failed
-// after the download succeeded).
-func (j *job) failedView(msg string) view { return j.render("", msg) }
-
-func (j *job) render(extra, failed string) view {
-	pos := j.b.position(j)
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	state, outcome := j.state, j.outcome
-	if failed != "" {
-		state, outcome = stateFailed, failed
-	}
-	p := j.prog
-	total := p.PagesTotal
-	if total == 0 && j.plan != nil {
-		total = j.plan.Pages
-	}
-	e := &discordgo.MessageEmbed{Title: trunc(j.plan.Title, 256), URL: j.plan.Request.URL}
-	if !strings.HasPrefix(e.URL, "http") {
-		e.URL = ""
-	}
-	var desc strings.Builder
-	switch state {
-	case stateQueued:
-		e.Color = colorQueued
-		fmt.Fprintf(&desc, "⏳ Waiting in queue")
-		if pos > 0 {
-			fmt.Fprintf(&desc, " — position **%d**", pos)
-		}
-	case stateRunning:
-		e.Color = colorRun
-		stage := p.Stage
-		if stage == "" {
-			stage = "starting"
-		}
-		pct := 0
-		if total > 0 {
-			pct = (p.PagesDone + p.PagesFailed) * 100 / total
-		}
-		fmt.Fprintf(&desc, "`%s` %d%%\n%s", bar(p.PagesDone+p.PagesFailed, total, 20), pct, stage)
-		if p.Chapters > 1 {
-			fmt.Fprintf(&desc, " (chapter %d of %d)", p.Chapter, p.Chapters)
-		}
-	case stateDone:
-		e.Color = colorDone
-		fmt.Fprintf(&desc, "`%s` ✅ Done", bar(1, 1, 20))
-		if j.fromCache {
-			desc.WriteString(" ⚡ from cache")
-		}
-	case stateFailed:
-		e.Color = colorFail
-		fmt.Fprintf(&desc, "❌ Failed: %s", outcome)
-	case stateCancelled:
-		e.Color = colorCancel
-		if j.paused {
-			desc.WriteString("⏸ Paused: the bot is restarting; this job resumes when it is back.")
-		} else if j.canceler != "" {
-			fmt.Fprintf(&desc, "🛑 Cancelled by <@%s>", j.canceler)
-		} else {
-			fmt.Fprintf(&desc, "🛑 Cancelled: %s", j.outcome)
-		}
-	}
-	if j.note != "" && (state == stateQueued || state == stateRunning) {
-		desc.WriteString("\n" + j.note)
-	}
-	if extra != "" {
-		desc.WriteString("\n" + extra)
-	}
-	e.Description = trunc(desc.String(), 4096)
-	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Site", Value: j.plan.Site, Inline: true})
-	if len(j.plan.Credits) > 0 {
-		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Credits", Value: trunc(strings.Join(j.plan.Credits, ", "), 1024), Inline: true})
-	}
-	pages := fmt.Sprintf("%d done · %d failed · %d total", p.PagesDone, p.PagesFailed, total)
-	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Pages", Value: pages, Inline: false})
-	if state == stateRunning && !j.started.IsZero() {
-		el := time.Since(j.started).Seconds()
-		if el > 0 && p.Bytes > 0 {
-			e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Speed", Value: human(int64(float64(p.Bytes)/el)) + "/s", Inline: true})
-		}
-		if n := p.PagesDone + p.PagesFailed; n > 0 && total > n && el > 0 {
-			eta := time.Duration(float64(total-n) * el / float64(n) * float64(time.Second)).Round(time.Second)
-			e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "ETA", Value: eta.String(), Inline: true})
-		}
-	}
-	if state == stateQueued && pos > 0 {
-		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Queue position", Value: fmt.Sprint(pos), Inline: true})
-	}
-	e.Footer = &discordgo.MessageEmbedFooter{Text: "job " + j.id}
-	v := view{Embeds: []*discordgo.MessageEmbed{e}, Components: []discordgo.MessageComponent{}}
-	if state == stateQueued || state == stateRunning {
-		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.Button{Label: "Cancel", Style: discordgo.DangerButton, CustomID: "cancel:" + j.id},
-		}}}
-	}
-	return v
+	return true
 }

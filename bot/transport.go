@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,4 +41,23 @@ func newTransport(apiURL string) (http.RoundTripper, error) {
 		return next, nil
 	}
 	return &rewriteTransport{base: u, next: next}, nil
+}
+
+// logTransport logs Discord REST requests at debug level (through the
+// redacting logger: the URLs of interaction routes carry tokens).
+type logTransport struct {
+	next http.RoundTripper
+	log  *slog.Logger
+}
+
+func (t *logTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if t.log.Enabled(r.Context(), slog.LevelDebug) {
+		if err != nil {
+			t.log.Debug("discord request failed", "method", r.Method, "url", r.URL.String(), "err", err)
+		} else {
+			t.log.Debug("discord request", "method", r.Method, "url", r.URL.String(), "status", resp.StatusCode)
+		}
+	}
+	return resp, err
 }

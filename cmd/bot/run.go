@@ -33,7 +33,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	bc := botConfig(cfg)
+	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
 	b, err := bot.New(bc, env, logger)
 	if err != nil {
@@ -44,33 +44,6 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	return 0
-}
-
-// botConfig maps the file's keys onto the bot's options.
-func botConfig(c *config.Config) bot.Config {
-	return bot.Config{
-		Token:             c.Discord.Token,
-		GuildIDs:          c.Discord.GuildIDs,
-		APIURL:            c.Discord.APIURL,
-		MaxJobs:           c.Bot.MaxJobs,
-		MaxQueuedPerUser:  c.Bot.MaxQueuedPerUser,
-		MaxQueuedPerGuild: c.Bot.MaxQueuedPerGuild,
-		EditInterval:      c.Bot.EditInterval.Duration,
-		OutputDir:         c.Output.Dir,
-		MaxParts:          c.Output.MaxParts,
-		PublicURL:         c.Output.PublicURL,
-		Listen:            c.Output.Listen,
-		MetricsListen:     c.Output.MetricsListen,
-		LinkTTL:           c.Output.LinkTTL.Duration,
-		LinkSecret:        c.Output.LinkSecret,
-		ShutdownGrace:     c.Bot.ShutdownGrace.Duration,
-		CancelOnShutdown:  c.Bot.CancelOnShutdown,
-		StorePath:         c.Storage.Path,
-		CacheKeep:         c.Output.Keep.Duration,
-		CacheMaxBytes:     c.Output.MaxBytes,
-		Cooldown:          c.Bot.Cooldown.Duration,
-		DailyPages:        c.Bot.DailyPages,
-	}
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

@@ -1,0 +1,118 @@
+package bot
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/mangadex"
+)
+
+// Without guild ids the commands are registered globally.
+func TestGlobalRegistration(t *testing.T) {
+	h := start(t, func(c *Config) { c.GuildIDs = nil })
+	var cmds []map[string]any
+	if err := json.Unmarshal(h.fd.Commands("global"), &cmds); err != nil || len(cmds) != 1 || cmds[0]["name"] != "manga" {
+		t.Fatalf("global commands: %s", h.fd.Commands("global"))
+	}
+	if h.fd.Commands("g1") != nil {
+		t.Fatal("registered in a guild")
+	}
+}
+
+// With guild ids, global commands (from an earlier global registration)
+// are removed.
+func TestGuildRegistrationClearsGlobal(t *testing.T) {
+	h := start(t, nil)
+	h.waitFor("global cleared", func() bool { return string(h.fd.Commands("global")) == "[]" })
+}
+
+// /manga jobs lists the caller's jobs with their queue positions.
+func TestJobsListsQueuePositions(t *testing.T) {
+	h := start(t, func(c *Config) { c.MaxJobs = 1 })
+	site := newSite(t, 60, true)
+	h.jobID(h.download("u1", site.URL+"/chapter/a?n=1", 0))
+	b1 := h.download("u2", site.URL+"/chapter/b?n=1", 0)
+	h.waitFor("queued", h.originalHas(b1, "position **1**"))
+	b2 := h.download("u2", site.URL+"/chapter/c?n=1", 0)
+	h.waitFor("queued", h.originalHas(b2, "position **2**"))
+	cb := h.waitCallback(h.command("jobs", dl{user: "u2"}))
+	c := content(cb)
+	if flags(cb)&64 == 0 || !strings.Contains(c, "Chapter b") || !strings.Contains(c, "Chapter c") ||
+		!strings.Contains(c, "queued, position 1") || !strings.Contains(c, "queued, position 2") || strings.Contains(c, "Chapter a") {
+		t.Fatalf("jobs: %v", cb)
+	}
+	site.release(3)
+	h.waitIdle()
+}
+
+// Autocomplete asks sites that search (MangaDex, here against a loopback
+// API) and answers choices, an empty list included.
+func TestAutocomplete(t *testing.T) {
+	const id = "0b1c2d3e-4f50-4162-8374-95a6b7c8d9e0"
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/manga" {
+			http.NotFound(w, r)
+			return
+		}
+		data := []any{}
+		if strings.Contains(strings.ToLower(r.URL.Query().Get("title")), "foo") {
+			data = append(data, map[string]any{"id": id, "type": "manga", "attributes": map[string]any{"title": map[string]string{"en": "Foo"}}})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"result": "ok", "response": "collection", "data": data, "limit": 10, "offset": 0, "total": len(data)})
+	}))
+	t.Cleanup(api.Close)
+	info, ok := sites.Lookup("mangadex")
+	if !ok {
+		t.Fatal("no mangadex")
+	}
+	o := info.Options().(*mangadex.Options)
+	o.APIURL = api.URL
+	h := startWith(t, nil, startOptions{siteOpts: map[string]any{"mangadex": o}})
+	ask := func(q string) map[string]any {
+		_, tok, err := h.fd.Dispatch(fakediscord.Interaction{Type: 4, GuildID: "g1", ChannelID: "c1", UserID: "u1",
+			Data: map[string]any{"id": "cmd1", "name": "manga", "type": 1, "options": []map[string]any{{"name": "download", "type": 1,
+				"options": []map[string]any{{"name": "url", "type": 3, "value": q, "focused": true}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := h.waitCallback(tok)
+		if cb["type"].(float64) != 8 {
+			t.Fatalf("autocomplete answer: %v", cb)
+		}
+		return cb
+	}
+	cb := ask("foo")
+	choices, _ := cb["data"].(map[string]any)["choices"].([]any)
+	if len(choices) != 1 {
+		t.Fatalf("choices: %v", cb)
+	}
+	c := choices[0].(map[string]any)
+	if !strings.HasPrefix(c["name"].(string), "Foo") || c["value"] != "https://mangadex.org/title/"+id {
+		t.Fatalf("choice: %v", c)
+	}
+	cb = ask("nothing here")
+	d, _ := cb["data"].(map[string]any)
+	if l, ok := d["choices"].([]any); !ok || len(l) != 0 {
+		t.Fatalf(`want "choices": [], got %v`, cb)
+	}
+}
+
+func TestAttachmentLimitFromPayload(t *testing.T) {
+	for raw, want := range map[string]int64{
+		`{"id":"1","attachment_size_limit":26214400}`: 25 << 20,
+		`{"id":"1"}`:                      10 << 20,
+		`{"attachment_size_limit":0}`:     10 << 20,
+		`{"attachment_size_limit":"big"}`: 10 << 20,
+		`not json`:                        10 << 20,
+	} {
+		if got := attachmentLimit([]byte(raw), 10<<20); got != want {
+			t.Errorf("%s: %d, want %d", raw, got, want)
+		}
+	}
+}
