@@ -116,3 +116,33 @@ func TestAttachmentLimitFromPayload(t *testing.T) {
 		}
 	}
 }
+
+// /manga download offers fit: shrink, parts or link.
+func TestDownloadFitOption(t *testing.T) {
+	h := start(t, nil)
+	var cmds []struct {
+		Options []struct {
+			Name    string
+			Options []struct {
+				Name    string
+				Choices []struct{ Value string }
+			}
+		}
+	}
+	if err := json.Unmarshal(h.fd.Commands("g1"), &cmds); err != nil || len(cmds) != 1 {
+		t.Fatalf("commands: %v %s", err, h.fd.Commands("g1"))
+	}
+	var got []string
+	for _, sub := range cmds[0].Options {
+		for _, o := range sub.Options {
+			if sub.Name == "download" && o.Name == "fit" {
+				for _, c := range o.Choices {
+					got = append(got, c.Value)
+				}
+			}
+		}
+	}
+	if strings.Join(got, ",") != "shrink,parts,link" {
+		t.Errorf("fit choices %v", got)
+	}
+}

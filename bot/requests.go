@@ -41,6 +41,7 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		Quality:  optString(opts, "quality"),
 		Language: optString(opts, "language"),
 		Chapters: optString(opts, "chapters"),
+		Fit:      optString(opts, "fit"),
 	}
 	// Cheap checks first, so bad input never becomes a job.
 	u, err := sites.ParseURL(req.URL)

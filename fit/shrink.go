@@ -169,7 +169,7 @@ func Shrink(ctx context.Context, pages []string, dir string, o Options) (*Result
 		if out.After <= o.MaxBytes {
 			if out.Converted > 0 && out.SSIM < o.MinSSIM {
 				return nil, &CannotFitError{Budget: o.MaxBytes, Need: out.After, Quality: st.quality, Width: st.width,
-					Reason: fmt.Sprintf("the pages would differ too much from the originals (similarity %.3f, floor %.3f)", out.SSIM, o.MinSSIM)}
+					Reason: fmt.Sprintf("the pages would differ too much from the originals (similarity %.3f, floor %g)", out.SSIM, o.MinSSIM)}
 			}
 			out.Before = res.Before
 			return out, nil
@@ -366,7 +366,7 @@ func (s *shrinker) search(ctx context.Context, target int64) (setting, error) {
 		last = e
 		if w == widths[len(widths)-1] {
 			return setting{}, &CannotFitError{Budget: s.o.MaxBytes, Need: e.bytes, Quality: lo, Width: w,
-				Reason: fmt.Sprintf("quality %d%s would fit but differs too much from the originals (similarity %.3f, floor %.3f)",
+				Reason: fmt.Sprintf("quality %d%s would fit but differs too much from the originals (similarity %.3f, floor %g)",
 					lo, widthText(w), e.ssim, s.o.MinSSIM)}
 		}
 	}

@@ -63,8 +63,9 @@ type Fitted struct {
 	*fit.Result
 }
 
-// fitMode is the request's fit, or the default.
-func (e *Env) fitMode(r Request) string {
+// FitMode is the request's fit, or the default: FitParts, FitLink or
+// FitShrink.
+func (e *Env) FitMode(r Request) string {
 	if r.Fit != "" {
 		return r.Fit
 	}
@@ -109,8 +110,8 @@ func (e *Env) stitch(ctx context.Context, dir string, pages []pdf.Page, refs []F
 }
 
 // shrink re-encodes the group's pages to fit PDF.MaxFileBytes. It returns
-// the pages to write and what shrinking did; nil when it gave way to
-// parts (the reason is in out.Notes).
+// the pages to write and what shrinking did; nil when nothing needed to
+// change or it gave way to parts (the reason is in out.Notes).
 func (e *Env) shrink(ctx context.Context, dir string, pages []pdf.Page, info pdf.Info, progress func(done, total int), out *Output) ([]pdf.Page, *fit.Result, error) {
 	paths := make([]string, len(pages))
 	failed := 0
@@ -139,6 +140,9 @@ func (e *Env) shrink(ctx context.Context, dir string, pages []pdf.Page, info pdf
 		return pages, nil, nil
 	default:
 		return nil, nil, fmt.Errorf("shrink pages: %w", err)
+	}
+	if res.Converted == 0 {
+		return pages, nil, nil // it fitted as it was
 	}
 	np := make([]pdf.Page, len(pages))
 	for i, p := range pages {

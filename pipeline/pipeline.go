@@ -425,7 +425,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		}
 		info := e.info(g)
 		var fitted *fit.Result
-		if e.fitMode(p.Request) == FitShrink && e.PDF.MaxFileBytes > 0 {
+		if e.FitMode(p.Request) == FitShrink && e.PDF.MaxFileBytes > 0 {
 			st.Stage = "shrinking pages"
 			progress(st)
 			pages, fitted, err = e.shrink(ctx, filepath.Join(derived, "shrink"), pages, info, func(done, total int) {
