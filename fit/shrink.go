@@ -202,8 +202,9 @@ type samplePage struct {
 }
 
 type estimate struct {
-	bytes int64   // the whole chapter, extrapolated
-	ssim  float64 // mean over the sample's changed pages (1: none)
+	bytes    int64   // the whole chapter, extrapolated
+	ssim     float64 // mean over the sample's changed pages (1: none)
+	measured bool    // ssim was computed (the size search needs none)
 }
 
 // pickSample spreads o.Sample pages evenly over the chapter; they are
@@ -238,9 +239,10 @@ func (s *shrinker) total() (all, sample int64) {
 	return all, sample
 }
 
-// estimate encodes the sample at st and extrapolates by bytes.
-func (s *shrinker) estimate(ctx context.Context, st setting) (estimate, error) {
-	if e, ok := s.memo[st]; ok {
+// estimate encodes the sample at st and extrapolates by bytes; measure
+// also compares each page with its original (a decode and a render more).
+func (s *shrinker) estimate(ctx context.Context, st setting, measure bool) (estimate, error) {
+	if e, ok := s.memo[st]; ok && (e.measured || !measure) {
 		return e, nil
 	}
 	all, base := s.total()
@@ -270,7 +272,7 @@ func (s *shrinker) estimate(ctx context.Context, st setting) (estimate, error) {
 			}
 			img = p.scaled[st.width]
 		}
-		data, sim, err := s.apply(p.src, img, p.gray, p.photo, p.ref, st)
+		data, sim, err := s.apply(p.src, img, p.gray, p.photo, p.ref, st, measure)
 		if err != nil {
 			return estimate{}, err
 		}
@@ -282,7 +284,7 @@ func (s *shrinker) estimate(ctx context.Context, st setting) (estimate, error) {
 		sum += sim
 		changed++
 	}
-	e := estimate{bytes: all, ssim: 1}
+	e := estimate{bytes: all, ssim: 1, measured: measure}
 	if base > 0 {
 		e.bytes = int64(float64(all) * float64(got) / float64(base))
 	}
@@ -293,9 +295,9 @@ func (s *shrinker) estimate(ctx context.Context, st setting) (estimate, error) {
 	return e, nil
 }
 
-// apply encodes one page (img already scaled for st) and measures it
-// against ref. nil data: the page stays as it is.
-func (s *shrinker) apply(src source, img image.Image, gray, photo bool, ref luma, st setting) ([]byte, float64, error) {
+// apply encodes one page (img already scaled for st) and, with measure,
+// compares it with ref. nil data: the page stays as it is.
+func (s *shrinker) apply(src source, img image.Image, gray, photo bool, ref luma, st setting, measure bool) ([]byte, float64, error) {
 	scaled := img.Bounds().Dx() < src.w
 	copyable := src.format == "jpeg" || src.format == "png"
 	if st.photo && copyable && !photo {
@@ -311,6 +313,9 @@ func (s *shrinker) apply(src source, img image.Image, gray, photo bool, ref luma
 	if !scaled && copyable && int64(len(data)) >= src.bytes {
 		return nil, 1, nil
 	}
+	if !measure {
+		return data, 0, nil
+	}
 	out, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, 0, fmt.Errorf("check page %s: %w", src.path, err)
@@ -322,7 +327,7 @@ func (s *shrinker) apply(src source, img image.Image, gray, photo bool, ref luma
 // with the least change, or says why none can.
 func (s *shrinker) search(ctx context.Context, target int64) (setting, error) {
 	first := setting{quality: topQuality, photo: true}
-	e, err := s.estimate(ctx, first)
+	e, err := s.estimate(ctx, first, false)
 	if err != nil {
 		return setting{}, err
 	}
@@ -336,7 +341,7 @@ func (s *shrinker) search(ctx context.Context, target int64) (setting, error) {
 	var last estimate
 	for _, w := range widths {
 		lo, hi := s.o.MinQuality, topQuality
-		floor, err := s.estimate(ctx, setting{quality: lo, width: w})
+		floor, err := s.estimate(ctx, setting{quality: lo, width: w}, false)
 		if err != nil {
 			return setting{}, err
 		}
@@ -347,7 +352,7 @@ func (s *shrinker) search(ctx context.Context, target int64) (setting, error) {
 		// Highest quality whose estimate fits; size grows with quality.
 		for lo < hi {
 			mid := (lo + hi + 1) / 2
-			e, err := s.estimate(ctx, setting{quality: mid, width: w})
+			e, err := s.estimate(ctx, setting{quality: mid, width: w}, false)
 			if err != nil {
 				return setting{}, err
 			}
@@ -358,7 +363,10 @@ func (s *shrinker) search(ctx context.Context, target int64) (setting, error) {
 			}
 		}
 		st := setting{quality: lo, width: w}
-		e, _ := s.estimate(ctx, st)
+		e, err := s.estimate(ctx, st, true)
+		if err != nil {
+			return setting{}, err
+		}
 		if e.ssim >= s.o.MinSSIM {
 			return st, nil
 		}
@@ -421,7 +429,7 @@ func (s *shrinker) encodeAll(ctx context.Context, st setting, pass int) (*Result
 					if st.width > 0 {
 						img = scaleToWidth(img, st.width)
 					}
-					data, sim, err := s.apply(src, img, gray, photo, ref, st)
+					data, sim, err := s.apply(src, img, gray, photo, ref, st, true)
 					if err == nil && data != nil {
 						name := filepath.Join(sub, fmt.Sprintf("%04d.jpg", i+1))
 						if err = os.WriteFile(name, data, 0o644); err == nil {

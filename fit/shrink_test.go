@@ -3,6 +3,7 @@ package fit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -152,5 +153,19 @@ func TestShrinkCancel(t *testing.T) {
 	cancel()
 	if _, err := Shrink(ctx, pages, filepath.Join(dir, "out"), Options{MaxBytes: 1000}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want canceled", err)
+	}
+}
+
+// BenchmarkShrink: 8 scanned pages (1200×1700, JPEG 95) to 40% of their
+// size; bench/fit.sh measures whole chapters and peak RSS.
+func BenchmarkShrink(b *testing.B) {
+	dir := b.TempDir()
+	pages := chapter(b, dir, 8, 1200, 1700)
+	budget := sumSizes(b, pages) * 4 / 10
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := Shrink(context.Background(), pages, filepath.Join(dir, fmt.Sprint("out", i)), Options{MaxBytes: budget, Grayscale: true}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -179,6 +179,14 @@ func abs(v int) int {
 // 14,400 units.
 func checkPDF(t *testing.T, path string, n int) {
 	t.Helper()
+	for _, tool := range []string{"qpdf", "pdfinfo"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s missing: .ci/run must install it", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
 	if out, err := exec.Command("qpdf", "--check", path).CombinedOutput(); err != nil {
 		t.Fatalf("qpdf --check: %v\n%s", err, out)
 	}
