@@ -44,6 +44,10 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		Fit:      optString(opts, "fit"),
 	}
 	// Cheap checks first, so bad input never becomes a job.
+	if req.Fit == pipeline.FitLink && b.links == nil {
+		b.ephemeral(i, "❌ This server has no download links set up; use fit: shrink or parts.")
+		return
+	}
 	u, err := sites.ParseURL(req.URL)
 	if err != nil {
 		b.ephemeral(i, "❌ "+publicErr(err))

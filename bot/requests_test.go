@@ -212,3 +212,15 @@ func TestJoinerRespondingAfterTheEnd(t *testing.T) {
 		t.Fatalf("the late joiner got no file: %s", statusText(m))
 	}
 }
+
+// fit:link on a server without links is refused at once, with what to
+// choose instead.
+func TestFitLinkWithoutLinksRefused(t *testing.T) {
+	h := start(t, nil)
+	site := newSite(t, 40, false)
+	tok := h.command("download", dl{user: "u1", opts: map[string]string{"url": site.URL + "/chapter/x?n=1", "fit": "link"}})
+	h.refused(tok, "no download links set up; use fit: shrink or parts")
+	if n := site.imgReqs.Load(); n != 0 {
+		t.Errorf("%d image requests for a refused request", n)
+	}
+}

@@ -273,10 +273,7 @@ func (s *shrinker) estimate(ctx context.Context, st setting, measure bool) (esti
 			img = p.scaled[st.width]
 		}
 		data, sim, err := s.apply(p.src, img, p.gray, p.photo, p.ref, st, measure)
-		if err != nil {
-			return estimate{}, err
-		}
-		if data == nil {
+		if err != nil || data == nil { // kept as it is in the final pass too
 			got += p.src.bytes
 			continue
 		}
@@ -390,6 +387,41 @@ func widthText(w int) string {
 	return fmt.Sprintf(" at %d px wide", w)
 }
 
+// pageOut is one page after the final pass.
+type pageOut struct {
+	path  string
+	bytes int64
+	sim   float64
+	gray  bool
+	done  bool // re-encoded
+}
+
+// page runs st over page i, writing the result into dir. A page that
+// cannot be decoded or encoded (too many pixels, a side over JPEG's
+// limit, an animated WebP) stays as it is, for the writer to judge; only
+// a failed write is an error.
+func (s *shrinker) page(i int, st setting, dir string) (pageOut, error) {
+	src := s.srcs[i]
+	keep := pageOut{path: src.path, bytes: src.bytes, sim: 1}
+	img, err := decode(src)
+	if err != nil {
+		return keep, nil
+	}
+	img = flatten(img)
+	gray := s.o.Grayscale && isGrayPage(img)
+	photo := src.lossless() && isPhotographic(img)
+	ref := render(img)
+	data, sim, err := s.apply(src, scaleToWidth(img, st.width), gray, photo, ref, st, true)
+	if err != nil || data == nil {
+		return keep, nil
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%04d.jpg", i+1))
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		return keep, fmt.Errorf("shrink pages: %w", err)
+	}
+	return pageOut{path: name, bytes: int64(len(data)), sim: sim, gray: gray, done: true}, nil
+}
+
 // encodeAll runs st over every page with o.Workers pages in memory.
 func (s *shrinker) encodeAll(ctx context.Context, st setting, pass int) (*Result, error) {
 	sub := filepath.Join(s.dir, fmt.Sprintf("pass%d", pass))
@@ -398,13 +430,6 @@ func (s *shrinker) encodeAll(ctx context.Context, st setting, pass int) (*Result
 	}
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		return nil, fmt.Errorf("shrink pages: %w", err)
-	}
-	type pageOut struct {
-		path  string
-		bytes int64
-		sim   float64
-		gray  bool
-		done  bool
 	}
 	outs := make([]pageOut, len(s.srcs))
 	ctx, cancel := context.WithCancel(ctx)
@@ -419,31 +444,14 @@ func (s *shrinker) encodeAll(ctx context.Context, st setting, pass int) (*Result
 	for range s.o.Workers {
 		wg.Go(func() {
 			for i := range jobs {
-				src := s.srcs[i]
-				po := pageOut{path: src.path, bytes: src.bytes, sim: 1}
-				if img, err := decode(src); err == nil {
-					img = flatten(img)
-					gray := s.o.Grayscale && isGrayPage(img)
-					photo := src.lossless() && isPhotographic(img)
-					ref := render(img)
-					if st.width > 0 {
-						img = scaleToWidth(img, st.width)
+				po, err := s.page(i, st, sub)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
 					}
-					data, sim, err := s.apply(src, img, gray, photo, ref, st, true)
-					if err == nil && data != nil {
-						name := filepath.Join(sub, fmt.Sprintf("%04d.jpg", i+1))
-						if err = os.WriteFile(name, data, 0o644); err == nil {
-							po = pageOut{path: name, bytes: int64(len(data)), sim: sim, gray: gray, done: true}
-						}
-					}
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						cancel()
-					}
+					mu.Unlock()
+					cancel()
 				}
 				outs[i] = po
 				mu.Lock()

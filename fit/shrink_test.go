@@ -169,3 +169,22 @@ func BenchmarkShrink(b *testing.B) {
 		}
 	}
 }
+
+// A page JPEG cannot hold (a side over 65,535 px) stays as it is instead
+// of failing the job; the others are shrunk.
+func TestShrinkKeepsPageJPEGCannotHold(t *testing.T) {
+	dir := t.TempDir()
+	wide := image.NewGray(image.Rect(0, 0, 70000, 4))
+	for i := range wide.Pix {
+		wide.Pix[i] = uint8(i % 7)
+	}
+	pages := append([]string{writePNG(t, filepath.Join(dir, "wide.png"), wide)}, chapter(t, dir, 3, 600, 900)...)
+	budget := sumSizes(t, pages) / 2
+	res, err := Shrink(context.Background(), pages, filepath.Join(dir, "out"), Options{MaxBytes: budget, MinSSIM: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Paths[0] != pages[0] || res.Converted != 3 || sumSizes(t, res.Paths) > budget {
+		t.Errorf("got %+v, budget %d", res, budget)
+	}
+}
