@@ -12,7 +12,7 @@ go build -o "$WORK/fitbench" ./bench/fitbench
 go build -o "$WORK/pdfgen" ./bench/pdfgen
 if [ "$(ls "$WORK/scan" 2>/dev/null | wc -l)" -ne 32 ]; then
 	rm -rf "$WORK/scan"
-	"$WORK/fitbench" -gen 32 -dir "$WORK/scan"
+	"$WORK/pdfgen" -scan -dir "$WORK/scan" -n 32 -h 1700 -q 95
 fi
 if [ "$(ls "$WORK/noisy" 2>/dev/null | wc -l)" -ne 200 ]; then
 	rm -rf "$WORK/noisy"
@@ -22,7 +22,7 @@ fi
 row() { # dir, budget, extra flags...
 	dir=$1 budget=$2
 	shift 2
-	/usr/bin/time -v "$WORK/fitbench" -dir "$dir" -budget "$budget" "$@" >"$WORK/row.txt" 2>"$WORK/time.txt" || { cat "$WORK/time.txt" >&2; exit 1; }
+	/usr/bin/time -v "$WORK/fitbench" -budget "$budget" "$@" "$dir"/*.jpg >"$WORK/row.txt" 2>"$WORK/time.txt" || { cat "$WORK/time.txt" >&2; exit 1; }
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
 	printf '%s %.0f |\n' "$(cat "$WORK/row.txt")" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
 }

@@ -216,24 +216,36 @@ func TestTooBigLink(t *testing.T) {
 }
 
 // With links configured, a result that fits in MaxParts parts is attached
-// in parts, not linked.
+// in parts, not linked; unless the request asks for a link (fit:link).
 func TestLinksConfiguredStillSendsParts(t *testing.T) {
-	addr := freeAddr(t)
-	h := start(t, func(c *Config) {
-		c.Listen = addr
-		c.PublicURL = "http://" + addr
-	})
-	const limit = 30 << 10
-	h.fd.SetAttachmentLimit(limit)
-	site := newSite(t, 160, false)
-	tok := h.download("u1", site.URL+"/chapter/lp?n=3", limit)
-	parts := h.waitParts(tok)
-	if len(parts) < 2 {
-		t.Fatalf("%d parts", len(parts))
-	}
-	h.waitIdle()
-	if s := statusText(h.fd.Original(tok)); strings.Contains(s, "/dl/") || !strings.Contains(s, "Done") {
-		t.Fatalf("status: %s", s)
+	for _, fit := range []string{"", "link"} {
+		t.Run("fit="+fit, func(t *testing.T) {
+			addr := freeAddr(t)
+			h := start(t, func(c *Config) {
+				c.Listen = addr
+				c.PublicURL = "http://" + addr
+			})
+			const limit = 30 << 10
+			h.fd.SetAttachmentLimit(limit)
+			site := newSite(t, 160, false)
+			tok := h.command("download", dl{user: "u1", limit: limit, opts: map[string]string{"url": site.URL + "/chapter/lp?n=3", "fit": fit}})
+			if fit == "link" {
+				h.waitFor("link", h.originalHas(tok, "/dl/"))
+				h.waitIdle()
+				if fs := h.fd.Followups(tok); len(fs) != 0 {
+					t.Errorf("%d parts sent besides the link", len(fs))
+				}
+				return
+			}
+			parts := h.waitParts(tok)
+			if len(parts) < 2 {
+				t.Fatalf("%d parts", len(parts))
+			}
+			h.waitIdle()
+			if s := statusText(h.fd.Original(tok)); strings.Contains(s, "/dl/") || !strings.Contains(s, "Done") {
+				t.Fatalf("status: %s", s)
+			}
+		})
 	}
 }
 
@@ -376,23 +388,5 @@ func TestShrinkGivesWayToParts(t *testing.T) {
 	s := statusText(h.fd.Original(tok))
 	if !regexp.MustCompile(`✂️ .*: cannot shrink to [\d.]+ KiB: .*differs too much.*; splitting into parts instead`).MatchString(s) {
 		t.Errorf("no fallback line in the status:\n%s", s)
-	}
-}
-
-// fit:link asks for a link where parts would do (links configured).
-func TestFitLinkSkipsParts(t *testing.T) {
-	addr := freeAddr(t)
-	h := start(t, func(c *Config) {
-		c.Listen = addr
-		c.PublicURL = "http://" + addr
-	})
-	const limit = 30 << 10
-	h.fd.SetAttachmentLimit(limit)
-	site := newSite(t, 160, false)
-	tok := h.command("download", dl{user: "u1", limit: limit, opts: map[string]string{"url": site.URL + "/chapter/lp?n=3", "fit": "link"}})
-	h.waitFor("link", h.originalHas(tok, "/dl/"))
-	h.waitIdle()
-	if fs := h.fd.Followups(tok); len(fs) != 0 {
-		t.Errorf("%d parts sent besides the link", len(fs))
 	}
 }

@@ -1,5 +1,7 @@
 // Command pdfgen writes noisy JPEG pages for bench/pdf.sh. Noise keeps the
-// files big (~1.5 MB) like high-quality scans.
+// files big (~1.5 MB) like high-quality scans. -scan draws scanned manga
+// pages instead (internal/pagegen: panels, screentone, grain; page 2 in
+// colour) for bench/fit.sh.
 package main
 
 import (
@@ -12,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mangabot/mangabot/internal/pagegen"
 )
 
 func main() {
@@ -21,6 +25,7 @@ func main() {
 	h := flag.Int("h", 1800, "height")
 	q := flag.Int("q", 92, "JPEG quality")
 	noise := flag.Int("noise", 96, "noise amplitude")
+	scan := flag.Bool("scan", false, "scanned manga pages instead of noise")
 	flag.Parse()
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
@@ -30,7 +35,13 @@ func main() {
 	for range 2 {
 		wg.Go(func() {
 			for i := range next {
-				if err := page(filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i)), *w, *h, *q, *noise, uint64(i)); err != nil {
+				var img image.Image
+				if *scan {
+					img = pagegen.Scan(*w, *h, uint64(i), i == 1)
+				} else {
+					img = noisy(*w, *h, *noise, uint64(i))
+				}
+				if err := write(filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i)), img, *q); err != nil {
 					log.Fatal(err)
 				}
 			}
@@ -43,7 +54,7 @@ func main() {
 	wg.Wait()
 }
 
-func page(path string, w, h, q, noise int, seed uint64) error {
+func noisy(w, h, noise int, seed uint64) image.Image {
 	r := rand.New(rand.NewPCG(seed, 7))
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
@@ -57,6 +68,10 @@ func page(path string, w, h, q, noise int, seed uint64) error {
 			img.Pix[o+3] = 255
 		}
 	}
+	return img
+}
+
+func write(path string, img image.Image, q int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
