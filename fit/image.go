@@ -10,12 +10,14 @@ import (
 	"image/jpeg"
 	"os"
 
-	// Decoders for the formats sites serve; png and gif register through
-	// their blank imports.
+	// Decoders for every format the PDF writer takes, so each page's
+	// size is counted and it can be re-encoded.
 	_ "image/gif"
 	_ "image/png"
 
+	_ "golang.org/x/image/bmp"
 	"golang.org/x/image/draw"
+	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
 )
 

@@ -417,6 +417,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 				if err != nil {
 					return out, err
 				}
+				st.Stage = "downloading"
 			}
 			pages, refs = append(pages, chPages...), append(refs, chRefs...)
 		}
