@@ -22,6 +22,7 @@ type Config struct {
 	Discord  Discord  `toml:"discord" help:"Discord connection."`
 	Bot      Bot      `toml:"bot" help:"Jobs and queue of the Discord bot."`
 	Download Download `toml:"download" help:"The fetcher shared by every job."`
+	Browser  Browser  `toml:"browser" help:"Headless Chromium for readers that build their pages with scripts."`
 	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
@@ -143,6 +144,7 @@ func Default() *Config {
 			RequestTimeout: Duration{2 * time.Minute}, MaxImageBytes: 50 << 20, MaxPages: 2000,
 			AllowNetworks: []string{},
 		},
+		Browser: defaultBrowser(),
 		Output: Output{
 			Dir: "data", MaxParts: 10, Placeholders: true, DPI: 96,
 			MetricsListen: "127.0.0.1:9090",
@@ -169,6 +171,7 @@ type file struct {
 	Discord  *Discord                  `toml:"discord"`
 	Bot      *Bot                      `toml:"bot"`
 	Download *Download                 `toml:"download"`
+	Browser  *Browser                  `toml:"browser"`
 	Output   *Output                   `toml:"output"`
 	Sites    map[string]toml.Primitive `toml:"sites"`
 	Storage  *Storage                  `toml:"storage"`
@@ -225,7 +228,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -318,6 +321,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.Browser.validate(bad)
 	if _, err := c.AllowNetworks(); err != nil {
 		bad("download.allow_networks", "%v", err)
 	}

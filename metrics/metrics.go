@@ -44,6 +44,7 @@ type Metrics struct {
 	fitSim    prometheus.Histogram
 	fits      *prometheus.CounterVec // result: shrunk, parts
 	gateway   prometheus.GaugeFunc
+	browser   *browserMetrics
 
 	queueLen  atomic.Int64
 	queueFn   atomic.Pointer[func() int]
@@ -141,6 +142,7 @@ func New() *Metrics {
 	m.fits.WithLabelValues("parts")
 	m.pages.WithLabelValues("ok")
 	m.pages.WithLabelValues("failed")
+	m.browser = newBrowserMetrics(m.reg)
 	return m
 }
 
@@ -312,7 +314,7 @@ func (m *Metrics) PipelineOptions() pipeline.Options {
 	if m == nil {
 		return pipeline.Options{}
 	}
-	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe, ObserveFit: m.ObserveFit}
+	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe, ObserveFit: m.ObserveFit, BrowserObserver: m.BrowserObserver()}
 }
 
 // fetchObserver turns the fetcher's events into samples.

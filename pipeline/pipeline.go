@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mangabot/mangabot/browser"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/fit"
@@ -23,9 +25,12 @@ var Version = "dev"
 
 // Env is everything a job needs; one per process, shared by every job.
 type Env struct {
-	Fetcher  *download.Fetcher
-	Sites    *sites.Set
-	SiteEnv  sites.Env
+	Fetcher *download.Fetcher
+	Sites   *sites.Set
+	SiteEnv sites.Env
+	// Browser renders pages for the site handlers; nil when [browser]
+	// is off. Close stops it.
+	Browser  *browser.Resolver
 	PDF      pdf.Options
 	Producer string
 	// Observe, when set, is told how long a stage of a run took. Stages:
@@ -48,6 +53,11 @@ type Options struct {
 	Observe func(stage string, d time.Duration)
 	// ObserveFit becomes Env.ObserveFit.
 	ObserveFit func(*fit.Result)
+	// BrowserObserver is given to the headless browser (metrics).
+	BrowserObserver browser.Observer
+	// Logger gets the browser's messages (start, crash, refusals); nil:
+	// none.
+	Logger *slog.Logger
 }
 
 // New builds the process-wide fetcher and site handlers from config.
@@ -86,10 +96,11 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 		HostLimits:     limits,
 		Observer:       o.Observer,
 	})
-	return &Env{
+	env := &Env{
 		Fetcher: f,
 		Sites:   set,
 		SiteEnv: sites.Env{Client: f.Client(), UserAgent: ua, MaxChapters: cfg.Sites.MaxChapters},
+		Browser: newBrowser(cfg.Browser, nets, ua, o),
 		PDF: pdf.Options{
 			DPI:          cfg.Output.DPI,
 			Placeholders: cfg.Output.Placeholders,
@@ -99,7 +110,12 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 		Observe:    o.Observe,
 		Fit:        fitPolicy(cfg.Output),
 		ObserveFit: o.ObserveFit,
-	}, nil
+	}
+	if env.Browser != nil {
+		env.SiteEnv.Renderer = env.Browser
+		env.SiteEnv.AutoRender = cfg.Browser.Auto
+	}
+	return env, nil
 }
 
 // retries maps the config's count (0 = none) onto download.Options, whose
@@ -195,6 +211,11 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		}
 		p.Chapters = append(p.Chapters, c)
 		p.Pages += n
+	}
+	if len(p.Chapters) > 0 && p.Chapters[0].Site != "" {
+		// The site that read the page: an engine (madara, ...) when the
+		// generic handler recognised one on an unknown host.
+		p.Site = p.Chapters[0].Site
 	}
 	if len(p.Chapters) == 0 {
 		return nil, fmt.Errorf("%s: %w: no pages found at %s", name, sites.ErrNoPages, u.Redacted())

@@ -1,6 +1,7 @@
 package sites
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sort"
@@ -145,6 +146,24 @@ func (s *Set) Match(u *url.URL) (name string, h Handler, err error) {
 		}
 	}
 	return "", nil, fmt.Errorf("%w: %s", ErrUnsupported, u.Host)
+}
+
+// Drain lets every handler that works in the background finish (see
+// Drainer), bounded by ctx, and returns the unsent items per site name
+// (sites with none left are not listed).
+func (s *Set) Drain(ctx context.Context) map[string]int {
+	var out map[string]int
+	for i, h := range s.handlers {
+		if d, ok := h.(Drainer); ok {
+			if n := d.Drain(ctx); n > 0 {
+				if out == nil {
+					out = map[string]int{}
+				}
+				out[s.names[i]] = n
+			}
+		}
+	}
+	return out
 }
 
 // Get returns the built handler of a site by name.

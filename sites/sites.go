@@ -58,6 +58,11 @@ type Env struct {
 	UserAgent string
 	// MaxChapters bounds a selection ([sites] max_chapters).
 	MaxChapters int
+	// Renderer renders pages built by scripts; nil when [browser] is off.
+	Renderer Renderer
+	// AutoRender ([browser] auto): render a page whose HTML yields no
+	// chapter images but carries scripts.
+	AutoRender bool
 }
 
 // Handler resolves links of one site.
@@ -78,6 +83,13 @@ type SearchResult struct {
 // Searcher is implemented by handlers that can search titles.
 type Searcher interface {
 	Search(ctx context.Context, env Env, query string) ([]SearchResult, error)
+}
+
+// Drainer is implemented by handlers that send work in the background
+// after a download (MangaDex@Home reports). Drain waits until it is done or
+// ctx ends, and returns how many items were still unsent.
+type Drainer interface {
+	Drain(ctx context.Context) (unsent int)
 }
 
 // Limiter is implemented by handlers that want per-host rate limits.

@@ -46,6 +46,12 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	if err != nil {
 		return fail(stderr, err)
 	}
+	defer env.Close()
+	// MangaDex@Home reports of the images fetched go out in the
+	// background: let them leave before the process does.
+	defer env.Drain(pipeline.DrainBound, func(site string, n int) {
+		fmt.Fprintf(stderr, "%s: %d background reports not sent within %s; dropped\n", site, n, pipeline.DrainBound)
+	})
 	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Fit: *fitMode, Strip: *strip}
 	if err := fitFlags(env, &req, *maxBytes); err != nil {
 		return fail(stderr, err)

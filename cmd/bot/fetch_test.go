@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/pagegen"
+	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
 
 // site is a fake gallery: /chapter lists n images; /img/N serves them.
@@ -168,7 +169,7 @@ func TestFetchFailuresAreOneLine(t *testing.T) {
 	}{
 		{"not a link", cfg, "chapter-12", "not a link"},
 		{"ftp", cfg, "ftp://example.org/x", "not a link"},
-		{"no images", cfg, s.URL + "/empty", "site layout not recognised"},
+		{"no images", cfg, s.URL + "/empty", "no chapter images found on " + s.URL + "/empty; if this site needs a rule, see [[sites.generic.rules]]"},
 		{"all pages failed", cfg, allFail.URL + "/chapter", "failed"},
 		{"blocked address", blocked, s.URL + "/chapter", "blocked address"},
 	} {
@@ -591,5 +592,105 @@ func TestFetchStripCutsAtGaps(t *testing.T) {
 		if h, _ := strconv.ParseFloat(m[2], 64); h > 14400 {
 			t.Errorf("page height %v pts", h)
 		}
+	}
+}
+
+// A Madara series on a host mangabot has never seen: the first page shows
+// the engine, the chapter list comes from the AJAX endpoint, -chapters
+// picks 1 and 10, and each PDF holds its chapter's pages, fetched from a
+// CDN that refuses them without the reader's Referer. No decoration is
+// fetched.
+func TestFetchEngineSeries(t *testing.T) {
+	const fx = "../../sites/madara/testdata/"
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /manga/solo-hero/":                {File: fx + "series-ajax.html"},
+		"POST /manga/solo-hero/ajax/chapters/": {File: fx + "ajax-chapters.html"},
+		"GET /manga/solo-hero/chapter-10/":     {File: fx + "chapter.html"},
+		"GET /manga/solo-hero/chapter-1/":      {File: fx + "chapter.html", Replace: []string{"/pages/solo-hero/10/", "/pages/solo-hero/1/"}},
+		"GET /manga/solo-hero/chapter-2/":      {File: fx + "chapter.html", Replace: []string{"/pages/solo-hero/10/", "/pages/solo-hero/2/"}},
+	})
+	out := t.TempDir()
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, ""), "-o", out, "-chapters", "1,10", rd.URL+"/manga/solo-hero/")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	files := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(files) != 2 {
+		t.Fatalf("files %q\n%s", files, r.stderr)
+	}
+	for i, f := range files {
+		if n := pdfPages(t, f); n != 3 {
+			t.Errorf("%s: %d pages, want 3", f, n)
+		}
+		if want := []string{"Solo Hero - Ch.1.pdf", "Solo Hero - Ch.10 - The End.pdf"}[i]; filepath.Base(f) != want {
+			t.Errorf("file %d is %s, want %s", i+1, filepath.Base(f), want)
+		}
+	}
+	if !strings.Contains(r.stderr, "madara: Solo Hero — 2 chapters") {
+		t.Errorf("stderr does not name the engine:\n%s", r.stderr)
+	}
+	if n1, n10 := cdn.Hits("/pages/solo-hero/1/"), cdn.Hits("/pages/solo-hero/10/"); n1 != 3 || n10 != 3 {
+		t.Errorf("CDN served %d pages of chapter 1 and %d of chapter 10, want 3 and 3", n1, n10)
+	}
+	if n := cdn.Hits("/pages/solo-hero/2/") + cdn.Hits("/decoy/"); n != 0 {
+		t.Errorf("%d images fetched that were not asked for (chapter 2, decoys)", n)
+	}
+	if refused := cdn.Refused(); len(refused) > 0 {
+		t.Errorf("CDN refused %v", refused)
+	}
+}
+
+// A page whose only images are decorations (logo, promotion, related
+// thumbnail, cover) is an error of one line, with a non-zero exit and
+// nothing written: never a PDF of decorations.
+func TestFetchDecorationsOnly(t *testing.T) {
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /infinite-level-up-chapter-124/": {File: "../../sites/generic/testdata/decoys-only.html"},
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	page := rd.URL + "/infinite-level-up-chapter-124/"
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, ""), "-o", out, page)
+	if r.code == 0 {
+		t.Fatalf("exit 0, stdout %q", r.stdout)
+	}
+	want := "no chapter images found on " + page + "; if this site needs a rule, see [[sites.generic.rules]]"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q, want it to say %q", r.stderr, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output directory %s exists (%v): %v", out, err, dirEntries(t, out))
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+// `bot fetch` of a MangaDex chapter served by an @Home node sends a
+// MangaDex@Home report for every image before it exits, even when the
+// report endpoint is slow (issue 11: 10-12 of 27 reports were sent, the
+// process exiting before its queue drained). The API answers are the
+// recorded fixtures of sites/mangadex.
+func TestFetchMangaDexReportsSentBeforeExit(t *testing.T) {
+	md := newFakeMangaDex(t, 300*time.Millisecond)
+	cfg := writeConfig(t, md.config())
+	out := t.TempDir()
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, mdChapterLink)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if n := pdfPages(t, strings.TrimSpace(r.stdout)); n != 3 {
+		t.Errorf("PDF has %d pages, want 3", n)
+	}
+	md.checkReports(t, 3, r.stderr)
+
+	// A missing chapter: one line, the site and "not found" said once
+	// (issue 11: "mangadex: not found: mangadex: ...").
+	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "https://mangadex.org/chapter/a1b2c3d4-0000-4000-8000-00000000c0ff")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	last := lines[len(lines)-1]
+	if r.code == 0 || strings.Count(last, "mangadex") != 1 || strings.Count(strings.ToLower(last), "not found") != 1 {
+		t.Errorf("missing chapter: exit %d, last line %q; want the site and \"not found\" once", r.code, last)
 	}
 }

@@ -29,9 +29,19 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	logger := newLogger(cfg.Log, stderr)
 	m := metrics.New()
-	env, err := pipeline.New(cfg, m.PipelineOptions())
+	opts := m.PipelineOptions()
+	opts.Logger = logger
+	env, err := pipeline.New(cfg, opts)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	// Kills the headless browser, if one started, with all its processes.
+	defer env.Close()
+	if env.Browser != nil {
+		// Chromium starts on the first render; say now if it cannot.
+		if err := env.Browser.Available(); err != nil {
+			logger.Warn("[browser] is enabled but unusable; pages that need rendering will fail", "err", err)
+		}
 	}
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
@@ -40,6 +50,11 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir, "store", cfg.Storage.Path)
+	// At shutdown, after the jobs ended: let the MangaDex@Home reports of
+	// their images leave, within a bound.
+	defer env.Drain(pipeline.DrainBound, func(site string, n int) {
+		logger.Warn("background reports not sent; dropped", "site", site, "unsent", n, "waited", pipeline.DrainBound)
+	})
 	if err := b.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fail(stderr, err)
 	}

@@ -118,10 +118,11 @@ func (b *syncBuf) String() string {
 	return b.b.String()
 }
 
-func startBot(t *testing.T, cfg string, logs *syncBuf) *exec.Cmd {
+// startBot starts `bot run` with the environment of the tests plus env.
+func startBot(t *testing.T, cfg string, logs *syncBuf, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(botBin, "run", "-config", cfg)
-	cmd.Env = append(os.Environ(), "DISCORD_TOKEN=")
+	cmd.Env = append(append(os.Environ(), "DISCORD_TOKEN="), env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -419,4 +420,40 @@ path = %q
 	if strings.Count(r.stderr, "bot: ") != 1 {
 		t.Errorf("prefix repeated:\n%s", r.stderr)
 	}
+}
+
+// At shutdown (SIGTERM) after a MangaDex download, the bot lets every
+// MangaDex@Home report of the images it fetched leave before it exits,
+// even from a slow report endpoint.
+func TestRunSendsReportsBeforeExit(t *testing.T) {
+	md := newFakeMangaDex(t, time.Second)
+	fd := fakediscord.New()
+	t.Cleanup(fd.Close)
+	cfg := writeConfig(t, fmt.Sprintf(`[discord]
+token = "drain-bot-token-0123456789"
+api_url = %q
+guild_ids = ["g1"]
+[bot]
+edit_interval = "50ms"
+[output]
+dir = %q
+[storage]
+path = %q
+`, fd.URL, t.TempDir(), filepath.Join(t.TempDir(), "mangabot.db"))+md.config())
+	var logs syncBuf
+	bot := startBot(t, cfg, &logs)
+	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
+	tok := dispatchDownload(t, fd, "u1", mdChapterLink)
+	waitFake(t, fd, "delivery", func() bool {
+		m := fd.Original(tok)
+		return m != nil && len(m.Attachments) > 0
+	})
+	// The report endpoint takes a second a report: most are still queued.
+	if err := bot.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := bot.Wait(); err != nil {
+		t.Fatalf("bot exit: %v\n%s", err, logs.String())
+	}
+	md.checkReports(t, 3, logs.String())
 }

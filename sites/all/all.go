@@ -4,7 +4,10 @@
 package all
 
 import (
+	_ "github.com/mangabot/mangabot/sites/foolslide"
 	_ "github.com/mangabot/mangabot/sites/generic"
+	_ "github.com/mangabot/mangabot/sites/madara"
 	_ "github.com/mangabot/mangabot/sites/mangadex"
+	_ "github.com/mangabot/mangabot/sites/mangathemesia"
 	_ "github.com/mangabot/mangabot/sites/webtoon"
 )

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"net/url"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/sites"
+	"github.com/mangabot/mangabot/sites/engine"
 )
 
 const (
@@ -58,6 +59,7 @@ type Rule struct {
 	Referer   string  `toml:"referer" help:"Referer sent with the images; empty: the page the image was found on." example:"\"\""`
 	Rate      float64 `toml:"rate" help:"Requests per second to this host (exact host rules only); 0: the [download] rate." example:"1.0"`
 	Next      string  `toml:"next" help:"CSS selector of the next-page link, for readers that spread a chapter over several pages (followed on the same host, at most 200 pages); empty: one page." example:"\"\""`
+	Render    bool    `toml:"render" help:"Render the host's pages in the headless browser ([browser] enabled) before reading them: for readers whose images are put in by scripts." example:"false"`
 }
 
 // limitBurst is the burst of the host limits that rules ask for.
@@ -209,18 +211,43 @@ func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request)
 	}
 	src := *req.URL
 	src.Fragment, src.RawFragment = "", ""
-	pg, err := getPage(ctx, env, &src)
+	r := h.rule(src.Hostname())
+	pg, err := r.load(ctx, env, &src)
 	if err != nil {
 		return nil, err
 	}
 	var pages []download.Page
-	if r := h.rule(src.Hostname()); r != nil {
+	if r == nil {
+		// A page of a known engine (Madara, MangaThemesia, FoOlSlide) is
+		// read by that engine, which also lists series' chapters; the host
+		// is remembered so that its next links go to the engine directly.
+		pg.doc.Url = withoutUser(pg.url)
+		if e, ok := engine.Detect(pg.doc); ok {
+			chs, err := e.Read(ctx, env, req, pg.doc)
+			if err != nil {
+				return nil, fmt.Errorf("%s site: %w", e.Label, err)
+			}
+			return chs, nil
+		}
+	}
+	if r != nil {
 		pages, err = r.pages(ctx, env, pg)
 	} else {
 		pages, err = galleryPages(pg)
+		if err != nil && autoRender(env, pg, err) {
+			if pg, err = renderPage(ctx, env, &src); err == nil {
+				pages, err = galleryPages(pg)
+			}
+		}
+		var none noImages
+		if errors.As(err, &none) {
+			if n := seriesLinks(pg); n >= 2 {
+				return nil, seriesPage{none.url, n}
+			}
+		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusalNote(pg, err)
 	}
 	// user:pass@ in the link is for the reader's host alone: it goes
 	// neither into the Referer of images (often on other hosts), nor into
@@ -252,9 +279,10 @@ func pageID(u *url.URL) string {
 
 // htmlPage is one fetched and parsed HTML page.
 type htmlPage struct {
-	url  *url.URL // final URL (after redirects): the Referer
-	base *url.URL // <base href> resolved, else url
-	doc  *goquery.Document
+	url      *url.URL // final URL (after redirects): the Referer
+	base     *url.URL // <base href> resolved, else url
+	doc      *goquery.Document
+	rendered *sites.Rendered // set when the browser rendered the page
 }
 
 // getPage fetches and parses one HTML page.
@@ -263,31 +291,24 @@ func getPage(ctx context.Context, env sites.Env, u *url.URL) (*htmlPage, error) 
 	if err != nil {
 		return nil, fmt.Errorf("page %s: %w", withoutUser(u), err)
 	}
+	return newPage(doc), nil
+}
+
+// newPage wraps a parsed page; doc.Url is its final URL.
+func newPage(doc *goquery.Document) *htmlPage {
 	pg := &htmlPage{url: doc.Url, base: doc.Url, doc: doc}
 	if b, ok := doc.Find("base[href]").First().Attr("href"); ok {
 		if bu, err := doc.Url.Parse(strings.TrimSpace(b)); err == nil && (bu.Scheme == "http" || bu.Scheme == "https") {
 			pg.base = bu
 		}
 	}
-	return pg, nil
+	return pg
 }
 
 // resolve makes an image URL absolute; "" when it is not a usable http(s)
 // image link (empty, data:, javascript:, svg).
 func (pg *htmlPage) resolve(raw string) string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" || strings.HasPrefix(raw, "#") {
-		return ""
-	}
-	u, err := pg.base.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	if strings.EqualFold(path.Ext(u.Path), ".svg") {
-		return ""
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	return engine.Absolute(pg.base, raw)
 }
 
 // pages reads pg (and the pages its next link leads to) with the rule.
@@ -305,11 +326,11 @@ func (r *compiledRule) pages(ctx context.Context, env sites.Env, pg *htmlPage) (
 		pg.doc.FindMatcher(r.sel).Each(func(_ int, s *goquery.Selection) {
 			v, _ := s.Attr(r.Attribute)
 			if strings.HasSuffix(r.Attribute, "srcset") {
-				v = largestSrcset(v)
+				v = engine.LargestSrcset(v)
 			}
 			if u := pg.resolve(v); u != "" && !seen[u] {
 				seen[u] = true
-				out = append(out, download.Page{URL: u, Header: http.Header{"Referer": {referer}}})
+				out = append(out, download.Page{URL: u, Header: pg.header(u, referer)})
 			}
 		})
 		if n == 0 && len(out) == 0 {
@@ -322,7 +343,7 @@ func (r *compiledRule) pages(ctx context.Context, env sites.Env, pg *htmlPage) (
 		if nu == nil || visited[pageKey(nu)] {
 			break
 		}
-		next, err := getPage(ctx, env, nu)
+		next, err := r.load(ctx, env, nu)
 		if err != nil {
 			return nil, fmt.Errorf("next page %d: %w", n+2, err)
 		}
@@ -371,49 +392,108 @@ var readerContainers = strings.Join([]string{
 	"#readerarea", ".reader-area", ".container-chapter-reader", "#chapter-images", ".chapter-images",
 }, ", ")
 
-// decoyWords mark elements (by class or id) that hold no chapter pages.
+// decoyWords mark elements (by class or id) that hold no chapter pages:
+// site chrome, adverts, comments, and the series' cover and thumbnails.
 var decoyWords = map[string]bool{
 	"logo": true, "avatar": true, "avatars": true, "comment": true, "comments": true,
 	"sidebar": true, "widget": true, "banner": true, "ad": true, "ads": true, "advert": true,
 	"advertisement": true, "sponsor": true, "sponsored": true, "share": true, "social": true,
 	"related": true, "recommended": true, "emoji": true, "icon": true, "icons": true,
 	"profile": true, "user": true, "author": true, "gravatar": true,
+	"branding": true, "brand": true,
+	"cover": true, "thumb": true, "thumbnail": true, "thumbnails": true, "poster": true, "popular": true,
 }
+
+// decoyURL: image addresses that are decorations whatever element holds
+// them: avatars, logos, advert and emoji folders, and WordPress's resized
+// copies ("cover-193x278.jpg"), which are thumbnails, never pages.
+var decoyURL = regexp.MustCompile(`(?i)(gravatar\.com/|/avatars?[/_-]|logo[^/]*\.[a-z]+$|/ads?/|/banners?/|/smilies/|/emoji/|-\d{2,3}x\d{2,3}\.(?:jpe?g|png|webp|gif|avif)$)`)
+
+// thumbSide: an image whose width and height attributes are both below
+// this is a thumbnail (covers of related series, widget images); chapter
+// pages are larger.
+const thumbSide = 400
 
 type candidate struct {
 	node  *html.Node
 	url   string
-	decoy bool // in an element whose class or id says ad, avatar, comment, ...
+	decoy bool // a decoration: cover, logo, avatar, advert, thumbnail
+	lazy  bool // the page loads it lazily (data-src, ...): readers do, for pages
+}
+
+// noImages is the error of a page that shows no chapter images, or only
+// decorations: one line that says where to go next.
+type noImages struct{ url string }
+
+func (e noImages) Error() string {
+	return "no chapter images found on " + e.url + "; if this site needs a rule, see [[sites.generic.rules]]"
+}
+
+func (e noImages) Unwrap() error { return sites.ErrLayout }
+
+// seriesPage is the error of a series page the generic handler cannot
+// list: it reads one chapter per link.
+type seriesPage struct {
+	url      string
+	chapters int
+}
+
+func (e seriesPage) Error() string {
+	return fmt.Sprintf("%s looks like a series page (%d chapter links): give a chapter's link, or, if the site runs Madara, MangaThemesia or FoOlSlide, pin it to its engine ([sites.madara] hosts = [...])", e.url, e.chapters)
+}
+
+func (e seriesPage) Unwrap() error { return sites.ErrUnsupported }
+
+// covers are the page's own announcements of its cover image (og:image,
+// twitter:image, image_src): an <img> showing one of them is not a page.
+func covers(pg *htmlPage) map[string]bool {
+	out := map[string]bool{}
+	pg.doc.Find(`meta[property="og:image"], meta[name="twitter:image"], meta[property="twitter:image"], link[rel="image_src"]`).Each(func(_ int, s *goquery.Selection) {
+		v := s.AttrOr("content", s.AttrOr("href", ""))
+		if u := pg.resolve(v); u != "" {
+			out[u] = true
+		}
+	})
+	return out
 }
 
 func galleryPages(pg *htmlPage) ([]download.Page, error) {
 	var cands []candidate
+	cover := covers(pg)
 	pg.doc.Find("img").Each(func(_ int, s *goquery.Selection) {
 		if s.Closest("header, nav, footer, aside").Length() > 0 {
 			return
 		}
-		if tinyAttr(s, "width") || tinyAttr(s, "height") {
+		if tinyAttr(s, "width", minSide) || tinyAttr(s, "height", minSide) {
 			return
 		}
-		u := pg.resolve(imgURL(s))
+		u := pg.resolve(engine.ImageURL(s))
 		if u == "" {
 			return
 		}
-		cands = append(cands, candidate{node: s.Nodes[0], url: u})
+		c := candidate{node: s.Nodes[0], url: u}
+		c.decoy = cover[u] || decoyURL.MatchString(strings.SplitN(u, "?", 2)[0]) ||
+			(tinyAttr(s, "width", thumbSide) && tinyAttr(s, "height", thumbSide))
+		for _, a := range []string{"data-src", "data-lazy-src", "data-original", "data-lazy", "data-srcset"} {
+			if _, ok := s.Attr(a); ok {
+				c.lazy = true
+			}
+		}
+		cands = append(cands, c)
 	})
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w: no chapter images found on %s", sites.ErrLayout, pg.url.Host)
-	}
 	count := countBelow(cands)
 	for i := range cands {
-		cands[i].decoy = isDecoy(cands[i].node, count, len(cands))
+		cands[i].decoy = cands[i].decoy || isDecoy(cands[i].node, count, len(cands))
 	}
-	// Leave out decoys unless nothing else is left.
-	if kept := filterCands(cands, func(c candidate) bool { return !c.decoy }); len(kept) > 0 {
-		cands = kept
+	// Decorations never make a chapter: when nothing else is left, the
+	// page shows no chapter.
+	cands = filterCands(cands, func(c candidate) bool { return !c.decoy })
+	if len(cands) == 0 {
+		return nil, noImages{withoutUser(pg.url).String()}
 	}
 
 	var chosen []candidate
+	inReader := false
 	// A known reader container: the one holding the most candidates.
 	best, bestN := (*html.Node)(nil), 0
 	pg.doc.Find(readerContainers).Not("html, body").Each(func(_ int, s *goquery.Selection) {
@@ -429,6 +509,7 @@ func galleryPages(pg *htmlPage) ([]download.Page, error) {
 	})
 	if best != nil {
 		chosen = filterCands(cands, func(c candidate) bool { return contains(best, c.node) })
+		inReader = true
 	} else {
 		root := dominant(pg.doc.Nodes[0], cands)
 		chosen = filterCands(cands, func(c candidate) bool { return contains(root, c.node) })
@@ -442,9 +523,63 @@ func galleryPages(pg *htmlPage) ([]download.Page, error) {
 			continue
 		}
 		seen[c.url] = true
-		out = append(out, download.Page{URL: c.url, Header: http.Header{"Referer": {referer}}})
+		out = append(out, download.Page{URL: c.url, Header: pg.header(c.url, referer)})
+	}
+	// Outside a reader container and without lazy loading, the images
+	// must look like a chapter's: pages come several to a folder
+	// ("…/ch12/01.jpg", "…/ch12/02.jpg"). A logo and a promotion from two
+	// folders, or one illustration, are not a chapter.
+	if !inReader && !anyLazy(chosen) && largestFolder(out) < 2 {
+		return nil, noImages{referer}
 	}
 	return out, nil
+}
+
+func anyLazy(cs []candidate) bool {
+	for _, c := range cs {
+		if c.lazy {
+			return true
+		}
+	}
+	return false
+}
+
+// largestFolder is the number of pages in the folder (URL path without
+// the file name, whatever the host: CDNs shard pages over hosts) that
+// holds the most of them.
+func largestFolder(pages []download.Page) int {
+	n := map[string]int{}
+	best := 0
+	for _, p := range pages {
+		u, err := url.Parse(p.URL)
+		if err != nil {
+			continue
+		}
+		d := path.Dir(u.Path)
+		n[d]++
+		if n[d] > best {
+			best = n[d]
+		}
+	}
+	return best
+}
+
+// seriesLinks counts the links of a page that name a chapter ("Chapter
+// 12", "Ep. 3"): a page without chapter images but with these is a series
+// page.
+func seriesLinks(pg *htmlPage) int {
+	n := 0
+	seen := map[string]bool{}
+	pg.doc.Find("a[href]").Each(func(_ int, s *goquery.Selection) {
+		t := engine.Clean(s.Text())
+		href := s.AttrOr("href", "")
+		if seen[href] || engine.Number(t) == "" || !strings.ContainsFunc(t, unicode.IsLetter) {
+			return
+		}
+		seen[href] = true
+		n++
+	})
+	return n
 }
 
 // dominant descends from root into the child holding more than half of the
@@ -523,86 +658,15 @@ func isDecoy(n *html.Node, count map[*html.Node]int, total int) bool {
 	return false
 }
 
-// tinyAttr: a numeric width/height attribute below minSide.
-func tinyAttr(s *goquery.Selection, name string) bool {
+// tinyAttr: a numeric width/height attribute below limit.
+func tinyAttr(s *goquery.Selection, name string, limit float64) bool {
 	v, ok := s.Attr(name)
 	if !ok {
 		return false
 	}
 	v = strings.TrimSuffix(strings.TrimSpace(v), "px")
 	n, err := strconv.ParseFloat(v, 64)
-	return err == nil && n < minSide
-}
-
-// imgURL picks the real image of an <img>: lazy-loading attributes first
-// (their src is a placeholder), then the largest srcset candidate, then src.
-func imgURL(s *goquery.Selection) string {
-	for _, a := range []string{"data-src", "data-lazy-src", "data-original", "data-lazy", "data-url"} {
-		if v, ok := s.Attr(a); ok && usableRaw(v) {
-			return v
-		}
-	}
-	for _, a := range []string{"data-srcset", "data-lazy-srcset", "srcset"} {
-		if v, ok := s.Attr(a); ok {
-			if u := largestSrcset(v); usableRaw(u) {
-				return u
-			}
-		}
-	}
-	v, _ := s.Attr("src")
-	return v
-}
-
-func usableRaw(v string) bool {
-	v = strings.TrimSpace(v)
-	return v != "" && !strings.HasPrefix(strings.ToLower(v), "data:")
-}
-
-// largestSrcset returns the candidate of a srcset with the largest width
-// descriptor (or, without widths, the largest density); "" when empty.
-func largestSrcset(set string) string {
-	best, bestW, bestX := "", -1.0, -1.0
-	rest := set
-	for {
-		rest = strings.TrimLeft(rest, " \t\n\r\f,")
-		if rest == "" {
-			break
-		}
-		end := strings.IndexAny(rest, " \t\n\r\f")
-		if end < 0 {
-			end = len(rest)
-		}
-		u := rest[:end]
-		rest = rest[end:]
-		desc := ""
-		if strings.HasSuffix(u, ",") {
-			u = strings.TrimRight(u, ",")
-		} else if i := strings.IndexByte(rest, ','); i >= 0 {
-			desc, rest = rest[:i], rest[i+1:]
-		} else {
-			desc, rest = rest, ""
-		}
-		w, x := -1.0, 1.0
-		for _, d := range strings.Fields(desc) {
-			if len(d) < 2 {
-				continue
-			}
-			f, err := strconv.ParseFloat(d[:len(d)-1], 64)
-			if err != nil {
-				continue
-			}
-			switch d[len(d)-1] {
-			case 'w':
-				w = f
-			case 'x':
-				x = f
-			}
-		}
-		if w > bestW || (w == bestW && x > bestX) {
-			best, bestW, bestX = u, w, x
-		}
-	}
-	return best
+	return err == nil && n < limit
 }
 
 // Titles.

@@ -350,11 +350,11 @@ func TestGenericGalleryBaseHref(t *testing.T) {
 func TestGenericGalleryErrors(t *testing.T) {
 	fs := newFixtureServer(t, map[string]string{"/news/delay": "noimages.html"})
 	h := newTestHandler(t, nil)
-	host := strings.TrimPrefix(fs.URL, "http://")
 
 	_, err := resolveOne(t, h, fs.URL+"/news/delay")
-	if !errors.Is(err, sites.ErrLayout) || !strings.Contains(err.Error(), "no chapter images found on "+host) {
-		t.Errorf("page without images: err = %v, want ErrLayout naming %s", err, host)
+	want := "no chapter images found on " + fs.URL + "/news/delay; if this site needs a rule, see [[sites.generic.rules]]"
+	if !errors.Is(err, sites.ErrLayout) || err.Error() != want {
+		t.Errorf("page without images: err = %v, want %q", err, want)
 	}
 	_, err = resolveOne(t, h, fs.URL+"/manga/gone/chapter-1/")
 	if !errors.Is(err, sites.ErrNotFound) {
@@ -789,5 +789,77 @@ func TestGenericRuleNextBound(t *testing.T) {
 	defer mu.Unlock()
 	if hits != 200 {
 		t.Errorf("server saw %d page requests, want 200", hits)
+	}
+}
+
+// Pages that show only decorations (cover, logo, advert, avatar, related
+// thumbnails) are errors, never a chapter of decorations; a series page
+// says it is one.
+func TestGenericDecorationsOnly(t *testing.T) {
+	fs := newFixtureServer(t, map[string]string{
+		"/infinite-level-up-chapter-124/": "decoys-only.html",
+		"/manga/solo-hero/":               "series-decoys.html",
+	})
+	h := newTestHandler(t, nil)
+	_, err := resolveOne(t, h, fs.URL+"/infinite-level-up-chapter-124/")
+	want := "no chapter images found on " + fs.URL + "/infinite-level-up-chapter-124/; if this site needs a rule, see [[sites.generic.rules]]"
+	if !errors.Is(err, sites.ErrLayout) || err == nil || err.Error() != want {
+		t.Errorf("decorations only: err = %v, want %q", err, want)
+	}
+	_, err = resolveOne(t, h, fs.URL+"/manga/solo-hero/")
+	if !errors.Is(err, sites.ErrUnsupported) || err == nil || !strings.Contains(err.Error(), "looks like a series page (3 chapter links)") {
+		t.Errorf("series page: err = %v, want one saying it is a series page", err)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.images != 0 {
+		t.Errorf("%d images requested", fs.images)
+	}
+}
+
+// Each signal that tells a page image from a decoration, alone: a page
+// that the signal makes a chapter, and one it makes decorations only.
+func TestGenericDecorationSignals(t *testing.T) {
+	const head = `<html><head><meta property="og:image" content="/img/cover.jpg"></head><body>`
+	for _, tc := range []struct {
+		name, body string
+		want       []string // page paths; nil: no chapter images
+	}{
+		{"pages share a folder", `<div><img src="/ch1/01.jpg"><img src="/ch1/02.jpg"></div>`, []string{"/ch1/01.jpg", "/ch1/02.jpg"}},
+		{"two images from two folders", `<div><img src="/img/site-mark.png"><img src="/promo/event.gif"></div>`, nil},
+		{"one plain image", `<article><p><img src="/uploads/illustration.jpg"></p></article>`, nil},
+		{"one lazy image", `<div><img src="data:image/gif;base64,R0lGOD" data-src="/ch1/01.jpg"></div>`, []string{"/ch1/01.jpg"}},
+		{"one image in a reader", `<div id="reader"><img src="/ch1/01.jpg"></div>`, []string{"/ch1/01.jpg"}},
+		{"the og:image cover", `<div id="reader"><img src="/img/cover.jpg"></div>`, nil},
+		{"cover among pages", `<div id="reader"><img src="/img/cover.jpg"><img src="/ch1/01.jpg"><img src="/ch1/02.jpg"></div>`, []string{"/ch1/01.jpg", "/ch1/02.jpg"}},
+		{"thumbnail sizes", `<div><img src="/a/x.jpg" width="193" height="278"><img src="/a/y.jpg" width="159" height="225"></div>`, nil},
+		{"WordPress resized copies", `<div><img src="/up/other-193x278.jpg"><img src="/up/third-254x140.jpg"></div>`, nil},
+		{"gravatars and logos", `<div><img src="https://secure.gravatar.com/avatar/8d2f?s=96"><img src="/img/logo-dark.png"><img src="/img/logo.png"></div>`, nil},
+		{"header, nav and footer", `<header><img src="/ch1/01.jpg"></header><nav><img src="/ch1/02.jpg"></nav><footer><img src="/ch1/03.jpg"></footer>`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				fmt.Fprint(w, head+tc.body+"</body></html>")
+			}))
+			defer srv.Close()
+			ch, err := resolveOne(t, newTestHandler(t, nil), srv.URL+"/read/1")
+			if tc.want == nil {
+				if err == nil || !strings.Contains(err.Error(), "no chapter images found on "+srv.URL+"/read/1") {
+					t.Errorf("pages %v, err %v; want no chapter images", ch, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, u := range pageURLs(ch.Pages) {
+				got = append(got, strings.TrimPrefix(u, srv.URL))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("pages %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,6 +82,12 @@ type handler struct {
 
 	reports   chan queuedReport
 	reporting atomic.Bool // a report worker is running
+
+	// pending counts reports queued or being sent; idle is closed while it
+	// is zero (Drain waits on it).
+	pendMu  sync.Mutex
+	pending int
+	idle    chan struct{}
 }
 
 // queuedReport is one queued MangaDex@Home report.
@@ -92,7 +99,8 @@ type queuedReport struct {
 
 func newHandler(o *Options) (sites.Handler, error) {
 	opts := *o
-	m := &handler{pageSize: feedPageSize, reports: make(chan queuedReport, reportQueue)}
+	m := &handler{pageSize: feedPageSize, reports: make(chan queuedReport, reportQueue), idle: make(chan struct{})}
+	close(m.idle)
 
 	opts.Quality = strings.ToLower(strings.TrimSpace(opts.Quality))
 	switch opts.Quality {

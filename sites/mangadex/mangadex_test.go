@@ -804,12 +804,11 @@ func TestMangaDexFeedWindow(t *testing.T) {
 	api.atHomeBases = []string{"https://uploads.mangadex.org"}
 	h := newTestHandler(t, api, "", nil)
 	env, _ := testEnv(t, h)
-	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "last", "", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(chs) != 1 || chs[0].Number != "10000" {
-		t.Errorf("last = %q, want 10000 (the last one the API serves)", chapterIDs(chs))
+	// "last" is past the window: the user is told how much was left out,
+	// rather than given chapter 10000 as the last one.
+	_, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "last", "", ""))
+	if !errors.Is(err, sites.ErrBadSelection) || !strings.Contains(err.Error(), "counts 10450 uploads") || !strings.Contains(err.Error(), "450 uploads from chapter 10000 on were left out") {
+		t.Errorf("last: err = %v, want one telling 450 uploads were left out", err)
 	}
 	feed := api.rec.paths("/manga/" + mangaID + "/feed")
 	if len(feed) != 20 {
@@ -819,6 +818,11 @@ func TestMangaDexFeedWindow(t *testing.T) {
 		if hit.Query.Get("offset") != strconv.Itoa(i*500) || hit.Query.Get("limit") != "500" {
 			t.Errorf("request %d: offset %s limit %s", i, hit.Query.Get("offset"), hit.Query.Get("limit"))
 		}
+	}
+	// Chapters within the window are served as before.
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/title/"+mangaID, "9990-9991", "", ""))
+	if err != nil || len(chs) != 2 || chs[1].Number != "9991" {
+		t.Errorf("9990-9991: %q, %v", chapterIDs(chs), err)
 	}
 }
 
@@ -881,7 +885,7 @@ func TestMangaDexSearch(t *testing.T) {
 		t.Fatalf("%d requests", len(hits))
 	}
 	q := hits[0].Query
-	if q.Get("title") != "library" || q.Get("limit") != "10" || !slices.Equal(q["contentRating[]"], []string{"safe"}) {
+	if q.Get("title") != "library" || q.Get("limit") != "10" || q.Get("order[relevance]") != "desc" || !slices.Equal(q["contentRating[]"], []string{"safe"}) {
 		t.Errorf("search query %v", q)
 	}
 }
@@ -1045,5 +1049,46 @@ func TestMangaDexNoReportForMangaDexOrg(t *testing.T) {
 	want := sentReport{URL: fresh[0].URL, Success: true, Cached: true, Bytes: 1234, Duration: 56}
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("reports %+v, want only %+v", got, want)
+	}
+}
+
+// Drain waits for the queued MangaDex@Home reports (the CLI calls it
+// before exiting, the bot at shutdown), within its bound: while the report
+// endpoint holds them it returns with the count unsent; once they can go
+// it returns when all were sent.
+func TestMangaDexDrainReports(t *testing.T) {
+	reports := newFakeReports(t)
+	api := newFakeAPI(t)
+	api.atHomeBases = []string{"https://abc123.def456.mangadex.network:443/token"}
+	h := newTestHandler(t, api, reports.URL+"/report", nil)
+	env, _ := testEnv(t, h)
+	chs, err := h.Resolve(testCtx(t), env, testRequest(t, "https://mangadex.org/chapter/"+chapterID, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := h.(sites.Drainer)
+	if !ok {
+		t.Fatal("the MangaDex handler is not a sites.Drainer")
+	}
+	if n := d.Drain(testCtx(t)); n != 0 {
+		t.Fatalf("nothing queued, Drain says %d unsent", n)
+	}
+	ch := chs[0]
+	for _, p := range ch.Pages {
+		ch.Report(download.FetchReport{URL: p.URL, Success: true, Bytes: 1000, Duration: 20 * time.Millisecond})
+	}
+	// The endpoint holds the first report: the bound ends the wait.
+	<-reports.arrived
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if n := d.Drain(short); n != len(ch.Pages) {
+		t.Errorf("Drain while the endpoint holds reports: %d unsent, want %d", n, len(ch.Pages))
+	}
+	close(reports.release)
+	if n := d.Drain(testCtx(t)); n != 0 {
+		t.Errorf("Drain after release: %d unsent", n)
+	}
+	if got := len(reports.rec.all()); got != len(ch.Pages) {
+		t.Errorf("%d reports received, want %d", got, len(ch.Pages))
 	}
 }

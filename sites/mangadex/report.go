@@ -38,9 +38,11 @@ func (m *handler) enqueueReport(env sites.Env, r download.FetchReport) {
 	if client == nil {
 		return // no guarded client: no report (never http.DefaultClient)
 	}
+	m.addPending(1)
 	select {
 	case m.reports <- queuedReport{client: client, ua: env.UserAgent, body: body}:
 	default:
+		m.addPending(-1)
 		return // full: drop
 	}
 	if m.reporting.CompareAndSwap(false, true) {
@@ -56,6 +58,7 @@ func (m *handler) sendReports() {
 			select {
 			case r := <-m.reports:
 				m.postReport(r)
+				m.addPending(-1)
 			default:
 				drained = true
 			}
@@ -65,6 +68,40 @@ func (m *handler) sendReports() {
 		// worker and started none: take it.
 		if len(m.reports) == 0 || !m.reporting.CompareAndSwap(false, true) {
 			return
+		}
+	}
+}
+
+func (m *handler) addPending(d int) {
+	m.pendMu.Lock()
+	defer m.pendMu.Unlock()
+	if m.pending == 0 && d > 0 {
+		m.idle = make(chan struct{})
+	}
+	m.pending += d
+	if m.pending == 0 {
+		close(m.idle)
+	}
+}
+
+// Drain waits until every queued MangaDex@Home report has been sent (or
+// failed), or ctx ends; it returns how many were still unsent then. The
+// CLI calls it before exiting and the bot at shutdown, with a bound of a
+// few seconds: reports must not be lost to an exit, nor hold the user.
+func (m *handler) Drain(ctx context.Context) (unsent int) {
+	for {
+		m.pendMu.Lock()
+		n, idle := m.pending, m.idle
+		m.pendMu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			m.pendMu.Lock()
+			defer m.pendMu.Unlock()
+			return m.pending
 		}
 	}
 }

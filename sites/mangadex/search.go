@@ -16,9 +16,11 @@ func (m *handler) Search(ctx context.Context, env sites.Env, query string) ([]si
 		return nil, nil
 	}
 	q := url.Values{
-		"title":           {query},
-		"limit":           {"10"},
-		"contentRating[]": m.opts.ContentRatings,
+		"title": {query},
+		"limit": {"10"},
+		// Best match first; without it the API sorts by latest upload.
+		"order[relevance]": {"desc"},
+		"contentRating[]":  m.opts.ContentRatings,
 	}
 	var res collection
 	if err := m.get(ctx, env, "/manga", q, &res); err != nil {

@@ -38,7 +38,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	}
 	series := titleOf(&ma)
 
-	infos, err := m.feed(ctx, env, id, langs)
+	infos, total, err := m.feed(ctx, env, id, langs)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +58,12 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	if err != nil {
 		return nil, err
 	}
+	// Past the API's window the list is cut: a selection that reaches its
+	// end ("last", "all", "990-2000") would silently miss chapters.
+	if left := total - len(infos); left > 0 && len(picked) > 0 && picked[len(picked)-1] == stubs[len(stubs)-1] {
+		edge := list[len(list)-1].number
+		return nil, fmt.Errorf("%w: MangaDex counts %d uploads of this title in %s but serves only the first %d: %d uploads from chapter %s on were left out; select chapters below %s", sites.ErrBadSelection, total, strings.Join(langs, ", "), feedMaxWindow, left, edge, edge)
+	}
 	var dl []*chapterInfo
 	var ext []*chapterInfo
 	for _, s := range picked {
@@ -74,7 +80,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 		return nil, fmt.Errorf("%w: none of the %d selected chapters is on MangaDex; e.g. %s", sites.ErrExternal, len(ext), m.externalWhere(ext[0]))
 	}
 	if env.MaxChapters > 0 && len(dl) > env.MaxChapters {
-		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d; narrow it", sites.ErrBadSelection, sel.String(), len(dl), env.MaxChapters)
+		return nil, fmt.Errorf("%w: %q selects %d chapters, more than the limit of %d ([sites] max_chapters): %d would be left out; narrow it, e.g. %s-%s", sites.ErrBadSelection, sel.String(), len(dl), env.MaxChapters, len(dl)-env.MaxChapters, dl[0].number, dl[env.MaxChapters-1].number)
 	}
 	// No /at-home/server call here: at 40 a minute, 50 chapters would take
 	// over a minute of "resolving". The pipeline calls Refresh for each
@@ -90,8 +96,10 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 
 // feed lists every chapter of a manga in the given languages, in reading
 // order, following offset until total.
-func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []string) ([]*chapterInfo, error) {
-	var out []*chapterInfo
+//
+// total is the number of uploads the API counts: more than it serves when
+// the title has more than the 10,000 its offset window reaches.
+func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []string) (out []*chapterInfo, total int, err error) {
 	offset := 0
 	for {
 		limit := min(m.pageSize, feedMaxWindow-offset)
@@ -109,15 +117,16 @@ func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []st
 		}
 		var page collection
 		if err := m.get(ctx, env, "/manga/"+id+"/feed", q, &page); err != nil {
-			return nil, fmt.Errorf("chapter list of %s: %w", id, err)
+			return nil, 0, fmt.Errorf("chapter list of %s: %w", id, err)
 		}
 		if page.Total == nil || page.Data == nil {
-			return nil, layoutErr("feed of %s lacks data or total", id)
+			return nil, 0, layoutErr("feed of %s lacks data or total", id)
 		}
+		total = *page.Total
 		for i := range page.Data {
 			c, err := parseChapter(&page.Data[i])
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			out = append(out, c)
 		}
@@ -126,7 +135,7 @@ func (m *handler) feed(ctx context.Context, env sites.Env, id string, langs []st
 			break
 		}
 	}
-	return out, nil
+	return out, max(total, len(out)), nil
 }
 
 // pickUploads keeps one upload per chapter, in the feed's order: a

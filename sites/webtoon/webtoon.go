@@ -314,6 +314,9 @@ func parseViewer(doc *goquery.Document, pageURL *url.URL, referer string) (*site
 		ch.Pages = append(ch.Pages, p)
 	})
 	if len(ch.Pages) == 0 {
+		if kind := episodeKind(doc); kind != "" {
+			return nil, fmt.Errorf("%w: %s is %s, not a list of images; mangabot cannot download those yet", sites.ErrNoPages, pageURL, kind)
+		}
 		return nil, fmt.Errorf("%w: no images in the WEBTOON viewer (#_imageList img._images) at %s", sites.ErrLayout, pageURL)
 	}
 
@@ -334,6 +337,26 @@ func parseViewer(doc *goquery.Document, pageURL *url.URL, referer string) (*site
 		metaContent(doc, "com-linewebtoon:webtoon:author"),
 	)), "WEBTOON")
 	return ch, nil
+}
+
+// episodeKind names the kind of an episode that has no image list: motion
+// episodes (animated layers, window.__motiontoonViewerState__) and other
+// episodes of WEBTOON's OZ viewer (#ozViewer .oz-pages), which draws
+// layers on a canvas. "" for other pages.
+func episodeKind(doc *goquery.Document) string {
+	motion := false
+	doc.Find("script").EachWithBreak(func(_ int, s *goquery.Selection) bool {
+		t := s.Text()
+		motion = strings.Contains(t, "__motiontoonViewerState__") || strings.Contains(t, "motiontoonParam")
+		return !motion
+	})
+	switch {
+	case motion:
+		return "a motion episode (animated, shown by WEBTOON's OZ viewer)"
+	case doc.Find("#ozViewer, div.oz-pages").Length() > 0:
+		return "an OZ viewer episode (layers drawn by WEBTOON's OZ viewer)"
+	}
+	return ""
 }
 
 // list collects every episode of a series from all list pages, in

@@ -115,6 +115,11 @@ func newSiteImagesOn(t *testing.T, imgLn net.Listener) *fakeSite {
 	mux.HandleFunc("GET /en/drama/moved-around/{episode}/viewer", func(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, "viewer-changed.html")
 	})
+	for ep, file := range map[string]string{"1": "viewer-motion.html", "2": "viewer-oz.html"} {
+		mux.HandleFunc("GET /en/fantasy/motion-tales/episode-"+ep+"/viewer", func(w http.ResponseWriter, r *http.Request) {
+			s.serveFile(w, file)
+		})
+	}
 	mux.HandleFunc("GET /en/drama/gap-year/list", func(w http.ResponseWriter, r *http.Request) {
 		if s.ageGate(w, r) {
 			return
@@ -768,11 +773,17 @@ func TestWebtoonErrors(t *testing.T) {
 		{"missing episode", viewerURL(s.srv.URL, 99), sites.ErrNotFound},
 		{"missing series", s.srv.URL + seriesPath + "/list?title_no=5", sites.ErrNotFound},
 		{"missing list page", s.srv.URL + "/en/fantasy/nothing-here/list?title_no=4321", sites.ErrNotFound},
+		{"motion episode", s.srv.URL + "/en/fantasy/motion-tales/episode-1/viewer?title_no=88&episode_no=1", sites.ErrNoPages},
+		{"OZ viewer episode", s.srv.URL + "/en/fantasy/motion-tales/episode-2/viewer?title_no=88&episode_no=2", sites.ErrNoPages},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			chs, err := resolve(t, h, env, tc.url, "")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v (chapters %v), want %v", err, chs, tc.want)
+			}
+			// The error names the kind of episode.
+			if kind, ok := map[string]string{"motion episode": "is a motion episode", "OZ viewer episode": "is an OZ viewer episode"}[tc.name]; ok && !strings.Contains(err.Error(), kind) {
+				t.Errorf("err = %v, want it to say %q", err, kind)
 			}
 		})
 	}
