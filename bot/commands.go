@@ -35,6 +35,7 @@ func commands() []*discordgo.ApplicationCommand {
 							{Name: "parts: split into several files", Value: pipeline.FitParts},
 							{Name: "link: a download link", Value: pipeline.FitLink},
 						}},
+					{Type: discordgo.ApplicationCommandOptionBoolean, Name: "strip", Description: "Webtoon: stitch the images into one strip, cut into pages at blank gaps"},
 				},
 			},
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "sites", Description: "List the supported sites"},
