@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/mangabot/mangabot/cache"
+	"github.com/mangabot/mangabot/follow"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/store"
@@ -34,15 +35,20 @@ type Bot struct {
 	links  *links
 	appID  string
 	jobDir string
+	// ready is closed once Run has registered the stored jobs (or has
+	// ended); interactions wait for it.
+	ready    chan struct{}
+	openOnce sync.Once
 
 	m *metrics.Metrics
 
 	// editPause (unix nanos): progress edits wait until then after a 429.
 	editPause atomic.Int64
 
-	st    *store.Store // nil: no persistence
-	cache *cache.Cache // nil: no cache
-	quota *quota
+	st      *store.Store   // nil: no persistence
+	follows *follow.Poller // nil: no store, no follows
+	cache   *cache.Cache   // nil: no cache
+	quota   *quota
 
 	mu      sync.Mutex
 	jobs    map[string]*job // unfinished jobs by id
@@ -86,9 +92,9 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	}
 	tr = &logTransport{next: tr, log: logger}
 	s.Client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
-	// Interactions arrive without any intent; the bot needs no other
-	// gateway event.
-	s.Identify.Intents = discordgo.IntentsNone
+	// Interactions arrive without any intent; Guilds brings GUILD_DELETE
+	// (follows of a server the bot left are paused) and channel names.
+	s.Identify.Intents = discordgo.IntentsGuilds
 	s.StateEnabled = true
 	s.LogLevel = discordgo.LogError
 	b := &Bot{
@@ -102,6 +108,7 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		byKey:  map[string]*job{},
 		byCkey: map[string]*job{},
 		jobDir: filepath.Join(cfg.OutputDir, "jobs"),
+		ready:  make(chan struct{}),
 		quota:  newQuota(cfg),
 		m:      cfg.Metrics,
 	}
@@ -122,19 +129,40 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 	if cfg.PublicURL != "" && cfg.Listen != "" {
 		b.links, err = newLinks(filepath.Join(cfg.OutputDir, "links"), cfg.PublicURL, cfg.LinkSecret, cfg.LinkTTL)
 		if err != nil {
-			return nil, fmt.Errorf("links dir: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
 	}
 	s.AddHandler(b.onEvent)
+	s.AddHandler(b.onGuildDelete)
 	return b, nil
 }
+
+// openGate lets interactions through.
+func (b *Bot) openGate() { b.openOnce.Do(func() { close(b.ready) }) }
 
 // Run connects, registers the commands and serves until ctx ends, then
 // shuts down: no new jobs, running ones finish (or are cancelled with
 // CancelOnShutdown, or when ShutdownGrace runs out), and Run returns.
+//
+// Nothing is created on disk before the gateway connection stands, so a
+// bad token or no network leaves the output directory as it was.
+// Interactions that arrive meanwhile wait until the store's unfinished
+// jobs are registered.
 func (b *Bot) Run(ctx context.Context) error {
+	defer b.openGate()
+	if err := b.s.Open(); err != nil {
+		return fmt.Errorf("connect to discord: %w", err)
+	}
+	defer b.s.Close()
 	if err := os.MkdirAll(b.jobDir, 0o755); err != nil {
 		return fmt.Errorf("make jobs dir: %w", err)
+	}
+	// Work folders of `bot fetch` runs into the same directory that were
+	// killed; the bot's own jobs keep theirs under jobs/.
+	if gone, err := pipeline.CleanStale(b.cfg.OutputDir, ""); err != nil {
+		b.log.Warn("cleaning work folders failed", "err", err)
+	} else if len(gone) > 0 {
+		b.log.Info("removed work folders of dead runs", "folders", len(gone))
 	}
 	pending, err := b.openStorage()
 	if err != nil {
@@ -142,6 +170,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	defer b.closeStorage()
 	if b.links != nil {
+		if err := b.links.makeDir(); err != nil {
+			return fmt.Errorf("links dir: %w", err)
+		}
 		b.links.clearDead()
 	}
 	if b.cache != nil {
@@ -178,18 +209,18 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
+	b.newFollows()
 	rs := b.registerAll(pending)
-	if err := b.s.Open(); err != nil {
-		b.abortResumed(rs)
-		return fmt.Errorf("connect to discord: %w", err)
-	}
-	defer b.s.Close()
+	b.openGate()
 	if err := b.register(); err != nil {
 		b.abortResumed(rs)
 		return err
 	}
 	b.log.Info("bot ready", "app", b.appID, "guilds", len(b.cfg.GuildIDs), "resuming", len(pending))
 	b.resumeAll(rs)
+	fctx, stopFollows := context.WithCancel(ctx)
+	defer stopFollows()
+	b.startFollows(fctx)
 	<-ctx.Done()
 	b.shutdown()
 	return nil

@@ -16,7 +16,7 @@ func TestRegisterAndDownload(t *testing.T) {
 			Name    string
 			Options []struct{ Name string }
 		}
-		if err := json.Unmarshal(h.fd.Commands(g), &cmds); err != nil || len(cmds) != 1 || cmds[0].Name != "manga" || len(cmds[0].Options) != 3 {
+		if err := json.Unmarshal(h.fd.Commands(g), &cmds); err != nil || len(cmds) != 1 || cmds[0].Name != "manga" || len(cmds[0].Options) != 6 { // download, sites, jobs, follow, unfollow, following
 			t.Fatalf("guild %s commands: %v %s", g, err, h.fd.Commands(g))
 		}
 	}
@@ -111,7 +111,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		}
 	}
 	ids := h.fd.Identifies()
-	if len(ids) == 0 || ids[0].Intents != 0 || ids[0].Token != "Bot test-token" {
+	if len(ids) == 0 || ids[0].Intents != 1 /* IntentsGuilds: GUILD_DELETE pauses follows */ || ids[0].Token != "Bot test-token" {
 		t.Fatalf("identify: %+v", ids)
 	}
 	base := "http://" + addr

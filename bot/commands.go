@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
 )
@@ -19,7 +20,7 @@ func commands() []*discordgo.ApplicationCommand {
 	return []*discordgo.ApplicationCommand{{
 		Name:        "manga",
 		Description: "Turn a manga chapter link into a PDF",
-		Options: []*discordgo.ApplicationCommandOption{
+		Options: append([]*discordgo.ApplicationCommandOption{
 			{
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "download",
 				Description: "Download a chapter (or chapters of a series) as PDF",
@@ -40,7 +41,7 @@ func commands() []*discordgo.ApplicationCommand {
 			},
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "sites", Description: "List the supported sites"},
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "jobs", Description: "Your jobs and their queue positions"},
-		},
+		}, followCommands()...),
 	}}
 }
 
@@ -106,6 +107,7 @@ func (b *Bot) onEvent(_ *discordgo.Session, e *discordgo.Event) {
 	if !ok || ic.Interaction == nil {
 		return
 	}
+	<-b.ready
 	limit := attachmentLimit(e.RawData, b.cfg.DefaultAttachmentLimit)
 	defer func() {
 		if r := recover(); r != nil {
@@ -132,6 +134,12 @@ func (b *Bot) handle(i *discordgo.Interaction, limit int64, at time.Time) {
 			b.cmdSites(i)
 		case "jobs":
 			b.cmdJobs(i)
+		case "follow":
+			b.cmdFollow(i, sub.Options)
+		case "unfollow":
+			b.cmdUnfollow(i, sub.Options)
+		case "following":
+			b.cmdFollowing(i)
 		default:
 			b.ephemeral(i, "Unknown command.")
 		}
@@ -141,6 +149,8 @@ func (b *Bot) handle(i *discordgo.Interaction, limit int64, at time.Time) {
 		id := i.MessageComponentData().CustomID
 		if jobID, ok := strings.CutPrefix(id, "cancel:"); ok {
 			b.cancelButton(i, jobID)
+		} else if key, ok := strings.CutPrefix(id, "fdl:"); ok {
+			b.followDownload(i, key, limit, at)
 		}
 	}
 }
@@ -219,15 +229,19 @@ func (b *Bot) cmdJobs(i *discordgo.Interaction) {
 func (b *Bot) autocomplete(i *discordgo.Interaction) {
 	var q string
 	d := i.ApplicationCommandData()
+	unfollow := false
 	for _, o := range d.Options {
 		for _, so := range o.Options {
-			if so.Focused && so.Name == "url" {
+			if so.Focused && (so.Name == "url" || so.Name == "series") {
 				q = strings.TrimSpace(so.StringValue())
+				unfollow = so.Name == "series"
 			}
 		}
 	}
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
-	if len(q) >= 2 && !strings.Contains(q, "://") {
+	if unfollow {
+		choices = b.followChoices(i, q)
+	} else if len(q) >= 2 && !strings.Contains(q, "://") {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var mu sync.Mutex
 		var wg sync.WaitGroup
@@ -250,7 +264,9 @@ func (b *Bot) autocomplete(i *discordgo.Interaction) {
 					if len(r.URL) > 100 || r.URL == "" {
 						continue
 					}
-					choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: trunc(r.Title+" ("+info.Name+")", 100), Value: r.URL})
+					// Titles come from the site: shown clean, as everything
+					// a site says (see pipeline.Resolve).
+					choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: trunc(sanitize.Text(r.Title)+" ("+info.Name+")", 100), Value: r.URL})
 				}
 			}()
 		}

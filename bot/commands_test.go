@@ -52,7 +52,8 @@ func TestJobsListsQueuePositions(t *testing.T) {
 }
 
 // Autocomplete asks sites that search (MangaDex, here against a loopback
-// API) and answers choices, an empty list included.
+// API) and answers choices, an empty list included; titles are shown
+// without control characters or bidi overrides.
 func TestAutocomplete(t *testing.T) {
 	const id = "0b1c2d3e-4f50-4162-8374-95a6b7c8d9e0"
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +63,7 @@ func TestAutocomplete(t *testing.T) {
 		}
 		data := []any{}
 		if strings.Contains(strings.ToLower(r.URL.Query().Get("title")), "foo") {
-			data = append(data, map[string]any{"id": id, "type": "manga", "attributes": map[string]any{"title": map[string]string{"en": "Foo"}}})
+			data = append(data, map[string]any{"id": id, "type": "manga", "attributes": map[string]any{"title": map[string]string{"en": "Foo\u202eoof\x1b[0m"}}})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"result": "ok", "response": "collection", "data": data, "limit": 10, "offset": 0, "total": len(data)})
@@ -94,7 +95,7 @@ func TestAutocomplete(t *testing.T) {
 		t.Fatalf("choices: %v", cb)
 	}
 	c := choices[0].(map[string]any)
-	if !strings.HasPrefix(c["name"].(string), "Foo") || c["value"] != "https://mangadex.org/title/"+id {
+	if c["name"] != "Foooof[0m (mangadex)" || c["value"] != "https://mangadex.org/title/"+id {
 		t.Fatalf("choice: %v", c)
 	}
 	cb = ask("nothing here")

@@ -100,6 +100,12 @@ type Config struct {
 	// Metrics receives job transitions and serves /metrics and /healthz;
 	// nil: the bot makes its own (with job and gateway metrics only).
 	Metrics *metrics.Metrics
+
+	// Follows configures followed series ([follows]); they need StorePath.
+	Follows config.Follows
+	// FollowHook, when set, is called where a crash test stops the bot
+	// (follow.Options.Hook).
+	FollowHook func(stage string)
 }
 
 // The bot's own tunings: facts of Discord's API and of being a polite
@@ -143,6 +149,7 @@ func ConfigFrom(c *config.Config) Config {
 		CacheMaxBytes:     c.Output.MaxBytes,
 		Cooldown:          c.Bot.Cooldown.Duration,
 		DailyPages:        c.Bot.DailyPages,
+		Follows:           c.Follows,
 
 		EditsPerSecond:         editsPerSecond,
 		TokenTTL:               tokenTTL,

@@ -11,7 +11,20 @@
 // message shows), deliver.go and upload.go (handing the files over),
 // links.go (signed download links), persist.go and resume.go (the job
 // store), cache.go, quota.go, errors.go (what users see of errors, and
-// Discord's error classes), redact.go, transport.go and logging.go.
+// Discord's error classes), redact.go, transport.go and logging.go;
+// follow.go (/manga follow, unfollow, following; the follow poller's
+// start) and followpost.go (posting found chapters, their Download
+// button).
+//
+// # Follows
+//
+// The follow package finds new chapters and records them as pending
+// before they are posted; followpost.go posts each (an announcement, with
+// the PDF for pdf follows) with a nonce and enforce_nonce, and a chapter
+// left pending by an earlier process is first looked for in the
+// channel's last messages, so it is posted once. Discord's "gone" answers
+// (unknown channel or guild, missing access) and GUILD_DELETE pause the
+// follow.
 //
 // # Durable jobs
 //
@@ -24,7 +37,9 @@
 // ends: a cancelled or failed job before its final edits, a delivered one
 // as done, or failed when its delivery failed. Pages go to
 // store.JobDir(OutputDir, id) and the PDFs to that dir + ".out", so
-// store.CleanOrphans at start removes the dirs of jobs that are gone.
+// store.CleanOrphans at start removes the dirs of jobs that are gone;
+// pipeline.CleanStale removes the work folders of dead `bot fetch` runs
+// into the same directory.
 //
 // Finished jobs stay in the store with their final state (for
 // inspection) and are deleted at the first start a day after they ended.

@@ -43,11 +43,11 @@ func newLinks(dir, public, secret string, ttl time.Duration) (*links, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	return &links{dir: dir, public: strings.TrimSuffix(public, "/"), secret: key, ttl: ttl, now: time.Now, random: random}, nil
 }
+
+// makeDir creates the links directory (at Run, once connected).
+func (l *links) makeDir() error { return os.MkdirAll(l.dir, 0o700) }
 
 // clearDead removes the files of links signed by a previous process's
 // random key: nobody can fetch them any more.
@@ -78,7 +78,7 @@ func (l *links) publish(src string) (string, error) {
 	}
 	id := hex.EncodeToString(b)
 	name := filepath.Base(src)
-	if err := os.Mkdir(filepath.Join(l.dir, id), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(l.dir, id), 0o700); err != nil {
 		return "", err
 	}
 	if err := os.Rename(src, filepath.Join(l.dir, id, name)); err != nil {

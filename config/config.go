@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -24,9 +25,15 @@ type Config struct {
 	Download Download `toml:"download" help:"The fetcher shared by every job."`
 	Browser  Browser  `toml:"browser" help:"Headless Chromium for readers that build their pages with scripts."`
 	Output   Output   `toml:"output" help:"Where finished files go and how they are delivered."`
+	PDF      PDF      `toml:"pdf" help:"The PDF writer."`
 	Sites    Sites    `toml:"sites" help:"Site handlers. Each handler's own options live under [sites.NAME]."`
 	Storage  Storage  `toml:"storage" help:"Where the bot keeps its jobs, so they survive a restart."`
+	Follows  Follows  `toml:"follows" help:"Followed series: new chapters posted by themselves (/manga follow, bot follow)."`
 	Log      Log      `toml:"log" help:"Logging."`
+
+	// fromEnv maps a key ("download.rate") to the MANGABOT_* variable
+	// that set it, so that an error names where the bad value came from.
+	fromEnv map[string]string
 }
 
 // Storage configures the job store.
@@ -57,7 +64,7 @@ type Bot struct {
 type Download struct {
 	UserAgent      string   `toml:"user_agent" help:"User-Agent sent to sites; empty: mangabot/VERSION (+contact)."`
 	Contact        string   `toml:"contact" help:"A URL or e-mail where site operators can reach you; goes into the User-Agent."`
-	Rate           float64  `toml:"rate" help:"Requests per second per host, shared by all jobs (site handlers may set their own)."`
+	Rate           float64  `toml:"rate" range:"(0,10000]" help:"Requests per second per host, shared by all jobs (site handlers may set their own)."`
 	Burst          int      `toml:"burst" help:"Requests a host may get at once before the rate applies."`
 	Concurrency    int      `toml:"concurrency" help:"Pages in flight per job (a sliding window)."`
 	MaxInFlight    int      `toml:"max_in_flight" help:"Requests in flight across all jobs."`
@@ -76,7 +83,7 @@ type Output struct {
 	MaxFileBytes int64   `toml:"max_file_bytes" help:"Split PDFs into parts under this size in bytes; 0: no limit of your own (bot fetch writes one file; the bot splits by the server's upload limit, or by this when smaller)."`
 	MaxParts     int     `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
 	Placeholders bool    `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
-	DPI          float64 `toml:"dpi" help:"Image pixels per inch, which sets the page size."`
+	DPI          float64 `toml:"dpi" range:"[9,2400]" help:"Image pixels per inch, which sets the page size."`
 	PublicURL    string  `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked."`
 	Listen       string  `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
 	// MetricsListen is kept apart from Listen: /dl/ is public, /metrics
@@ -96,6 +103,11 @@ type Output struct {
 	// WebtoonStrip is the default; a request may ask for it too.
 	WebtoonStrip   bool    `toml:"webtoon_strip" help:"Stitch a chapter's pages into one vertical strip and cut it into pages at blank gaps (for webtoons served as slices); requests may ask for it too."`
 	StripPageRatio float64 `toml:"strip_page_ratio" help:"Height of the pages cut from a strip, as a multiple of their width."`
+}
+
+// PDF configures the PDF writer.
+type PDF struct {
+	DecodeMemory int64 `toml:"decode_memory" help:"Bytes that decoded pages may take at once, summed over all jobs (PNG, WebP and other pages that cannot be copied as they are). A bigger PNG is converted row by row (stored at 8 bits); other bigger pages become a placeholder saying why."`
 }
 
 // Sites holds global site settings and each handler's options.
@@ -153,8 +165,10 @@ func Default() *Config {
 			Fit: "parts", FitMaxWidth: 1200, FitMinQuality: 50, FitMinSSIM: 0.9, FitGrayscale: true,
 			StripPageRatio: 1.6,
 		},
+		PDF:     PDF{DecodeMemory: pdf.DefaultDecodeMemory},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
 		Storage: Storage{Path: "data/mangabot.db"},
+		Follows: defaultFollows(),
 		Log:     Log{Format: "text", Level: "info"},
 	}
 	for _, info := range sites.All() {
@@ -173,8 +187,10 @@ type file struct {
 	Download *Download                 `toml:"download"`
 	Browser  *Browser                  `toml:"browser"`
 	Output   *Output                   `toml:"output"`
+	PDF      *PDF                      `toml:"pdf"`
 	Sites    map[string]toml.Primitive `toml:"sites"`
 	Storage  *Storage                  `toml:"storage"`
+	Follows  *Follows                  `toml:"follows"`
 	Log      *Log                      `toml:"log"`
 }
 
@@ -228,7 +244,7 @@ func Parse(text string) (*Config, error) {
 }
 
 func (c *Config) parse(text string) error {
-	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, Storage: &c.Storage, Log: &c.Log}
+	f := file{Discord: &c.Discord, Bot: &c.Bot, Download: &c.Download, Browser: &c.Browser, Output: &c.Output, PDF: &c.PDF, Storage: &c.Storage, Follows: &c.Follows, Log: &c.Log}
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
@@ -273,7 +289,12 @@ func (c *Config) parse(text string) error {
 // Validate checks values; errors name the key.
 func (c *Config) Validate() error {
 	var errs []string
-	bad := func(key, format string, a ...any) { errs = append(errs, key+": "+fmt.Sprintf(format, a...)) }
+	bad := func(key, format string, a ...any) {
+		if env, ok := c.fromEnv[key]; ok {
+			key += " (from " + env + ")"
+		}
+		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
+	}
 	positive := func(key string, v int) {
 		if v <= 0 {
 			bad(key, "must be at least 1, got %d", v)
@@ -288,9 +309,6 @@ func (c *Config) Validate() error {
 	positive("download.max_pages", c.Download.MaxPages)
 	positive("output.max_parts", c.Output.MaxParts)
 	positive("sites.max_chapters", c.Sites.MaxChapters)
-	if c.Download.Rate <= 0 {
-		bad("download.rate", "must be above 0, got %v", c.Download.Rate)
-	}
 	if c.Download.Retries < 0 {
 		bad("download.retries", "must be 0 or more, got %d", c.Download.Retries)
 	}
@@ -300,8 +318,19 @@ func (c *Config) Validate() error {
 	if c.Output.MaxFileBytes < 0 || (c.Output.MaxFileBytes > 0 && c.Output.MaxFileBytes < 1<<20) {
 		bad("output.max_file_bytes", "must be 0 (one file) or at least 1 MiB (1048576), got %d", c.Output.MaxFileBytes)
 	}
-	if c.Output.DPI < 9 || c.Output.DPI > 2400 {
-		bad("output.dpi", "must be between 9 and 2400, got %v", c.Output.DPI)
+	if c.PDF.DecodeMemory < 16<<20 {
+		bad("pdf.decode_memory", "must be at least 16 MiB (16777216), got %d", c.PDF.DecodeMemory)
+	}
+	// Every float key at once, site options included: NaN and Inf pass
+	// any comparison-based check, so they are refused here by kind.
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Type().Field(i); f.IsExported() {
+			checkFloats(v.Field(i), tomlName(f), bad)
+		}
+	}
+	for name, opts := range c.Sites.Options {
+		checkFloats(reflect.ValueOf(opts), "sites."+name, bad)
 	}
 	for key, d := range map[string]Duration{
 		"bot.edit_interval": c.Bot.EditInterval, "bot.shutdown_grace": c.Bot.ShutdownGrace,
@@ -312,6 +341,7 @@ func (c *Config) Validate() error {
 			bad(key, "must be a positive duration, got %s", d.Duration)
 		}
 	}
+	c.Follows.validate(bad, positive)
 	// Site options are checked by the handler that owns them, so a bad
 	// value stops the bot at load time with its key named.
 	for _, info := range sites.All() {
@@ -434,6 +464,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		section := v.Type().Field(i)
+		if !section.IsExported() {
+			continue
+		}
 		sv := v.Field(i)
 		for j := 0; j < sv.NumField(); j++ {
 			f := sv.Type().Field(j)
@@ -449,6 +482,10 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			if err := setFromString(sv.Field(j), val); err != nil {
 				return fmt.Errorf("%s: %v", name, err)
 			}
+			if c.fromEnv == nil {
+				c.fromEnv = map[string]string{}
+			}
+			c.fromEnv[tomlName(section)+"."+key] = name
 		}
 	}
 	return nil

@@ -27,6 +27,9 @@ func Example() string {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		key := tomlKey(f)
 		b.WriteString("\n")
 		comment(&b, f.Tag.Get("help"), "")

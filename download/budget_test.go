@@ -141,41 +141,11 @@ func bmpBytes(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-// TestSniffBMP: "BM" and 14 bytes are not enough; the file header must be
-// plausible.
+// TestSniffBMP: through a fetch, text starting with "BM" is "not an image"
+// and a real BMP is kept (the header checks are tested in imagetype).
 func TestSniffBMP(t *testing.T) {
 	good := bmpBytes(t)
-	if got := sniffImage(good[:min(512, len(good))]); got != "bmp" {
-		t.Fatalf("encoded BMP sniffed as %q", got)
-	}
-	// An OS/2 1.x file: 12-byte core header.
-	core := []byte{'B', 'M', 0, 0, 0, 0, 0, 0, 0, 0, 26, 0, 0, 0, 12, 0, 0, 0, 1, 0, 1, 0, 1, 0, 24, 0}
-	core = append(core, 0, 0, 0, 0) // one pixel, padded row
-	core[2] = byte(len(core))
-	if got := sniffImage(core); got != "bmp" {
-		t.Errorf("core-header BMP sniffed as %q", got)
-	}
-	with := func(off int, v ...byte) []byte {
-		b := append([]byte(nil), good[:min(512, len(good))]...)
-		copy(b[off:], v)
-		return b
-	}
-	bad := map[string][]byte{
-		"BM and text":         []byte("BMW 320d for sale, low mileage, call now"),
-		"14 bytes":            []byte("BM\x00\x10\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00"),
-		"DIB size 41":         with(14, 41, 0, 0, 0),
-		"DIB size 0":          with(14, 0, 0, 0, 0),
-		"reserved set":        with(6, 1),
-		"file size tiny":      with(2, 20, 0, 0, 0),
-		"file size absurd":    with(2, 0xff, 0xff, 0xff, 0xff),
-		"pixel offset inside": with(10, 2, 0, 0, 0),
-	}
-	for name, b := range bad {
-		if got := sniffImage(b); got != "" {
-			t.Errorf("%s: sniffed as %q", name, got)
-		}
-	}
-
+	bad := map[string][]byte{"BM and text": []byte("BMW 320d for sale, low mileage, call now")}
 	// Through a fetch: the look-alike is "not an image", the real BMP is kept.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/fake" {

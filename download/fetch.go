@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/humanize"
+	"github.com/mangabot/mangabot/internal/imagetype"
 )
 
 // accept is sent with every page request that sets no Accept of its own.
@@ -232,13 +233,13 @@ func (t *pageTrack) failures(res *Result) {
 // checked in case something else wrote it).
 func resume(dir string, i int) (PageResult, bool) {
 	base := PageFile(dir, i)
-	for _, t := range imageTypes {
-		path := base + t.ext
+	for _, ext := range imagetype.Exts() {
+		path := base + ext
 		fh, err := os.Open(path)
 		if err != nil {
 			continue
 		}
-		head := make([]byte, 512)
+		head := make([]byte, imagetype.HeadSize)
 		n, _ := io.ReadFull(fh, head)
 		st, err := fh.Stat()
 		fh.Close()
@@ -325,7 +326,7 @@ func (f *Fetcher) tryPage(ctx context.Context, batch Batch, i int, pg Page, pt *
 		return fail(tooLarge, 0, errTooLarge), false
 	}
 
-	head := make([]byte, 512)
+	head := make([]byte, imagetype.HeadSize)
 	n, err := io.ReadFull(resp.Body, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		netErr = err

@@ -35,7 +35,23 @@ type Options struct {
 	Sample int
 	// Progress, when set, is told after each page of the final pass.
 	Progress func(done, total int)
+	// Memory, when set, is the decode memory the process shares (the
+	// PDF writer's pdf.Budget): decoded pages are reserved in it first,
+	// and a page bigger than all of it stays as it is.
+	Memory Memory
 }
+
+// Memory is a shared bound on decoded pages.
+type Memory interface {
+	Size() int64
+	// Take reserves n bytes, waiting for room; release gives them back.
+	Take(ctx context.Context, n int64) (release func(), err error)
+}
+
+// decodeCost is what decoding and re-encoding one page holds at once:
+// the decoded page (up to 4 bytes a pixel), its scaled or grey copy and
+// the check decode of the result.
+func decodeCost(s source) int64 { return int64(s.w) * int64(s.h) * 10 }
 
 const (
 	// topQuality is the first step's quality (lossless pages to JPEG):
@@ -154,7 +170,7 @@ func Shrink(ctx context.Context, pages []string, dir string, o Options) (*Result
 		return nil, fmt.Errorf("shrink pages: %w", err)
 	}
 	s.pickSample()
-	defer func() { s.sample = nil }()
+	defer s.dropSample()
 
 	target := o.MaxBytes
 	for pass := 0; pass < finalPasses; pass++ {
@@ -162,6 +178,9 @@ func Shrink(ctx context.Context, pages []string, dir string, o Options) (*Result
 		if err != nil {
 			return nil, err
 		}
+		// The sample is decoded again if another search needs it: its
+		// memory goes to the pages of the final pass.
+		s.dropSample()
 		out, err := s.encodeAll(ctx, st, pass)
 		if err != nil {
 			return nil, err
@@ -188,6 +207,10 @@ type shrinker struct {
 	srcs   []source // zero where the page is failed or unreadable
 	sample []*samplePage
 	memo   map[setting]estimate
+	// sampleCost is the sample's decode memory; release gives it back
+	// while it is held (Options.Memory).
+	sampleCost int64
+	release    func()
 }
 
 // samplePage is a decoded page of the search sample with its reference
@@ -218,15 +241,46 @@ func (s *shrinker) pickSample() {
 	}
 	n := min(s.o.Sample, len(idx))
 	var px float64
+	var cost int64
 	for k := 0; k < n; k++ {
 		src := s.srcs[idx[k*len(idx)/n]]
-		px += float64(src.w) * float64(src.h)
-		if k > 0 && px > samplePixels {
-			break
+		if s.o.Memory != nil && decodeCost(src) > s.o.Memory.Size()/2 {
+			continue // the final pass keeps it as it is too
 		}
+		px += float64(src.w) * float64(src.h)
+		if len(s.sample) > 0 && (px > samplePixels || s.o.Memory != nil && cost+decodeCost(src) > s.o.Memory.Size()/2) {
+			break // half the shared memory at most: the writers need room too
+		}
+		cost += decodeCost(src)
 		s.sample = append(s.sample, &samplePage{src: src})
 	}
+	s.sampleCost = cost
 	s.memo = map[setting]estimate{}
+}
+
+// holdSample reserves the sample's memory before it is decoded, all at
+// once (reserving page by page could wait on itself).
+func (s *shrinker) holdSample(ctx context.Context) error {
+	if s.o.Memory == nil || s.release != nil {
+		return nil
+	}
+	rel, err := s.o.Memory.Take(ctx, s.sampleCost)
+	if err != nil {
+		return err
+	}
+	s.release = rel
+	return nil
+}
+
+// dropSample lets go of the decoded sample and its memory.
+func (s *shrinker) dropSample() {
+	for _, p := range s.sample {
+		p.img, p.scaled = nil, nil
+	}
+	if s.release != nil {
+		s.release()
+		s.release = nil
+	}
 }
 
 func (s *shrinker) total() (all, sample int64) {
@@ -254,6 +308,9 @@ func (s *shrinker) estimate(ctx context.Context, st setting, measure bool) (esti
 			return estimate{}, err
 		}
 		if p.img == nil {
+			if err := s.holdSample(ctx); err != nil {
+				return estimate{}, err
+			}
 			img, err := decode(p.src)
 			if err != nil {
 				got += p.src.bytes // left as is in the final pass too
@@ -400,9 +457,19 @@ type pageOut struct {
 // cannot be decoded or encoded (too many pixels, a side over JPEG's
 // limit, an animated WebP) stays as it is, for the writer to judge; only
 // a failed write is an error.
-func (s *shrinker) page(i int, st setting, dir string) (pageOut, error) {
+func (s *shrinker) page(ctx context.Context, i int, st setting, dir string) (pageOut, error) {
 	src := s.srcs[i]
 	keep := pageOut{path: src.path, bytes: src.bytes, sim: 1}
+	if m := s.o.Memory; m != nil {
+		if decodeCost(src) > m.Size() {
+			return keep, nil // the writer decides what to do with it
+		}
+		release, err := m.Take(ctx, decodeCost(src))
+		if err != nil {
+			return keep, err
+		}
+		defer release()
+	}
 	img, err := decode(src)
 	if err != nil {
 		return keep, nil
@@ -444,7 +511,7 @@ func (s *shrinker) encodeAll(ctx context.Context, st setting, pass int) (*Result
 	for range s.o.Workers {
 		wg.Go(func() {
 			for i := range jobs {
-				po, err := s.page(i, st, sub)
+				po, err := s.page(ctx, i, st, sub)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {

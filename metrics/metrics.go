@@ -53,6 +53,10 @@ type Metrics struct {
 
 	mu    sync.Mutex
 	state map[string]string // unfinished job id -> queued | running
+
+	followsOnce sync.Once
+	follows     *Follows
+	followCount atomic.Pointer[func() (active, paused int)]
 }
 
 // New makes a Metrics with its own registry, holding mangabot's

@@ -28,6 +28,12 @@ type Options struct {
 	MaxPixels    int64   // refuse a page above this many pixels without decoding; default 150e6
 	Placeholders bool    // add a page saying which page is missing and why
 	MaxFileBytes int64   // split into parts each under this size (WriteFiles; at least MinFileBytes); 0 = one file
+	// Budget bounds the memory of decoded pages across every job sharing
+	// it; nil shares one budget of DefaultDecodeMemory per process.
+	Budget *Budget
+	// TempDir holds WriteFiles' temporary files (on the file system of the
+	// output, which they are renamed into); empty: beside the output.
+	TempDir string
 }
 
 // Page is one input page.

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"compress/zlib"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/png"
 	"io"
@@ -17,6 +19,8 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
+
+	"github.com/mangabot/mangabot/internal/imagetype"
 )
 
 // pageError is why an input page cannot be used; its text is the reason
@@ -35,6 +39,7 @@ const (
 	kindJPEG    imageKind = iota // file copied as DCTDecode
 	kindPNG                      // IDAT data copied as FlateDecode with predictors
 	kindDecoded                  // decoded, re-encoded with Flate
+	kindStream                   // PNG too big to decode, streamed row by row
 )
 
 // pageImage is a probed page ready to be written: everything the image
@@ -50,18 +55,44 @@ type pageImage struct {
 	filter     string
 	length     int64 // stream length; -1 when only known after writing
 
-	idat []chunkRef    // kindPNG: where the compressed data lives
-	img  image.Image   // kindDecoded
-	gray bool          // kindDecoded: every pixel is grey
-	pre  *bytes.Buffer // kindDecoded, encoded up front (when splitting)
+	idat   []chunkRef  // kindPNG: where the compressed data lives
+	img    image.Image // kindDecoded
+	stream *pngStream  // kindStream
+	gray   bool        // kindDecoded, kindStream: every pixel is grey
+	pre    *spill      // kindDecoded, kindStream: encoded up front (when splitting)
+	// release gives the page's decode memory back to the budget; nil when
+	// nothing was reserved.
+	release func()
+}
+
+// done drops the decoded pixels and gives their memory back to the budget.
+func (p *pageImage) done() {
+	p.img, p.stream = nil, nil
+	if p.pre != nil {
+		p.pre.Close()
+		p.pre = nil
+	}
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
 }
 
 type chunkRef struct{ off, n int64 }
 
+// prober holds what probing a page needs besides the file.
+type prober struct {
+	ctx       context.Context
+	maxPixels int64
+	budget    *Budget
+}
+
 // probe inspects one image file and decides how to embed it. Dimensions are
 // read from the header before anything large is decoded, so an image that
-// claims too many pixels is refused cheaply.
-func probe(path string, maxPixels int64) (*pageImage, error) {
+// claims too many pixels is refused cheaply, and one that would take more
+// memory than the budget allows is streamed or refused before decoding.
+// A page that is decoded holds its reservation until done is called.
+func (pr *prober) probe(path string) (*pageImage, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, skipf("cannot open image: %v", err)
@@ -71,53 +102,24 @@ func probe(path string, maxPixels int64) (*pageImage, error) {
 	if err != nil {
 		return nil, skipf("cannot open image: %v", err)
 	}
-	var head [32]byte
+	var head [imagetype.HeadSize]byte
 	n, _ := io.ReadFull(f, head[:])
-	format := sniff(head[:n])
+	format := imagetype.Sniff(head[:n])
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, skipf("cannot read image: %v", err)
 	}
 	switch format {
-	case "jpeg":
-		return probeJPEG(f, st.Size(), path, maxPixels)
-	case "png":
-		return probePNG(f, path, maxPixels)
-	case "gif", "webp", "bmp", "tiff":
-		return probeDecode(f, path, format, maxPixels)
-	case "":
+	case imagetype.JPEG:
+		return probeJPEG(f, st.Size(), path, pr.maxPixels)
+	case imagetype.PNG:
+		return pr.probePNG(f, path)
+	case imagetype.GIF, imagetype.WebP, imagetype.BMP, imagetype.TIFF:
+		return pr.probeDecode(f, path, format)
+	case imagetype.Unknown:
 		return nil, skipf("not an image")
 	default:
 		return nil, skipf("unsupported image format %s", format)
 	}
-}
-
-// sniff names the format from the magic bytes; "" is not an image at all
-// (an HTML error page saved as .jpg is the usual case).
-func sniff(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "gif"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "webp"
-	case bytes.HasPrefix(b, []byte("BM")) && len(b) >= 18:
-		return "bmp"
-	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return "tiff"
-	case len(b) >= 12 && string(b[4:8]) == "ftyp":
-		switch string(b[8:12]) {
-		case "avif", "avis":
-			return "avif"
-		case "heic", "heix", "mif1", "msf1", "hevc":
-			return "heic"
-		}
-	case bytes.HasPrefix(b, []byte{0xFF, 0x0A}), bytes.HasPrefix(b, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")):
-		return "jxl"
-	}
-	return ""
 }
 
 func checkPixels(w, h int, maxPixels int64) error {
@@ -283,8 +285,57 @@ func hasEOI(f *os.File, from, size int64) (bool, error) {
 // is a zlib stream with PNG predictors, which is exactly FlateDecode with
 // /Predictor 15 (16-bit samples are big-endian in both). The data is
 // inflated once here (to nowhere, and no further than the image's size) to
-// make sure it is complete; everything else goes through the decoder.
-func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
+// make sure it is complete; everything else is decoded, or streamed when
+// decoding would not fit in the budget.
+func (pr *prober) probePNG(f *os.File, path string) (*pageImage, error) {
+	hdr, err := readPNGHeader(f, pr.maxPixels)
+	if err != nil {
+		return nil, err
+	}
+	if hdr.ctype == 4 || hdr.ctype == 6 || hdr.interlaced || hdr.trns != nil {
+		return pr.decodePNG(f, path, hdr)
+	}
+	w, h, depth, idat := hdr.w, hdr.h, hdr.depth, hdr.idat
+	colors := hdr.channels()
+	// Inflate once to make sure the data is complete and of the right size;
+	// a viewer would otherwise show a half-grey page.
+	want := hdr.dataBytes(hdr.passes()[0])
+	zr, err := zlib.NewReader(io.MultiReader(chunkReaders(f, idat)...))
+	if err != nil {
+		return nil, corrupt("png: " + err.Error())
+	}
+	// Bounded: a few KB of IDAT can inflate to gigabytes of zeros, and only
+	// want bytes are of any use. One more byte tells "too much" apart.
+	got, err := io.Copy(io.Discard, io.LimitReader(zr, want+1))
+	if err != nil {
+		return nil, corrupt("png: " + err.Error())
+	}
+	if got > want {
+		return nil, corrupt(fmt.Sprintf("png: more pixel data than the %d bytes a %dx%d image holds", want, w, h))
+	}
+	if got != want {
+		return nil, corrupt(fmt.Sprintf("png: %d bytes of pixel data, want %d", got, want))
+	}
+	p := &pageImage{path: path, kind: kindPNG, w: w, h: h, bpc: depth, filter: "/FlateDecode", idat: idat}
+	for _, c := range idat {
+		p.length += c.n
+	}
+	p.parms = fmt.Sprintf("<< /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, depth, w)
+	switch hdr.ctype {
+	case 0:
+		p.colorSpace = "/DeviceGray"
+	case 2:
+		p.colorSpace = "/DeviceRGB"
+	case 3:
+		p.colorSpace = fmt.Sprintf("[/Indexed /DeviceRGB %d <%x>]", len(hdr.plte)/3-1, hdr.plte)
+	}
+	return p, nil
+}
+
+// readPNGHeader walks the chunks of the PNG f (checking every CRC) and
+// returns the header, palette, tRNS and where the IDAT data lies. An image
+// of more than maxPixels is refused from IHDR, before reading on.
+func readPNGHeader(f *os.File, maxPixels int64) (*pngHeader, error) {
 	r := bufio.NewReaderSize(f, 32<<10)
 	if _, err := r.Discard(8); err != nil {
 		return nil, corrupt("png: short file")
@@ -293,18 +344,18 @@ func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 	var (
 		w, h                   int
 		depth, ctype, interlac byte
-		plte                   []byte
-		trns, end              bool
+		plte, trns             []byte
+		end                    bool
 		idat                   []chunkRef
 		idatDone               bool
 	)
-	hdr := make([]byte, 8)
+	chunkHdr := make([]byte, 8)
 	for !end {
-		if _, err := io.ReadFull(r, hdr); err != nil {
+		if _, err := io.ReadFull(r, chunkHdr); err != nil {
 			return nil, corrupt("png: truncated")
 		}
-		n := int64(binary.BigEndian.Uint32(hdr))
-		typ := string(hdr[4:8])
+		n := int64(binary.BigEndian.Uint32(chunkHdr))
+		typ := string(chunkHdr[4:8])
 		off += 8
 		if n > 1<<31 {
 			return nil, corrupt("png: bad chunk length")
@@ -313,7 +364,7 @@ func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 			return nil, corrupt("png: missing IHDR")
 		}
 		crc := crc32.NewIEEE()
-		crc.Write(hdr[4:8])
+		crc.Write(chunkHdr[4:8])
 		var data []byte
 		switch typ {
 		case "IHDR", "PLTE", "tRNS":
@@ -364,7 +415,7 @@ func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 		case "PLTE":
 			plte = data
 		case "tRNS":
-			trns = true
+			trns = data
 		case "IEND":
 			end = true
 		}
@@ -372,57 +423,15 @@ func probePNG(f *os.File, path string, maxPixels int64) (*pageImage, error) {
 	if len(idat) == 0 {
 		return nil, corrupt("png: no image data")
 	}
-	var colors int
-	switch {
-	case ctype == 0 && (depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16):
-		colors = 1
-	case ctype == 2 && (depth == 8 || depth == 16):
-		colors = 3
-	case ctype == 3 && (depth == 1 || depth == 2 || depth == 4 || depth == 8):
-		colors = 1
-		if len(plte) == 0 || len(plte)%3 != 0 {
-			return nil, corrupt("png: bad palette")
-		}
+	hdr := &pngHeader{w: w, h: h, depth: int(depth), ctype: ctype, interlaced: interlac != 0,
+		plte: plte, trns: trns, idat: idat}
+	if !hdr.validDepth() || interlac > 1 {
+		return nil, corrupt(fmt.Sprintf("png: bad format (colour type %d, bit depth %d, interlace %d)", ctype, depth, interlac))
 	}
-	if colors == 0 || interlac != 0 || trns {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, corrupt("png: " + err.Error())
-		}
-		return probeDecode(f, path, "png", maxPixels)
+	if ctype == 3 && (len(plte) == 0 || len(plte)%3 != 0) {
+		return nil, corrupt("png: bad palette")
 	}
-	// Inflate once to make sure the data is complete and of the right size;
-	// a viewer would otherwise show a half-grey page.
-	want := int64(h) * (1 + (int64(w)*int64(colors)*int64(depth)+7)/8)
-	zr, err := zlib.NewReader(io.MultiReader(chunkReaders(f, idat)...))
-	if err != nil {
-		return nil, corrupt("png: " + err.Error())
-	}
-	// Bounded: a few KB of IDAT can inflate to gigabytes of zeros, and only
-	// want bytes are of any use. One more byte tells "too much" apart.
-	got, err := io.Copy(io.Discard, io.LimitReader(zr, want+1))
-	if err != nil {
-		return nil, corrupt("png: " + err.Error())
-	}
-	if got > want {
-		return nil, corrupt(fmt.Sprintf("png: more pixel data than the %d bytes a %dx%d image holds", want, w, h))
-	}
-	if got != want {
-		return nil, corrupt(fmt.Sprintf("png: %d bytes of pixel data, want %d", got, want))
-	}
-	p := &pageImage{path: path, kind: kindPNG, w: w, h: h, bpc: int(depth), filter: "/FlateDecode", idat: idat}
-	for _, c := range idat {
-		p.length += c.n
-	}
-	p.parms = fmt.Sprintf("<< /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, depth, w)
-	switch ctype {
-	case 0:
-		p.colorSpace = "/DeviceGray"
-	case 2:
-		p.colorSpace = "/DeviceRGB"
-	case 3:
-		p.colorSpace = fmt.Sprintf("[/Indexed /DeviceRGB %d <%x>]", len(plte)/3-1, plte)
-	}
-	return p, nil
+	return hdr, nil
 }
 
 func chunkReaders(f *os.File, idat []chunkRef) []io.Reader {
@@ -433,53 +442,178 @@ func chunkReaders(f *os.File, idat []chunkRef) []io.Reader {
 	return rs
 }
 
-// probeDecode decodes formats that cannot be passed through, after checking
-// the header's dimensions.
-func probeDecode(f *os.File, path, format string, maxPixels int64) (*pageImage, error) {
-	var (
-		decodeConfig func(io.Reader) (image.Config, error)
-		decode       func(io.Reader) (image.Image, error)
-	)
+// pngDecodedBytes is the size of the image image/png decodes hdr to: one
+// byte per pixel for palette and 8-bit grey, 4 for 8-bit colour or any
+// alpha, twice that at 16 bits. Interlaced images also hold the largest
+// pass (half the image) while merging.
+func pngDecodedBytes(hdr *pngHeader) int64 {
+	var bpp int64
+	switch {
+	case hdr.ctype == 3:
+		bpp = 1
+	case hdr.ctype == 0 && hdr.trns == nil:
+		bpp = 1
+	default:
+		bpp = 4
+	}
+	if hdr.depth == 16 {
+		bpp *= 2
+	}
+	n := int64(hdr.w) * int64(hdr.h) * bpp
+	if hdr.interlaced {
+		n += n / 2
+	}
+	return n
+}
+
+// decodePNG decodes a PNG that cannot be passed through, or streams it when
+// the decoded image would not fit in the budget.
+func (pr *prober) decodePNG(f *os.File, path string, hdr *pngHeader) (*pageImage, error) {
+	need := pngDecodedBytes(hdr) + decodeSlack
+	if need <= pr.budget.Size() {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, corrupt("png: " + err.Error())
+		}
+		return pr.decode(f, path, imagetype.PNG, need)
+	}
+	need = hdr.streamCost()
+	if need > pr.budget.Size() {
+		return nil, pr.budget.tooBig(hdr.w, hdr.h, need, "stream")
+	}
+	release, err := pr.budget.take(pr.ctx, need)
+	if err != nil {
+		return nil, err
+	}
+	s := &pngStream{h: hdr, path: path}
+	gray, err := s.scan(f)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	p := &pageImage{path: path, kind: kindStream, w: hdr.w, h: hdr.h, bpc: 8,
+		filter: "/FlateDecode", length: -1, stream: s, gray: gray, release: release}
+	p.colorSpace = "/DeviceRGB"
+	if gray {
+		p.colorSpace = "/DeviceGray"
+	}
+	return p, nil
+}
+
+// decodeSlack covers a decoder's buffers besides the image itself.
+const decodeSlack = 1 << 20
+
+// decodeCost is the memory decoding takes, from the header: the image in
+// the decoder's pixel type, plus what the decoder holds besides. WebP
+// lossless and alpha decode through a 4-byte-per-pixel buffer; TIFF
+// decompresses a strip (possibly the whole image) into a buffer first.
+func decodeCost(format imagetype.Type, cfg image.Config, fileSize int64) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	var bpp int64 = 8 // unknown models: assume the widest
+	switch m := cfg.ColorModel; m {
+	case color.GrayModel, color.AlphaModel:
+		bpp = 1
+	case color.Gray16Model, color.Alpha16Model:
+		bpp = 2
+	case color.YCbCrModel:
+		bpp = 3
+	case color.RGBAModel, color.NRGBAModel, color.NYCbCrAModel, color.CMYKModel:
+		bpp = 4
+	default:
+		if _, ok := m.(color.Palette); ok {
+			bpp = 1
+		}
+	}
+	n := px * bpp
 	switch format {
-	case "png":
-		decodeConfig, decode = png.DecodeConfig, png.Decode
-	case "gif":
-		// First frame only: manga pages are stills.
-		decodeConfig, decode = gif.DecodeConfig, gif.Decode
-	case "webp":
+	case imagetype.WebP:
+		if bpp != 3 {
+			n += 4 * px
+		}
+	case imagetype.TIFF:
+		n *= 2
+	}
+	return n + fileSize + decodeSlack
+}
+
+// probeDecode decodes formats that cannot be passed through, after checking
+// the header's dimensions and the memory decoding takes.
+func (pr *prober) probeDecode(f *os.File, path string, format imagetype.Type) (*pageImage, error) {
+	if format == imagetype.WebP {
 		var b [21]byte
 		if _, err := io.ReadFull(f, b[:]); err == nil && string(b[12:16]) == "VP8X" && b[20]&0x02 != 0 {
 			return nil, skipf("unsupported image format webp (animated)")
 		}
-		decodeConfig, decode = webp.DecodeConfig, webp.Decode
-	case "bmp":
-		decodeConfig, decode = bmp.DecodeConfig, bmp.Decode
-	case "tiff":
-		decodeConfig, decode = tiff.DecodeConfig, tiff.Decode
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, corrupt(err.Error())
 	}
-	cfg, err := decodeConfig(bufio.NewReader(f))
+	cfg, err := decoderFor(format).config(bufio.NewReader(f))
 	if err != nil {
 		return nil, decodeErr(format, err)
 	}
-	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
+	if err := checkPixels(cfg.Width, cfg.Height, pr.maxPixels); err != nil {
 		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, corrupt(err.Error())
+	}
+	need := decodeCost(format, cfg, st.Size())
+	if need > pr.budget.Size() {
+		return nil, pr.budget.tooBig(cfg.Width, cfg.Height, need, "decode")
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, corrupt(err.Error())
 	}
-	img, err := decode(bufio.NewReaderSize(f, 64<<10))
+	return pr.decode(f, path, format, need)
+}
+
+type decoder struct {
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error)
+}
+
+func decoderFor(format imagetype.Type) decoder {
+	switch format {
+	case imagetype.PNG:
+		return decoder{png.DecodeConfig, png.Decode}
+	case imagetype.GIF:
+		// First frame only: manga pages are stills.
+		return decoder{gif.DecodeConfig, gif.Decode}
+	case imagetype.WebP:
+		return decoder{webp.DecodeConfig, webp.Decode}
+	case imagetype.BMP:
+		return decoder{bmp.DecodeConfig, bmp.Decode}
+	case imagetype.TIFF:
+		return decoder{tiff.DecodeConfig, tiff.Decode}
+	}
+	panic("pdf: no decoder for " + string(format))
+}
+
+// decode reserves need bytes of the budget (waiting for other pages to
+// finish) and decodes f, read from its start. The reservation is held until
+// the page is written (pageImage.done).
+func (pr *prober) decode(f *os.File, path string, format imagetype.Type, need int64) (*pageImage, error) {
+	release, err := pr.budget.take(pr.ctx, need)
 	if err != nil {
+		return nil, err
+	}
+	var r io.Reader = bufio.NewReaderSize(f, 64<<10)
+	if format == imagetype.TIFF {
+		r = f // a ReaderAt: the TIFF decoder would otherwise copy the file into memory
+	}
+	img, err := decoderFor(format).decode(r)
+	if err != nil {
+		release()
 		return nil, decodeErr(format, err)
 	}
 	b := img.Bounds()
-	if err := checkPixels(b.Dx(), b.Dy(), maxPixels); err != nil {
+	if err := checkPixels(b.Dx(), b.Dy(), pr.maxPixels); err != nil {
+		release()
 		return nil, err
 	}
 	p := &pageImage{path: path, kind: kindDecoded, w: b.Dx(), h: b.Dy(), bpc: 8,
-		filter: "/FlateDecode", length: -1, img: img}
+		filter: "/FlateDecode", length: -1, img: img, release: release}
 	if is16(img) {
 		// 16-bit PNG with alpha or interlace, 16-bit TIFF: keep the
 		// precision (alpha is composited on white at 16 bits).
@@ -494,9 +628,9 @@ func probeDecode(f *os.File, path, format string, maxPixels int64) (*pageImage, 
 	return p, nil
 }
 
-func decodeErr(format string, err error) error {
+func decodeErr(format imagetype.Type, err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return corrupt(format + ": truncated")
+		return corrupt(string(format) + ": truncated")
 	}
 	return corrupt(err.Error())
 }

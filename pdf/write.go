@@ -28,6 +28,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxPixels <= 0 {
 		o.MaxPixels = defaultMaxPixels
 	}
+	if o.Budget == nil {
+		o.Budget = processBudget()
+	}
 	return o
 }
 
@@ -62,6 +65,9 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 	if dir == "" {
 		dir = "."
 	}
+	if opts.TempDir != "" {
+		dir = opts.TempDir
+	}
 	var (
 		temps []string
 		cur   *os.File
@@ -75,7 +81,7 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 		}
 	}
 	j := &job{
-		pages: pages, opts: opts.withDefaults(), info: infoDict(info),
+		pages: pages, opts: opts.withDefaults(), info: infoDict(info), spillDir: dir,
 		open: func() (io.Writer, error) {
 			f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 			if err != nil {
@@ -144,6 +150,9 @@ type job struct {
 	info  []byte
 	open  func() (io.Writer, error) // start the next output
 	close func() error              // the current output is complete
+	// spillDir holds pages encoded up front when splitting (WriteFiles:
+	// beside the output).
+	spillDir string
 
 	doc   *docWriter
 	stats Stats
@@ -154,6 +163,7 @@ type job struct {
 }
 
 func (j *job) run(ctx context.Context) (Stats, error) {
+	pr := &prober{ctx: ctx, maxPixels: j.opts.MaxPixels, budget: j.opts.Budget}
 	started := false
 	for i, pg := range j.pages {
 		if err := ctx.Err(); err != nil {
@@ -169,7 +179,10 @@ func (j *job) run(ctx context.Context) (Stats, error) {
 				err = errors.New("no image file")
 			}
 		} else {
-			img, err = probe(pg.Path, j.opts.MaxPixels)
+			img, err = pr.probe(pg.Path)
+		}
+		if pe := (*pageError)(nil); err != nil && !errors.As(err, &pe) && pg.Path != "" {
+			return j.stats, err // cancelled while waiting for decode memory
 		}
 		if err != nil {
 			sk := Skipped{Index: i, Reason: err.Error()}
@@ -197,7 +210,9 @@ func (j *job) run(ctx context.Context) (Stats, error) {
 			}
 			j.missing = nil
 		}
-		if err := j.emitImage(i, img, pw, ph); err != nil {
+		err = j.emitImage(i, img, pw, ph)
+		img.done()
+		if err != nil {
 			return j.stats, err
 		}
 		j.lastW = pw
@@ -251,7 +266,7 @@ func (j *job) emitImage(i int, img *pageImage, pw, ph float64) error {
 	if j.opts.MaxFileBytes > 0 {
 		// The part boundary is decided before writing, so the size must be
 		// known: decoded pages are compressed into memory first.
-		if err := preEncode(img); err != nil {
+		if err := preEncode(img, j.spillDir); err != nil {
 			return err
 		}
 	}

@@ -165,11 +165,24 @@ func (d *docWriter) imageData(p *pageImage) error {
 		return nil
 	default:
 		if p.pre != nil {
-			_, err := d.cw.Write(p.pre.Bytes())
+			_, err := io.Copy(&d.cw, io.NewSectionReader(p.pre, 0, p.length))
 			return err
 		}
-		return encodePixels(&d.cw, p)
+		return encodeImage(&d.cw, p)
 	}
+}
+
+// encodeImage writes a decoded or streamed page as zlib data.
+func encodeImage(w io.Writer, p *pageImage) error {
+	if p.kind == kindStream {
+		f, err := os.Open(p.path)
+		if err != nil {
+			return fmt.Errorf("pdf: %w", err)
+		}
+		defer f.Close()
+		return p.stream.encode(f, w, p.gray)
+	}
+	return encodePixels(w, p)
 }
 
 // encodePixels streams the decoded image as zlib data, one row at a time:
@@ -200,18 +213,50 @@ func encodePixels(w io.Writer, p *pageImage) error {
 	return zw.Close()
 }
 
-// preEncode compresses a decoded image into memory so that its size is known
-// before deciding which part it goes into.
-func preEncode(p *pageImage) error {
-	if p.kind != kindDecoded || p.pre != nil {
+// preEncode compresses a decoded or streamed page up front so that its
+// size is known before deciding which part it goes into. The data goes to
+// a temporary file in dir, not memory: a noisy page compresses to nearly
+// its decoded size. The file is unlinked at once where the system allows,
+// so a killed process leaves nothing behind. The decoded pixels are
+// dropped and their budget given back as soon as they are encoded.
+func preEncode(p *pageImage, dir string) error {
+	if (p.kind != kindDecoded && p.kind != kindStream) || p.pre != nil {
 		return nil
 	}
-	var buf bytes.Buffer
-	if err := encodePixels(&buf, p); err != nil {
+	f, err := os.CreateTemp(dir, ".mangabot-page-*.tmp")
+	if err != nil {
+		return fmt.Errorf("pdf: %w", err)
+	}
+	// Unix lets an open file be unlinked; elsewhere Close removes it.
+	p.pre = &spill{File: f, unlinked: os.Remove(f.Name()) == nil}
+	cw := &countWriter{w: bufio.NewWriterSize(p.pre, 64<<10)}
+	if err := encodeImage(cw, p); err != nil {
 		return err
 	}
-	p.pre, p.length = &buf, int64(buf.Len())
+	if err := cw.w.Flush(); err != nil {
+		return fmt.Errorf("pdf: %w", err)
+	}
+	p.length = cw.n
+	p.img, p.stream = nil, nil
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
 	return nil
+}
+
+// spill is a page encoded up front into a temporary file.
+type spill struct {
+	*os.File
+	unlinked bool
+}
+
+func (s *spill) Close() error {
+	err := s.File.Close()
+	if !s.unlinked {
+		os.Remove(s.Name())
+	}
+	return err
 }
 
 // addPlaceholder writes a text-only page saying which page is missing.

@@ -124,6 +124,9 @@ func (e *Env) shrink(ctx context.Context, dir string, pages []pdf.Page, info pdf
 	o := e.Fit.Shrink
 	o.MaxBytes = e.PDF.MaxFileBytes - docBytes(len(pages), failed, info, e.PDF.Placeholders)
 	o.Progress = progress
+	if e.PDF.Budget != nil {
+		o.Memory = e.PDF.Budget // one bound on decoded pages with the writers
+	}
 	res, err := fit.Shrink(ctx, paths, dir, o)
 	var cf *fit.CannotFitError
 	switch {

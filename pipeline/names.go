@@ -5,6 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -47,11 +48,12 @@ func FileName(g []*sites.Chapter, byVolume bool) string {
 }
 
 // SafeName makes s usable as a file name on Linux, macOS and Windows:
-// no separators or reserved characters, no control characters, no trailing
-// dots or spaces, no reserved device names, at most 150 bytes.
+// no separators or reserved characters, no control characters or bidi
+// overrides (a U+202E makes "x\u202efdp.exe" display as "xexe.pdf"), no
+// trailing dots or spaces, no reserved device names, at most 150 bytes.
 func SafeName(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range sanitize.Text(s) {
 		switch {
 		case strings.ContainsRune(`<>:"/\|?*`, r):
 			b.WriteRune('_')

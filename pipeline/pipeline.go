@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/fit"
+	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
 )
@@ -105,6 +107,8 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 			DPI:          cfg.Output.DPI,
 			Placeholders: cfg.Output.Placeholders,
 			MaxFileBytes: cfg.Output.MaxFileBytes,
+			// One budget for every job of the process.
+			Budget: pdf.NewBudget(cfg.PDF.DecodeMemory),
 		},
 		Producer:   "mangabot " + Version,
 		Observe:    o.Observe,
@@ -198,7 +202,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%s: %w", name, Friendly(err))
+		return nil, fmt.Errorf("%s: %w", name, cleanError{Friendly(err)})
 	}
 	p := &Plan{Site: name, Request: req, resolved: time.Now()}
 	for _, c := range chs {
@@ -206,6 +210,7 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		if n == 0 {
 			continue
 		}
+		cleanChapter(c)
 		if c.Site == "" {
 			c.Site = name
 		}
@@ -342,6 +347,16 @@ type RunOptions struct {
 	Progress func(Progress)
 }
 
+// outputDirError names the output directory the user chose, not the
+// internal temp path the failing mkdir was given (".mangabot-job-…").
+func outputDirError(dir string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("output directory %s: %w", dir, err)
+}
+
 // Run downloads the plan's pages into the work dir, writes the PDF(s)
 // into Dir, one per chapter (or per volume with Merge, or one File), each
 // through a temp name renamed when complete, and removes the pages. On
@@ -352,23 +367,33 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		progress = func(Progress) {}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, outputDirError(dir, err)
 	}
 	tmp, keepPages := o.WorkDir, o.WorkDir != ""
+	pdfOpts := e.PDF
 	if keepPages {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return nil, err
 		}
-	} else if tmp, err = os.MkdirTemp(dir, ".mangabot-job-"); err != nil {
-		return nil, err
-	}
-	defer func() {
-		// A caller-owned work dir survives a cancelled run: the caller
-		// decides whether that was a pause (resume later) or the end.
-		if !keepPages || (ctx.Err() == nil && !o.KeepPages) {
-			os.RemoveAll(tmp)
+		defer func() {
+			// A caller-owned work dir survives a cancelled run: the caller
+			// decides whether that was a pause (resume later) or the end.
+			if ctx.Err() == nil && !o.KeepPages {
+				os.RemoveAll(tmp)
+			}
+		}()
+	} else {
+		// A folder of its own, resumed from if a killed run of the same
+		// output left it; it holds the PDFs' temp files too, so that a
+		// kill leaves nothing but this folder, which the next run reuses
+		// or removes.
+		w, err := openWorkDir(dir, workID(p.Request, dir, file))
+		if err != nil {
+			return nil, outputDirError(dir, err)
 		}
-	}()
+		defer w.remove()
+		tmp, pdfOpts.TempDir = w.path, w.path
+	}
 	out = &Output{}
 	defer func() {
 		if err != nil {
@@ -465,7 +490,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			name = uniqueName(dir, FileName(g, p.Request.Merge), names)
 		}
 		built := time.Now()
-		files, stats, err := pdf.WriteFiles(ctx, name, pages, info, e.PDF)
+		files, stats, err := pdf.WriteFiles(ctx, name, pages, info, pdfOpts)
 		// Stitched and shrunk pages are made again from the downloaded
 		// ones whenever needed.
 		os.RemoveAll(derived)
@@ -480,7 +505,7 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		for _, sk := range stats.Skipped {
 			if sk.Index >= 0 && sk.Index < len(refs) {
 				f := refs[sk.Index]
-				f.Reason = sk.Reason
+				f.Reason = sanitize.Text(sk.Reason)
 				out.Failed = append(out.Failed, f)
 			}
 		}
@@ -533,7 +558,7 @@ func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Tim
 	case len(c.Pages) == 0 && c.Refresh != nil:
 		pages, err := c.Refresh(ctx)
 		if err != nil {
-			return err
+			return cleanError{err}
 		}
 		if len(pages) == 0 {
 			return fmt.Errorf("%w: the chapter has no pages", sites.ErrNoPages)

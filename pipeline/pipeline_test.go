@@ -201,6 +201,28 @@ func TestCancelLeavesNothing(t *testing.T) {
 	}
 }
 
+func TestUnwritableOutputDir(t *testing.T) {
+	s := newWebtoon(t)
+	env := newEnv(t, s.URL)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.URL + "/en/fantasy/keeper/list?title_no=7", Chapters: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A regular file where the output directory's parent should be.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(file, "out")
+	_, err = env.Run(context.Background(), plan, pipeline.RunOptions{Dir: dir})
+	if err == nil || err.Error() != "output directory "+dir+": not a directory" {
+		t.Fatalf("want one line naming the output directory, got %v", err)
+	}
+	if n := s.images.Load(); n != 0 {
+		t.Errorf("%d images fetched before the output directory was checked", n)
+	}
+}
+
 func TestResolveErrors(t *testing.T) {
 	s := newWebtoon(t)
 	env := newEnv(t, s.URL)

@@ -3,6 +3,7 @@ package sites
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -22,6 +23,9 @@ type Chapter struct {
 	Credits   []string // scanlation group(s), site credit
 	SourceURL string
 	Pages     []download.Page
+	// Published is when the site published the chapter (listings); zero
+	// when unknown.
+	Published time.Time `json:",omitzero"`
 
 	// PageCount, when Pages is still empty, is how many pages the chapter
 	// has; the pipeline then calls Refresh to load them just before the
@@ -107,3 +111,15 @@ var (
 	ErrBadSelection = errors.New("bad chapter selection")
 	ErrRateLimited  = errors.New("rate limited")
 )
+
+// Unsupported is an error that matches ErrUnsupported but reads as its
+// detail alone: a handler refusing a link of its own site ("not a MangaDex
+// chapter or title link: ...") must not call a supported site unsupported.
+func Unsupported(format string, a ...any) error {
+	return unsupportedLink(fmt.Sprintf(format, a...))
+}
+
+type unsupportedLink string
+
+func (e unsupportedLink) Error() string        { return string(e) }
+func (e unsupportedLink) Is(target error) bool { return target == ErrUnsupported }

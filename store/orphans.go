@@ -11,13 +11,12 @@ import (
 //
 //	<root>/job-<id>            the job's work dir (JobDir), kept while the job lives
 //	<root>/job-<id>.<anything> temp files of the job (e.g. "job-<id>.pdf.tmp")
-//	<root>/.mangabot-job-*     pipeline temp dirs made directly in root
 //
-// CleanOrphans removes what no live job owns.
+// CleanOrphans removes what no live job owns. The pipeline's own work
+// folders (".mangabot-job-*") are not the store's: they are locked by
+// the process running them, possibly another one than the bot, and
+// pipeline.CleanStale removes those whose process is gone.
 const jobPrefix = "job-"
-
-// pipelineTempPrefix is the pattern of pipeline.Run's temp dirs.
-const pipelineTempPrefix = ".mangabot-job-"
 
 // JobDir is the work directory of the job with the ID under root. The ID
 // must be valid (ValidID).
@@ -34,13 +33,11 @@ func jobOf(name string) (string, bool) {
 }
 
 // CleanOrphans removes the entries of root that belong to jobs not in
-// live (job IDs; typically every job still in the store), and the
-// pipeline temp dirs (".mangabot-job-*") directly in root, which no job
-// can claim after a restart. Entries of live jobs, and everything not
-// named by the patterns above, are left alone; so are the contents of a
-// live job's dir, whose pages a resumed job reuses. A missing root is no
-// error. Call it at start-up, before any job runs: a pipeline temp dir
-// of a running job would be removed under it.
+// live (job IDs; typically every job still in the store). Entries of live
+// jobs, and everything not named by the patterns above, are left alone;
+// so are the contents of a live job's dir, whose pages a resumed job
+// reuses. A missing root is no error. Call it at start-up, before any job
+// runs.
 func CleanOrphans(root string, live map[string]bool) error {
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
@@ -52,9 +49,7 @@ func CleanOrphans(root string, live map[string]bool) error {
 	var errs []error
 	for _, e := range ents {
 		name := e.Name()
-		if id, ok := jobOf(name); ok && live[id] {
-			continue
-		} else if !ok && !strings.HasPrefix(name, pipelineTempPrefix) {
+		if id, ok := jobOf(name); !ok || live[id] {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(root, name)); err != nil {

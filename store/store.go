@@ -168,7 +168,7 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open job store: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketJobs, bucketPages} {
+		for _, b := range [][]byte{bucketJobs, bucketPages, bucketFollows, bucketFound} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -349,9 +349,9 @@ func TestCleanOrphans(t *testing.T) {
 	mk("job-live.pdf.tmp", false)
 	mk("job-dead", true)
 	mk("job-dead.pdf.tmp", false)
-	mk(".mangabot-job-4711", true)
-	mk("notes.txt", false) // not ours
-	mk("job-", false)      // no ID: not ours
+	mk(".mangabot-job-4711", true) // the pipeline's (pipeline.CleanStale)
+	mk("notes.txt", false)         // not ours
+	mk("job-", false)              // no ID: not ours
 	if JobDir(root, "live") != filepath.Join(root, "job-live") {
 		t.Fatalf("JobDir = %s", JobDir(root, "live"))
 	}
@@ -363,7 +363,7 @@ func TestCleanOrphans(t *testing.T) {
 	for _, e := range ents {
 		left = append(left, e.Name())
 	}
-	if got := strings.Join(left, " "); got != "job- job-live job-live.pdf.tmp notes.txt" {
+	if got := strings.Join(left, " "); got != ".mangabot-job-4711 job- job-live job-live.pdf.tmp notes.txt" {
 		t.Fatalf("left in root: %s", got)
 	}
 	// A live job's pages, temp dir included, are kept for resuming.

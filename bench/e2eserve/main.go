@@ -1,5 +1,6 @@
-// Command e2eserve serves a chapter for bench/e2e.sh: a gallery page at
-// /chapter whose images (the JPEG files of -dir, in name order) answer
+// Command e2eserve serves a chapter for bench/e2e.sh and bench/bigpng.sh: a
+// gallery page at /chapter whose images (the files of -dir matching -glob,
+// in name order) answer
 // with heavy-tailed latency. It writes the image URLs, one per line, to
 // -urls (for aria2c -i) and prints the chapter URL, then serves until
 // killed.
@@ -22,13 +23,14 @@ import (
 )
 
 func main() {
-	dir := flag.String("dir", "/tmp/mangabot-e2e/pages", "directory of JPEG pages")
+	dir := flag.String("dir", "/tmp/mangabot-e2e/pages", "directory of pages")
+	glob := flag.String("glob", "*.jpg", "which files of -dir are pages")
 	urls := flag.String("urls", "/tmp/mangabot-e2e/urls.txt", "file to write image URLs into")
 	seed := flag.Uint64("seed", 1, "RNG seed of the latency model")
 	flag.Parse()
-	files, err := filepath.Glob(filepath.Join(*dir, "*.jpg"))
+	files, err := filepath.Glob(filepath.Join(*dir, *glob))
 	if err != nil || len(files) == 0 {
-		log.Fatalf("no JPEG pages in %s", *dir)
+		log.Fatalf("no %s pages in %s", *glob, *dir)
 	}
 	sort.Strings(files)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,8 +41,8 @@ func main() {
 	var list, page strings.Builder
 	page.WriteString("<html><head><title>Bench Series Chapter 1</title></head><body><div id=\"reader\">\n")
 	for i := range files {
-		fmt.Fprintf(&list, "%s/img/%04d.jpg\n", base, i)
-		fmt.Fprintf(&page, "<img src=\"/img/%04d.jpg\">\n", i)
+		fmt.Fprintf(&list, "%s/img/%04d%s\n", base, i, filepath.Ext(files[i]))
+		fmt.Fprintf(&page, "<img src=\"/img/%04d%s\">\n", i, filepath.Ext(files[i]))
 	}
 	page.WriteString("</div></body></html>\n")
 	if err := os.WriteFile(*urls, []byte(list.String()), 0o644); err != nil {
@@ -52,7 +54,8 @@ func main() {
 		fmt.Fprint(w, page.String())
 	})
 	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/img/"), ".jpg"))
+		name := strings.TrimPrefix(r.URL.Path, "/img/")
+		i, err := strconv.Atoi(strings.TrimSuffix(name, filepath.Ext(name)))
 		if err != nil || i < 0 || i >= len(files) {
 			http.NotFound(w, r)
 			return
@@ -62,8 +65,7 @@ func main() {
 		case <-r.Context().Done():
 			return
 		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		http.ServeFile(w, r, files[i])
+		http.ServeFile(w, r, files[i]) // Content-Type from the file's extension
 	})
 	fmt.Println(base + "/chapter")
 	log.Fatal(http.Serve(ln, mux))

@@ -1,7 +1,8 @@
-// Command pdfgen writes noisy JPEG pages for bench/pdf.sh. Noise keeps the
-// files big (~1.5 MB) like high-quality scans. -scan draws scanned manga
-// pages instead (internal/pagegen: panels, screentone, grain; page 2 in
-// colour) for bench/fit.sh.
+// Command pdfgen writes noisy JPEG pages for bench/pdf.sh (noise keeps the
+// files big, ~1.5 MB, like high-quality scans), with -png16 huge 16-bit
+// RGBA PNG pages for bench/bigpng.sh, or with -scan scanned manga pages
+// (internal/pagegen: panels, screentone, grain; page 2 in colour) for
+// bench/fit.sh.
 package main
 
 import (
@@ -25,6 +26,7 @@ func main() {
 	h := flag.Int("h", 1800, "height")
 	q := flag.Int("q", 92, "JPEG quality")
 	noise := flag.Int("noise", 96, "noise amplitude")
+	png16 := flag.Bool("png16", false, "write 16-bit RGBA PNG pages (NNN.png) instead of JPEG")
 	scan := flag.Bool("scan", false, "scanned manga pages instead of noise")
 	flag.Parse()
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -35,13 +37,17 @@ func main() {
 	for range 2 {
 		wg.Go(func() {
 			for i := range next {
-				var img image.Image
-				if *scan {
-					img = pagegen.Scan(*w, *h, uint64(i), i == 1)
-				} else {
-					img = noisy(*w, *h, *noise, uint64(i))
+				var err error
+				path := filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i))
+				switch {
+				case *png16:
+					err = png16Page(filepath.Join(*dir, fmt.Sprintf("%03d.png", i)), *w, *h, i)
+				case *scan:
+					err = write(path, pagegen.Scan(*w, *h, uint64(i), i == 1), *q)
+				default:
+					err = write(path, noisy(*w, *h, *noise, uint64(i)), *q)
 				}
-				if err := write(filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i)), img, *q); err != nil {
+				if err != nil {
 					log.Fatal(err)
 				}
 			}

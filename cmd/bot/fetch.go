@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -18,29 +19,46 @@ import (
 	"github.com/mangabot/mangabot/pipeline"
 )
 
-func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+// Exit statuses of bot fetch, for scripts (like wget's and gallery-dl's,
+// partial success has a status of its own).
+const (
+	exitOK      = 0 // every page written
+	exitFailed  = 1 // nothing written
+	exitUsage   = 2 // bad command line; nothing written
+	exitPartial = 3 // written, but some pages (or chapters) failed
+)
+
+func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
 	out := fs.String("o", ".", "output directory, or a file name ending in .pdf")
 	chapters := fs.String("chapters", "", "chapters of a series: 12, 1-5, 1,4,7-9, last or all")
 	lang := fs.String("lang", "", "language code for series links (e.g. en)")
 	quality := fs.String("quality", "", "original or data-saver (sites that offer both)")
 	merge := fs.Bool("merge", false, "one file per volume (or one file) instead of one per chapter")
+	overwrite := fs.Bool("overwrite", false, "replace the file given with -o FILE.pdf if it exists (a directory never has files replaced)")
 	fitMode := fs.String("fit", "", "a file over -max-bytes: parts or shrink (re-encode the pages to fit one file); default [output] fit")
 	maxBytes := fs.String("max-bytes", "", "largest file, e.g. 10MiB; default [output] max_file_bytes (0: no limit)")
 	strip := fs.Bool("strip", false, "stitch each chapter into a strip cut into pages at blank gaps (webtoons)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-fit parts|shrink] [-max-bytes N] [-strip] URL")
+		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-overwrite] [-fit parts|shrink] [-max-bytes N] [-strip] URL")
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "exit status: 0 every page written, 3 written but some pages failed, 1 nothing written, 2 bad usage")
 	}
 	// Flags may follow the URL too (bot fetch URL -o x.pdf).
-	args = flagsFirst(args)
+	configFlag(fs)
+	args, err := flagsFirst(fs, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "bot: "+err.Error())
+		return exitUsage
+	}
 	cfg, fs, rc := loadConfig(fs, args, stderr)
 	if cfg == nil {
 		return rc
 	}
 	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "bot: fetch takes exactly one URL (got %d)\n", fs.NArg())
 		fs.Usage()
-		return 2
+		return exitUsage
 	}
 	env, err := pipeline.New(cfg, pipeline.Options{})
 	if err != nil {
@@ -54,12 +72,24 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 	})
 	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Fit: *fitMode, Strip: *strip}
 	if err := fitFlags(env, &req, *maxBytes); err != nil {
-		return fail(stderr, err)
+		fmt.Fprintln(stderr, "bot: "+err.Error())
+		return exitUsage
 	}
+	return fetch(ctx, env, req, *out, *overwrite, stdout, stderr)
+}
 
-	dir, file := *out, ""
-	if strings.EqualFold(filepath.Ext(*out), ".pdf") {
-		dir, file = filepath.Dir(*out), *out
+// fetch resolves req and writes its PDF(s) to out (a directory, or a file
+// ending in .pdf), showing progress on stderr and the written paths on
+// stdout; it returns the exit status.
+func fetch(ctx context.Context, env *pipeline.Env, req pipeline.Request, out string, overwrite bool, stdout, stderr io.Writer) (code int) {
+	dir, file := out, ""
+	if strings.EqualFold(filepath.Ext(out), ".pdf") {
+		dir, file = filepath.Dir(out), out
+		// Checked before anything is downloaded; directory mode never
+		// replaces a file (it picks "Name (2).pdf").
+		if _, err := os.Lstat(file); err == nil && !overwrite {
+			return fail(stderr, fmt.Errorf("%s exists (use -overwrite to replace it)", file))
+		}
 	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fail(stderr, fmt.Errorf("output path %s is not a directory", dir))
@@ -71,7 +101,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 			return fail(stderr, err)
 		}
 		defer func() {
-			if code != 0 {
+			if code == exitFailed {
 				for _, d := range created { // deepest first; only if empty
 					os.Remove(d)
 				}
@@ -89,7 +119,7 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 		fmt.Fprintf(stderr, "credits: %s\n", strings.Join(plan.Credits, ", "))
 	}
 
-	rep := newReporter(stderr, plan.Pages)
+	rep := newReporter(stderr, plan.Pages, time.Second)
 	res, err := env.Run(ctx, plan, pipeline.RunOptions{Dir: dir, File: file, Progress: rep.update})
 	rep.finish()
 	if res != nil {
@@ -117,7 +147,10 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) (cod
 		fmt.Fprintln(stdout, f)
 	}
 	fmt.Fprintf(stderr, "%d pages, %d failed, %s\n", res.Pages, len(res.Failed), humanize.Bytes(res.Bytes))
-	return 0
+	if len(res.Failed) > 0 || len(res.Errors) > 0 {
+		return exitPartial
+	}
+	return exitOK
 }
 
 // fitFlags applies -max-bytes and checks -fit: shrink needs a size to
@@ -162,8 +195,10 @@ func missingDirs(dir string) []string {
 }
 
 // flagsFirst moves flags that follow positional arguments to the front, so
-// both `fetch -o x URL` and `fetch URL -o x` work.
-func flagsFirst(args []string) []string {
+// both `fetch -o x URL` and `fetch URL -o x` work. A flag that needs a
+// value and has none is an error naming the flag (the flag package would
+// otherwise take the URL as its value, or print only the usage).
+func flagsFirst(fs *flag.FlagSet, args []string) ([]string, error) {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -171,29 +206,46 @@ func flagsFirst(args []string) []string {
 			pos = append(pos, args[i+1:]...)
 			break
 		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && name != "merge" && name != "strip" && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
+		if !strings.HasPrefix(a, "-") || len(a) == 1 {
+			pos = append(pos, a)
 			continue
 		}
-		pos = append(pos, a)
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		if hasValue || f == nil || isBool(f) {
+			continue // unknown flags are the flag package's to report
+		}
+		if i+1 >= len(args) || strings.HasPrefix(args[i+1], "-") && len(args[i+1]) > 1 {
+			return nil, fmt.Errorf("flag -%s needs a value", name)
+		}
+		flags = append(flags, args[i+1])
+		i++
 	}
-	return append(flags, pos...)
+	return append(flags, pos...), nil
 }
 
-// reporter shows progress: a bar on a terminal, plain lines otherwise.
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// reporter shows progress: a bar on a terminal; otherwise (a log, a
+// pipe) a line whenever the stage changes and, while it lasts, every
+// interval if anything moved, so the count never lags behind for long.
 type reporter struct {
-	w        io.Writer
-	bar      *progressbar.ProgressBar
-	lastLine time.Time
-	stage    string
+	w   io.Writer
+	bar *progressbar.ProgressBar
+
+	mu      sync.Mutex
+	last    pipeline.Progress
+	changed bool   // last differs from what was printed
+	stage   string // stage of the last line
+	stop    chan struct{}
+	done    chan struct{}
 }
 
-func newReporter(w io.Writer, total int) *reporter {
+func newReporter(w io.Writer, total int, interval time.Duration) *reporter {
 	r := &reporter{w: w}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		r.bar = progressbar.NewOptions(total,
@@ -205,7 +257,26 @@ func newReporter(w io.Writer, total int) *reporter {
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 		)
+		return r
 	}
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+				r.mu.Lock()
+				if r.changed {
+					r.line()
+				}
+				r.mu.Unlock()
+			}
+		}
+	}()
 	return r
 }
 
@@ -220,15 +291,25 @@ func (r *reporter) update(p pipeline.Progress) {
 		r.stage = p.Stage
 		return
 	}
-	// Plain lines: at most one a second, plus every stage change.
-	if p.Stage != r.stage || time.Since(r.lastLine) >= time.Second || p.PagesDone+p.PagesFailed == p.PagesTotal {
-		if p.Stage == r.stage && p.Last == nil {
-			return
-		}
-		r.lastLine = time.Now()
-		r.stage = p.Stage
-		fmt.Fprintf(r.w, "%s: %d/%d pages, %d failed, %s\n", p.Stage, p.PagesDone, p.PagesTotal, p.PagesFailed, humanize.Bytes(p.Bytes))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last, r.changed = p, true
+	if p.Stage != r.stage {
+		r.line()
 	}
+}
+
+// line prints the latest progress; r.mu is held. While building, the
+// counts are of downloads: the writer's own failures are only known once
+// it is done (and are in the summary).
+func (r *reporter) line() {
+	p := r.last
+	r.stage, r.changed = p.Stage, false
+	if p.Stage == "building pdf" {
+		fmt.Fprintf(r.w, "%s: %d/%d pages downloaded, %d failed to download\n", p.Stage, p.PagesDone, p.PagesTotal, p.PagesFailed)
+		return
+	}
+	fmt.Fprintf(r.w, "%s: %d/%d pages, %d failed, %s\n", p.Stage, p.PagesDone, p.PagesTotal, p.PagesFailed, humanize.Bytes(p.Bytes))
 }
 
 func (r *reporter) finish() {
@@ -236,5 +317,8 @@ func (r *reporter) finish() {
 		// The bar throttles redraws; show the real end before clearing.
 		_ = r.bar.Set(r.bar.GetMax())
 		_ = r.bar.Finish()
+		return
 	}
+	close(r.stop)
+	<-r.done
 }

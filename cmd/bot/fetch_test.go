@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -28,17 +29,19 @@ import (
 // site is a fake gallery: /chapter lists n images; /img/N serves them.
 type site struct {
 	*httptest.Server
-	pages    [][]byte
-	fail     map[int]int // page -> status to answer
-	block    chan struct{}
-	requests atomic.Int64
-	third    chan struct{} // closed by the third image request
-	mu       sync.Mutex
-	seen     []string
+	title     string // of the chapter page
+	pages     [][]byte
+	fail      map[int]int // page -> status to answer
+	block     chan struct{}
+	blockFrom int // pages from this one wait for block
+	requests  atomic.Int64
+	third     chan struct{} // closed by the third image request
+	mu        sync.Mutex
+	seen      []string
 }
 
 func newSite(t *testing.T, n int) *site {
-	s := &site{fail: map[int]int{}, third: make(chan struct{})}
+	s := &site{title: "Test Series Chapter 3", fail: map[int]int{}, third: make(chan struct{}), blockFrom: 2}
 	for i := 0; i < n; i++ {
 		if i%3 == 2 {
 			s.pages = append(s.pages, pngBytes(t, 60, 90))
@@ -49,7 +52,7 @@ func newSite(t *testing.T, n int) *site {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/chapter", func(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
-		b.WriteString(`<html><head><title>Test Series Chapter 3</title></head><body><header><img src="/logo.png" width="40" height="20"></header><div id="reader">`)
+		fmt.Fprintf(&b, `<html><head><title>%s</title></head><body><header><img src="/logo.png" width="40" height="20"></header><div id="reader">`, s.title)
 		for i := range s.pages {
 			fmt.Fprintf(&b, `<img src="/img/%d">`, i)
 		}
@@ -70,7 +73,7 @@ func newSite(t *testing.T, n int) *site {
 			http.NotFound(w, r)
 			return
 		}
-		if s.block != nil && i >= 2 {
+		if s.block != nil && i >= s.blockFrom {
 			select {
 			case <-s.block:
 			case <-r.Context().Done():
@@ -117,8 +120,8 @@ func TestFetchNamedFileAndFailedPage(t *testing.T) {
 	cfg := writeConfig(t, "[output]\nplaceholders = false\n")
 	out := filepath.Join(t.TempDir(), "mine.pdf")
 	r := run(t, context.Background(), "fetch", s.URL+"/chapter", "-config", cfg, "-o", out)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (written, some pages failed): %s", r.code, r.stderr)
 	}
 	if strings.TrimSpace(r.stdout) != out {
 		t.Fatalf("stdout %q, want %q", r.stdout, out)
@@ -137,18 +140,14 @@ func TestFetchPlaceholderPage(t *testing.T) {
 	cfg := writeConfig(t, "[output]\nplaceholders = true\n")
 	out := filepath.Join(t.TempDir(), "p.pdf")
 	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, s.URL+"/chapter")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (written with a placeholder): %s", r.code, r.stderr)
 	}
 	if n := pdfPages(t, out); n != 4 {
 		t.Fatalf("pages: %d, want 4 (3 + a placeholder)", n)
 	}
-	needTool(t, "pdftotext")
-	txt, err := exec.Command("pdftotext", "-f", "2", "-l", "2", out, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(txt), "Page 2") {
+	txt := toolOutput(t, "pdftotext", "-f", "2", "-l", "2", out, "-")
+	if !strings.Contains(txt, "Page 2") {
 		t.Errorf("placeholder page should say which page is missing, got %q", txt)
 	}
 }
@@ -362,8 +361,8 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 	os.WriteFile(cfg, []byte("[download]\nallow_networks = [\"127.0.0.0/8\"]\nretries = 3\n[output]\nplaceholders = true\n"), 0o600)
 	out := t.TempDir()
 	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, srvURL+"/read/ch-1")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (written, some pages failed)\n%s", r.code, r.stderr)
 	}
 	files := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(files) != 1 {
@@ -384,6 +383,12 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
+	}
+	// Every count is right when it is printed: 4 pages failed to download
+	// (HTML, 404, two blocked); the writer refused 2 more (truncated, bomb).
+	if !strings.Contains(r.stderr, "\nbuilding pdf: 26/30 pages downloaded, 4 failed to download\n") ||
+		!strings.Contains(r.stderr, "\n30 pages, 6 failed, ") {
+		t.Errorf("counts:\n%s", r.stderr)
 	}
 	// The six missing pages are placeholders that say so, in place.
 	needTool(t, "pdftotext")
@@ -592,6 +597,218 @@ func TestFetchStripCutsAtGaps(t *testing.T) {
 		if h, _ := strconv.ParseFloat(m[2], 64); h > 14400 {
 			t.Errorf("page height %v pts", h)
 		}
+	}
+}
+
+// A flag without its value is named, with the usage status, and nothing
+// is fetched.
+func TestFetchMissingFlagValue(t *testing.T) {
+	s := newSite(t, 2)
+	cfg := writeConfig(t, "")
+	for _, args := range [][]string{
+		{"fetch", "-config", cfg, s.URL + "/chapter", "-o"},
+		{"fetch", "-config", cfg, "-o", "-merge", s.URL + "/chapter"},
+		{"fetch", s.URL + "/chapter", "-chapters"},
+		{"fetch", s.URL + "/chapter", "-config"},
+	} {
+		r := run(t, context.Background(), args...)
+		flagName := args[len(args)-1]
+		if flagName == s.URL+"/chapter" {
+			flagName = "-o"
+		}
+		want := "bot: flag " + flagName + " needs a value"
+		if r.code != 2 || strings.TrimSpace(r.stderr) != want {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", args, r.code, r.stderr, want)
+		}
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Errorf("%d image requests", n)
+	}
+}
+
+// -o FILE.pdf that exists is refused before anything is fetched, unless
+// -overwrite; the directory mode never replaces (it picks "Name (2).pdf").
+func TestFetchOverwrite(t *testing.T) {
+	s := newSite(t, 2)
+	cfg := writeConfig(t, "")
+	out := filepath.Join(t.TempDir(), "mine.pdf")
+	if err := os.WriteFile(out, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, s.URL+"/chapter")
+	if r.code != 1 || !strings.Contains(r.stderr, "bot: "+out+" exists (use -overwrite to replace it)") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious" || s.requests.Load() != 0 {
+		t.Fatalf("existing file changed (%q) or pages fetched (%d)", b, s.requests.Load())
+	}
+	r = run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "-overwrite", s.URL+"/chapter")
+	if r.code != 0 {
+		t.Fatalf("-overwrite: exit %d: %s", r.code, r.stderr)
+	}
+	if n := pdfPages(t, out); n != 2 {
+		t.Fatalf("replaced file has %d pages", n)
+	}
+	if names := dirEntries(t, filepath.Dir(out)); len(names) != 1 {
+		t.Errorf("dir holds %v", names)
+	}
+}
+
+// A title carrying a terminal escape, a bell and a right-to-left override
+// reaches neither stderr nor the file name nor the PDF's title.
+func TestFetchHostileTitle(t *testing.T) {
+	s := newSite(t, 2)
+	s.title = "Evil\x1b]0;pwned\x07 Series\u202eFdp.exe Chapter 7\x1b[2J"
+	cfg := writeConfig(t, "")
+	out := t.TempDir()
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, s.URL+"/chapter")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, bad := range []string{"\x1b", "\x07", "\u202e"} {
+		if strings.Contains(r.stderr+r.stdout, bad) {
+			t.Errorf("output holds %q:\n%q", bad, r.stderr+r.stdout)
+		}
+	}
+	want := filepath.Join(out, "Evil]0;pwned SeriesFdp.exe - Ch.7 - [2J.pdf")
+	if strings.TrimSpace(r.stdout) != want {
+		t.Fatalf("wrote %q, want %q", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "generic: Evil]0;pwned SeriesFdp.exe — Ch. 7: [2J, 2 pages") {
+		t.Errorf("stderr should show the cleaned title:\n%s", r.stderr)
+	}
+	info := toolOutput(t, "pdfinfo", want)
+	if !strings.Contains(info, "Title:           Evil]0;pwned SeriesFdp.exe — Ch. 7: [2J\n") {
+		t.Errorf("PDF title:\n%s", info)
+	}
+}
+
+// Without a terminal, a progress line comes at a steady interval while a
+// stage lasts: the count after the first page shows although the second
+// page takes long (the site holds it until the test has seen that line).
+func TestFetchProgressWithoutTerminal(t *testing.T) {
+	s := newSite(t, 2)
+	s.block, s.blockFrom = make(chan struct{}), 1
+	var once sync.Once
+	release := func() { once.Do(func() { close(s.block) }) }
+	defer release()
+	cfg := writeConfig(t, "")
+	cmd := botCommand(t, context.Background(), "fetch", "-config", cfg, "-o", t.TempDir(), s.URL+"/chapter")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var all []string
+	timeout := time.After(60 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("fetch ended before showing 1/2:\n%s", strings.Join(all, "\n"))
+			}
+			all = append(all, l)
+			seen = strings.HasPrefix(l, "downloading: 1/2 pages, 0 failed, ")
+		case <-timeout:
+			cmd.Process.Kill()
+			t.Fatalf("no line showed the first page done:\n%s", strings.Join(all, "\n"))
+		}
+	}
+	release()
+	for l := range lines {
+		all = append(all, l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("fetch: %v\n%s", err, strings.Join(all, "\n"))
+	}
+	if last := all[len(all)-1]; !strings.HasPrefix(last, "2 pages, 0 failed, ") {
+		t.Errorf("last line %q", last)
+	}
+}
+
+// SIGKILL mid-download leaves the run's work folder; the rerun resumes
+// from its pages (fetching only the missing ones) and leaves only the PDF.
+func TestFetchKilledThenRerun(t *testing.T) {
+	s := newSite(t, 6)
+	s.block = make(chan struct{})
+	cfg := writeConfig(t, "")
+	out := t.TempDir()
+	args := []string{"fetch", "-config", cfg, "-o", out, s.URL + "/chapter"}
+	cmd := botCommand(t, context.Background(), args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Pages 0 and 1 are served, the others wait: kill once both are on disk.
+	var got []string
+	for end := time.Now().Add(60 * time.Second); len(got) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			cmd.Process.Kill()
+			t.Fatalf("pages never reached the work folder: %v", dirEntries(t, out))
+		}
+		got, _ = filepath.Glob(filepath.Join(out, ".mangabot-job-*", "1", "page-000[12].*"))
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	left := dirEntries(t, out)
+	if len(left) != 1 || !strings.HasPrefix(left[0], ".mangabot-job-") {
+		t.Fatalf("after SIGKILL: %v", left)
+	}
+	close(s.block)
+	before := s.requests.Load()
+	r := run(t, context.Background(), args...)
+	if r.code != 0 {
+		t.Fatalf("rerun: exit %d: %s", r.code, r.stderr)
+	}
+	if n := s.requests.Load() - before; n != 4 {
+		t.Errorf("rerun made %d image requests, want the 4 missing pages", n)
+	}
+	names := dirEntries(t, out)
+	if len(names) != 1 || filepath.Ext(names[0]) != ".pdf" {
+		t.Fatalf("after the rerun the dir holds %v, want only the PDF", names)
+	}
+	if n := pdfPages(t, filepath.Join(out, names[0])); n != 6 {
+		t.Errorf("%d pages", n)
+	}
+}
+
+// NaN and Inf in a float key stop the command before anything is fetched,
+// with one line naming the key (and the variable it came from).
+func TestFetchRefusesNonFiniteConfig(t *testing.T) {
+	s := newSite(t, 2)
+	for _, tc := range []struct{ file, env, want string }{
+		{"[output]\ndpi = nan\n", "", "output.dpi: must be a finite number, got NaN"},
+		{"", "MANGABOT_DOWNLOAD_RATE=inf", "download.rate (from MANGABOT_DOWNLOAD_RATE): must be a finite number, got +Inf"},
+	} {
+		out := t.TempDir()
+		cmd := botCommand(t, context.Background(), "fetch", "-config", writeConfig(t, tc.file), "-o", out, s.URL+"/chapter")
+		if tc.env != "" {
+			cmd.Env = append(cmd.Env, tc.env)
+		}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("%q %q: exit %v", tc.file, tc.env, err)
+		}
+		if got := strings.TrimSpace(errb.String()); !strings.HasPrefix(got, "bot: config") || !strings.HasSuffix(got, tc.want) || strings.Contains(got, "\n") {
+			t.Errorf("%q %q: stderr %q, want one line ending %q", tc.file, tc.env, got, tc.want)
+		}
+		if names := dirEntries(t, out); len(names) != 0 {
+			t.Errorf("wrote %v", names)
+		}
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Errorf("%d image requests", n)
 	}
 }
 

@@ -89,6 +89,22 @@ func writeConfig(t *testing.T, extra string) string {
 	return p
 }
 
+// botConfig writes the config of a `bot run` against a fake Discord at
+// discordURL, with guild g1, the output and the store under dir and no
+// metrics listener; extra (more sections) is appended.
+func botConfig(t *testing.T, token, discordURL, dir, extra string) string {
+	return writeConfig(t, fmt.Sprintf(`[discord]
+token = %q
+api_url = %q
+guild_ids = ["g1"]
+[output]
+dir = %q
+metrics_listen = ""
+[storage]
+path = %q
+`, token, discordURL, filepath.Join(dir, "out"), filepath.Join(dir, "mangabot.db"))+extra)
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -130,6 +146,18 @@ func run(t *testing.T, ctx context.Context, args ...string) result {
 		t.Fatal(err)
 	}
 	return result{code, out.String(), errb.String()}
+}
+
+// toolOutput runs one of the PDF tools (skipped, or failed under CI,
+// when missing) and returns its stdout.
+func toolOutput(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	needTool(t, name)
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return string(out)
 }
 
 func pdfPages(t *testing.T, path string) int {

@@ -18,9 +18,14 @@ import (
 const usage = `usage: bot <command> [flags]
 
 commands:
-  fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] URL
-                  download a chapter (or chapters of a series) into PDF files
+  demo [-o PATH]  fetch a sample chapter from a demo site on 127.0.0.1 (offline)
+  fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-overwrite] URL
+                  download a chapter (or chapters of a series) into PDF files;
+                  exit status 0: every page, 3: written but some pages failed,
+                  1: nothing written, 2: bad usage
   run [-config F] start the Discord bot
+  follow add|remove|list|check [-config F] ...
+                  follow series from the shell; check prints new chapters
   sites [-config F]  list the supported sites, their link patterns and operator rules
   config-example  print a configuration file with every key and its default
   version         print the version
@@ -41,8 +46,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "fetch":
 		return cmdFetch(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
+	case "follow":
+		return cmdFollow(ctx, rest, stdout, stderr)
 	case "sites":
 		return cmdSites(rest, stdout, stderr)
 	case "config-example":
@@ -69,13 +78,20 @@ func fail(stderr io.Writer, err error) int {
 	return 1
 }
 
+// configFlag defines -config on fs (once).
+func configFlag(fs *flag.FlagSet) {
+	if fs.Lookup("config") == nil {
+		fs.String("config", "", "config file (default ./config.toml if present)")
+	}
+}
+
 func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (*config.Config, *flag.FlagSet, int) {
-	path := fs.String("config", "", "config file (default ./config.toml if present)")
+	configFlag(fs)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, 2
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Load(fs.Lookup("config").Value.String())
 	if err != nil {
 		return nil, fs, fail(stderr, err)
 	}

@@ -230,16 +230,7 @@ func TestRunRenderThenShutdown(t *testing.T) {
 	s := newScriptedReader(t, 3)
 	dir := t.TempDir()
 	tmp := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf(`[discord]
-token = "render-bot-token-0123456789"
-api_url = %q
-guild_ids = ["g1"]
-[output]
-dir = %q
-metrics_listen = ""
-[storage]
-path = %q
-`, fd.URL, filepath.Join(dir, "out"), filepath.Join(dir, "mangabot.db"))+renderConfig)
+	cfg := botConfig(t, "render-bot-token-0123456789", fd.URL, dir, renderConfig)
 	var logs syncBuf
 	bot := startBot(t, cfg, &logs, "TMPDIR="+tmp)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/mangabot/mangabot/bot"
 	"github.com/mangabot/mangabot/config"
@@ -45,6 +46,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
+	bc.FollowHook = followHold(logger)
 	b, err := bot.New(bc, env, logger)
 	if err != nil {
 		return fail(stderr, err)
@@ -69,4 +71,21 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// followHold is the crash tests' hook: with MANGABOT_TEST_FOLLOW_HOLD set
+// to a stage of follow.Options.Hook ("pending", "delivered"), the poller
+// logs "follow hold" there and stops for good, so the test can kill the
+// process at that point. Unset (always, outside tests): no hook.
+func followHold(logger *slog.Logger) func(string) {
+	want := os.Getenv("MANGABOT_TEST_FOLLOW_HOLD")
+	if want == "" {
+		return nil
+	}
+	return func(stage string) {
+		if stage == want {
+			logger.Warn("follow hold", "stage", stage)
+			select {}
+		}
+	}
 }

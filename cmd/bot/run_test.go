@@ -395,8 +395,10 @@ format = "json"
 
 // A store path that cannot be opened stops `bot run` with one line that
 // names the operation once (it used to read "bot: bot: store P: open P:
-// is a directory") and a non-zero exit, before any connection is made.
+// is a directory") and a non-zero exit.
 func TestRunStoreIsDirectory(t *testing.T) {
+	fd := fakediscord.New()
+	defer fd.Close()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db.d")
 	if err := os.Mkdir(db, 0o700); err != nil {
@@ -404,13 +406,13 @@ func TestRunStoreIsDirectory(t *testing.T) {
 	}
 	cfg := writeConfig(t, fmt.Sprintf(`[discord]
 token = "store-test-token"
-api_url = "http://127.0.0.1:1"
+api_url = %q
 [output]
 dir = %q
 metrics_listen = ""
 [storage]
 path = %q
-`, filepath.Join(dir, "out"), db))
+`, fd.URL, filepath.Join(dir, "out"), db))
 	r := run(t, context.Background(), "run", "-config", cfg)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	want := "bot: open job store: open " + db + ": is a directory"
@@ -419,6 +421,31 @@ path = %q
 	}
 	if strings.Count(r.stderr, "bot: ") != 1 {
 		t.Errorf("prefix repeated:\n%s", r.stderr)
+	}
+}
+
+// `bot run` that cannot connect exits with one line and leaves no trace:
+// the default ./data (output dir and job store) is not created.
+func TestRunCreatesNothingWhenItCannotConnect(t *testing.T) {
+	cfg := writeConfig(t, `[discord]
+token = "unreachable-test-token"
+api_url = "http://127.0.0.1:1"
+[output]
+metrics_listen = ""
+`)
+	cmd := botCommand(t, context.Background(), "run", "-config", cfg)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1: %s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "bot: connect to discord: ") {
+		t.Errorf("last line %q", last)
+	}
+	if names := dirEntries(t, cmd.Dir); len(names) != 0 {
+		t.Errorf("working directory holds %v after a failed start", names)
 	}
 }
 

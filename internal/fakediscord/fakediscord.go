@@ -49,6 +49,7 @@ type Message struct {
 	Attachments []Attachment      `json:"attachments"`
 	Author      map[string]any    `json:"author"`
 	Timestamp   string            `json:"timestamp"`
+	nonce       string            // kept for enforce_nonce, not shown by GET (as on Discord)
 }
 
 // Attachment is an uploaded file as stored on a message.
@@ -620,6 +621,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rec Request) int 
 		return s.followup(w, seg[2], rec)
 	case len(seg) == 3 && seg[0] == "channels" && seg[2] == "messages" && r.Method == "POST":
 		return s.channelPost(w, seg[1], rec)
+	case len(seg) == 3 && seg[0] == "channels" && seg[2] == "messages" && r.Method == "GET":
+		return s.channelHistory(w, seg[1], r)
 	case len(seg) == 4 && seg[0] == "channels" && seg[2] == "messages" && r.Method == "PATCH":
 		return s.channelEdit(w, seg[1], seg[3], rec)
 	}
@@ -782,9 +785,24 @@ func (s *Server) channelPost(w http.ResponseWriter, channel string, rec Request)
 		apiError(w, 400, 50035, "Invalid Form Body")
 		return 400
 	}
+	var n struct {
+		Nonce        string `json:"nonce"`
+		EnforceNonce bool   `json:"enforce_nonce"`
+	}
+	json.Unmarshal(rec.Body, &n)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if n.EnforceNonce && n.Nonce != "" {
+		// Discord returns the message already made with this nonce.
+		for _, m := range s.channelMsgs {
+			if m.ChannelID == channel && m.nonce == n.Nonce {
+				writeJSON(w, 200, m)
+				return 200
+			}
+		}
+	}
 	m := s.newMessageLocked(channel)
+	m.nonce = n.Nonce
 	s.applyLocked(m, d, rec.Files)
 	s.channelMsgs = append(s.channelMsgs, m)
 	writeJSON(w, 200, m)
@@ -838,3 +856,22 @@ func (s *Server) Message(id string) *Message {
 
 // Addr returns the listener address (host:port).
 func (s *Server) Addr() net.Addr { return s.srv.Listener.Addr() }
+
+// channelHistory answers GET /channels/{id}/messages: the channel's bot
+// posts, newest first, at most limit (default 50).
+func (s *Server) channelHistory(w http.ResponseWriter, channel string, r *http.Request) int {
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	s.mu.Lock()
+	out := []Message{}
+	for i := len(s.channelMsgs) - 1; i >= 0 && len(out) < limit; i-- {
+		if m := s.channelMsgs[i]; m.ChannelID == channel {
+			out = append(out, *m)
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, 200, out)
+	return 200
+}

@@ -115,3 +115,30 @@ func TestEnginesDetectedFromThePage(t *testing.T) {
 		})
 	}
 }
+
+// A theme's series page on a host never seen is listed through the generic
+// handler by its engine, without opening a chapter.
+func TestEnginesListedThroughGeneric(t *testing.T) {
+	cdn := enginetest.NewCDN(t)
+	rd := enginetest.NewReader(t, cdn, map[string]enginetest.Route{
+		"GET /manga/solo-hero/":                {File: "../madara/testdata/series-ajax.html"},
+		"POST /manga/solo-hero/ajax/chapters/": {File: "../madara/testdata/ajax-chapters.html"},
+	})
+	info, _ := sites.Lookup("generic")
+	h, err := info.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := enginetest.Env()
+	u, _ := sites.ParseURL(rd.URL + "/manga/solo-hero/")
+	l, err := h.(sites.Lister).List(context.Background(), env, sites.ListRequest{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Series != "Solo Hero" || len(l.Chapters) != 4 || l.Chapters[0].Site != "madara" || l.Chapters[3].Number != "10" {
+		t.Errorf("listing %q %+v", l.Series, l.Chapters)
+	}
+	if got := rd.Requests(); len(got) != 2 {
+		t.Errorf("requests %v, want the series page and its chapter list", got)
+	}
+}

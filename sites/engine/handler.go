@@ -55,19 +55,29 @@ func (h *Handler) Match(u *url.URL) bool {
 // Resolve fetches the link's page and reads it as the engine's.
 func (h *Handler) Resolve(ctx context.Context, env sites.Env, req sites.Request) ([]*sites.Chapter, error) {
 	if req.URL == nil || !h.Match(req.URL) {
-		return nil, fmt.Errorf("%w: %s is not a %s site", sites.ErrUnsupported, hostOf(req.URL), h.eng.Label)
+		return nil, sites.Unsupported("%s is not a %s site", hostOf(req.URL), h.eng.Label)
 	}
-	doc, err := Fetch(ctx, env, req.URL, "")
+	doc, err := h.page(ctx, env, req.URL)
+	if err != nil {
+		return nil, err
+	}
+	return h.eng.Read(ctx, env, req, doc)
+}
+
+// page fetches u and checks that it is still the engine's (pinned hosts
+// are taken as they are).
+func (h *Handler) page(ctx context.Context, env sites.Env, u *url.URL) (*goquery.Document, error) {
+	doc, err := Fetch(ctx, env, u, "")
 	if err != nil {
 		return nil, fmt.Errorf("page: %w", err)
 	}
-	if !h.hosts[hostKey(req.URL.Hostname())] && !h.eng.Detect(doc) {
+	if !h.hosts[hostKey(u.Hostname())] && !h.eng.Detect(doc) {
 		// Remembered from an earlier page, but this one is not the
 		// engine's: forget the host so its next link is looked at anew.
-		Forget(req.URL.Host)
-		return nil, fmt.Errorf("%w: %s no longer looks like a %s site; try the link again", sites.ErrLayout, req.URL.Host, h.eng.Label)
+		Forget(u.Host)
+		return nil, fmt.Errorf("%w: %s no longer looks like a %s site; try the link again", sites.ErrLayout, u.Host, h.eng.Label)
 	}
-	return h.eng.Read(ctx, env, req, doc)
+	return doc, nil
 }
 
 func hostOf(u *url.URL) string {

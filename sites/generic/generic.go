@@ -57,7 +57,7 @@ type Rule struct {
 	Selector  string  `toml:"selector" help:"CSS selector of the chapter's images, in page order." example:"\"#reader img.page\""`
 	Attribute string  `toml:"attribute" help:"Attribute holding the image URL (src, data-src, srcset, ...); empty: src." example:"\"data-src\""`
 	Referer   string  `toml:"referer" help:"Referer sent with the images; empty: the page the image was found on." example:"\"\""`
-	Rate      float64 `toml:"rate" help:"Requests per second to this host (exact host rules only); 0: the [download] rate." example:"1.0"`
+	Rate      float64 `toml:"rate" range:"[0,10000]" help:"Requests per second to this host (exact host rules only); 0: the [download] rate." example:"1.0"`
 	Next      string  `toml:"next" help:"CSS selector of the next-page link, for readers that spread a chapter over several pages (followed on the same host, at most 200 pages); empty: one page." example:"\"\""`
 	Render    bool    `toml:"render" help:"Render the host's pages in the headless browser ([browser] enabled) before reading them: for readers whose images are put in by scripts." example:"false"`
 }

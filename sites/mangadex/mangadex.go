@@ -233,7 +233,7 @@ func (m *handler) siteLink(kind, id string) string {
 func (m *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request) ([]*sites.Chapter, error) {
 	kind, id := m.parseLink(req.URL)
 	if kind == "" {
-		return nil, fmt.Errorf("%w: not a MangaDex chapter or title link: %v (use %s/chapter/<uuid> or %s/title/<uuid>)", sites.ErrUnsupported, req.URL.Redacted(), m.site, m.site)
+		return nil, sites.Unsupported("not a MangaDex chapter or title link: %v (use %s/chapter/<uuid> or %s/title/<uuid>)", req.URL.Redacted(), m.site, m.site)
 	}
 	q, err := m.quality(req.Quality)
 	if err != nil {

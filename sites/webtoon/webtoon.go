@@ -27,7 +27,7 @@ import (
 type Options struct {
 	BaseURL   string  `toml:"base_url" help:"WEBTOON site root; links on its host are taken (on the default host also m.webtoons.com) and pages are fetched from it"`
 	Referer   string  `toml:"referer" help:"Referer sent with page and image requests; the image host (webtoon-phinf.pstatic.net) refuses images without it"`
-	Rate      float64 `toml:"rate" help:"requests per second to the image host (image_host)"`
+	Rate      float64 `toml:"rate" range:"(0,10000]" help:"requests per second to the image host (image_host)"`
 	ImageHost string  `toml:"image_host" help:"host whose images get the rate limit"`
 }
 
@@ -160,7 +160,7 @@ func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request)
 	}
 	l, ok := parseLink(req.URL)
 	if !ok {
-		return nil, fmt.Errorf("%w: not a WEBTOON viewer or list link: %s", sites.ErrUnsupported, req.URL)
+		return nil, sites.Unsupported("not a WEBTOON viewer or list link: %s", req.URL.Redacted())
 	}
 	if l.episodeNo != "" {
 		ch, err := h.episode(ctx, env, h.viewerURL(l), nil)

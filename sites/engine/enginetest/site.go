@@ -130,3 +130,35 @@ func Numbers(chs []*sites.Chapter) []string {
 	}
 	return out
 }
+
+// List lists the series at the reader's path through the handler's
+// sites.Lister and fails the test when it errs or when the listing opened
+// a page other than the series page and its chapter-list requests (a
+// listing opens no chapter) or fetched an image.
+func (s *Site) List(t testing.TB, path string) *sites.Listing {
+	t.Helper()
+	u, err := sites.ParseURL(s.Reader.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(s.Reader.Requests())
+	cdn := s.CDN.Hits("/")
+	l, err := s.Handler.(sites.Lister).List(context.Background(), s.Env, sites.ListRequest{URL: u})
+	if err != nil {
+		t.Fatalf("List(%s): %v", path, err)
+	}
+	for _, r := range s.Reader.Requests()[before:] {
+		if _, p, _ := strings.Cut(r, " "); !strings.HasPrefix(p, path) && !strings.Contains(p, "ajax") {
+			t.Errorf("listing requested %s", r)
+		}
+	}
+	if n := s.CDN.Hits("/") - cdn; n != 0 {
+		t.Errorf("listing fetched %d images", n)
+	}
+	for _, c := range l.Chapters {
+		if c.Pages != nil || c.Refresh != nil || c.SourceURL == "" || c.ID == "" || c.Series != l.Series {
+			t.Errorf("listed chapter %+v", c)
+		}
+	}
+	return l
+}
