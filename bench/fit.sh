@@ -8,8 +8,9 @@ set -eu
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/fitbench}
 mkdir -p "$WORK"
-go build -o "$WORK/fitbench" ./bench/fitbench
-go build -o "$WORK/pdfgen" ./bench/pdfgen
+for cmd in fitbench pdfgen; do
+	go build -o "$WORK/$cmd" "./bench/$cmd"
+done
 if [ "$(ls "$WORK/scan" 2>/dev/null | wc -l)" -ne 32 ]; then
 	rm -rf "$WORK/scan"
 	"$WORK/pdfgen" -scan -dir "$WORK/scan" -n 32 -h 1700 -q 95

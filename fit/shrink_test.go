@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mangabot/mangabot/pdf"
 )
 
 func TestShrinkAlreadyFits(t *testing.T) {
@@ -186,5 +188,28 @@ func TestShrinkKeepsPageJPEGCannotHold(t *testing.T) {
 	}
 	if res.Paths[0] != pages[0] || res.Converted != 3 || sumSizes(t, res.Paths) > budget {
 		t.Errorf("got %+v, budget %d", res, budget)
+	}
+}
+
+// Under a decode memory that holds about two pages at a time (the PDF
+// writer's budget, shared), shrinking still finishes: the sample shrinks
+// to what half the memory holds and pages wait their turn. With less
+// memory than one page, nothing can be decoded and nothing changes.
+func TestShrinkWithinSharedMemory(t *testing.T) {
+	dir := t.TempDir()
+	pages := chapter(t, dir, 4, 600, 900)
+	budget := sumSizes(t, pages) / 2
+	// One 600×900 page costs 5.4 MB (10 bytes a pixel).
+	res, err := Shrink(context.Background(), pages, filepath.Join(dir, "out"),
+		Options{MaxBytes: budget, MinSSIM: 0.8, Memory: pdf.NewBudget(11 << 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Converted != 4 || res.After > budget {
+		t.Errorf("got %+v, budget %d", res, budget)
+	}
+	if _, err := Shrink(context.Background(), pages, filepath.Join(dir, "out2"),
+		Options{MaxBytes: budget, Memory: pdf.NewBudget(1 << 20)}); err == nil {
+		t.Error("shrank pages it had no memory to decode")
 	}
 }
