@@ -98,11 +98,11 @@ type Output struct {
 	Fit           string  `toml:"fit" help:"A file over the upload limit (or max_file_bytes): parts (split it), link (link it; needs public_url), shrink (re-encode the pages so one file fits; parts when even the floors below cannot)."`
 	FitMaxWidth   int     `toml:"fit_max_width" help:"Shrink's last step scales pages wider than this many pixels down to it; 0: never scale."`
 	FitMinQuality int     `toml:"fit_min_quality" help:"Lowest JPEG quality shrink uses (1-90)."`
-	FitMinSSIM    float64 `toml:"fit_min_ssim" help:"Least similarity (SSIM of a phone-width grey render, 1 = identical) of shrunk pages to the originals; below it shrink gives way to parts."`
+	FitMinSSIM    float64 `toml:"fit_min_ssim" range:"(0,1]" help:"Least similarity (SSIM of a phone-width grey render, 1 = identical) of shrunk pages to the originals; below it shrink gives way to parts."`
 	FitGrayscale  bool    `toml:"fit_grayscale" help:"Shrink stores pages detected as black-and-white with one channel (colour pages stay colour)."`
 	// WebtoonStrip is the default; a request may ask for it too.
 	WebtoonStrip   bool    `toml:"webtoon_strip" help:"Stitch a chapter's pages into one vertical strip and cut it into pages at blank gaps (for webtoons served as slices); requests may ask for it too."`
-	StripPageRatio float64 `toml:"strip_page_ratio" help:"Height of the pages cut from a strip, as a multiple of their width."`
+	StripPageRatio float64 `toml:"strip_page_ratio" range:"[0.25,20]" help:"Height of the pages cut from a strip, as a multiple of their width."`
 }
 
 // PDF configures the PDF writer.
@@ -382,12 +382,6 @@ func (c *Config) Validate() error {
 	}
 	if q := c.Output.FitMinQuality; q < 1 || q > 90 {
 		bad("output.fit_min_quality", "must be between 1 and 90, got %d", q)
-	}
-	if s := c.Output.FitMinSSIM; s <= 0 || s > 1 {
-		bad("output.fit_min_ssim", "must be above 0 and at most 1, got %v", s)
-	}
-	if r := c.Output.StripPageRatio; r < 0.25 || r > 20 {
-		bad("output.strip_page_ratio", "must be between 0.25 and 20, got %v", r)
 	}
 	if c.Output.MaxBytes <= 0 {
 		bad("output.max_bytes", "must be above 0, got %d", c.Output.MaxBytes)
