@@ -93,9 +93,10 @@ type Output struct {
 	LinkSecret    string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
 	Keep          Duration `toml:"keep" help:"How long finished files are kept (in <dir>/cache) to answer identical requests at once; 0s: no cache."`
 	MaxBytes      int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
-	// Fit keys: what happens to a file over the upload limit (or
-	// max_file_bytes), and how far shrinking may go.
-	Fit           string  `toml:"fit" help:"A file over the upload limit (or max_file_bytes): parts (split it), link (link it; needs public_url), shrink (re-encode the pages so one file fits; parts when even the floors below cannot)."`
+	// Fit: what happens to a file over the upload limit (or
+	// max_file_bytes).
+	Fit string `toml:"fit" help:"A file over the upload limit (or max_file_bytes): parts (split it), link (link it; needs public_url), shrink (re-encode the pages so one file fits; parts when even the floors below cannot)."`
+	// How far shrink may go (its floors), and what it may store grey.
 	FitMaxWidth   int     `toml:"fit_max_width" help:"Shrink's last step scales pages wider than this many pixels down to it; 0: never scale."`
 	FitMinQuality int     `toml:"fit_min_quality" help:"Lowest JPEG quality shrink uses (1-90)."`
 	FitMinSSIM    float64 `toml:"fit_min_ssim" range:"(0,1]" help:"Least similarity (SSIM of a phone-width grey render, 1 = identical) of shrunk pages to the originals; below it shrink gives way to parts."`
