@@ -1,74 +1,63 @@
 #!/bin/sh
-# `bot fetch` end to end (resolve, download, PDF) against aria2c -j 10
-# followed by img2pdf, on a loopback chapter of 200 JPEG pages whose server
-# latency is heavy-tailed. Needs aria2 and img2pdf (apt-get install aria2
-# img2pdf). Data lives under $WORK (default /tmp/mangabot-e2e). Prints a
-# Markdown table; best of $RUNS runs.
+# `bot fetch` end to end (resolve, download, PDF) on a loopback chapter of
+# 200 JPEG pages whose server latency is heavy-tailed, against aria2c -j 10
+# followed by img2pdf, against this command on branch main (the baseline),
+# and against the latency bound: a window of 10 over the server's own page
+# latencies, pages in order. Runs alternate; medians of $RUNS. Needs aria2
+# and img2pdf (apt-get install aria2 img2pdf). Data lives under $WORK
+# (default /tmp/mangabot-e2e). Prints a Markdown table.
 set -eu
 cd "$(dirname "$0")/.."
-WORK=${WORK:-/tmp/mangabot-e2e}
-N=${N:-200}
-RUNS=${RUNS:-3}
-mkdir -p "$WORK"
-go build -o "$WORK/pdfgen" ./bench/pdfgen
-go build -o "$WORK/e2eserve" ./bench/e2eserve
-go build -o "$WORK/bot" ./cmd/bot
-if [ "$(ls "$WORK/pages" 2>/dev/null | wc -l)" -ne "$N" ]; then
-	rm -rf "$WORK/pages"
-	# Smaller, typical web pages (~250 KB) rather than print scans.
-	"$WORK/pdfgen" -dir "$WORK/pages" -n "$N" -w 900 -h 1350 -q 85 -noise 40 >/dev/null
-fi
-cat >"$WORK/config.toml" <<TOML
-[download]
-allow_networks = ["127.0.0.0/8"]
-concurrency = 10
-rate = 1000.0
-burst = 100
-[output]
-placeholders = false
-TOML
-rm -f "$WORK/url.txt"
-"$WORK/e2eserve" -dir "$WORK/pages" -urls "$WORK/urls.txt" >"$WORK/url.txt" &
-srv=$!
+. bench/lib.sh
+RUNS=${RUNS:-5}
+setup
+serve url -dir "$WORK/pages" -urls "$WORK/urls.txt"
 trap 'kill $srv 2>/dev/null' EXIT
-for _ in $(seq 50); do [ -s "$WORK/url.txt" ] && break; sleep 0.2; done
-url=$(cat "$WORK/url.txt")
-[ -n "$url" ] || { echo "e2eserve did not start" >&2; exit 1; }
+config "$WORK"
+bound=$("$WORK/e2eserve" -dir "$WORK/pages" -bound 10)
 
-now() { date +%s.%N; }
-best() { # command...: best wall time in seconds over RUNS
-	b=""
-	for _ in $(seq "$RUNS"); do
-		t0=$(now)
-		"$@" >/dev/null 2>&1
-		t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
-		if [ -z "$b" ] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
-	done
-	echo "$b"
-}
 ours() {
 	rm -f "$WORK/ours.pdf"
 	"$WORK/bot" fetch -config "$WORK/config.toml" -o "$WORK/ours.pdf" "$url"
+}
+main() {
+	rm -f "$WORK/main.pdf"
+	"$WORK/bot-main" fetch -config "$WORK/config.toml" -o "$WORK/main.pdf" "$url"
 }
 theirs() {
 	rm -rf "$WORK/aria" "$WORK/theirs.pdf"
 	aria2c -q -j 10 -x 1 --allow-overwrite=true -d "$WORK/aria" -i "$WORK/urls.txt" &&
 		img2pdf -o "$WORK/theirs.pdf" "$WORK"/aria/*.jpg
 }
-t_ours=$(best ours)
-t_theirs=$(best theirs)
-# Peak memory of one more run each (the whole process tree for aria2c+img2pdf
-# is two processes: the larger peak is reported).
-rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
-rss_ours=$(rss sh -c "rm -f '$WORK/ours.pdf'; '$WORK/bot' fetch -config '$WORK/config.toml' -o '$WORK/ours.pdf' '$url' 2>/dev/null")
+load0=$(load)
+ours >/dev/null 2>&1 # warm the page cache and the server
+for _ in $(seq "$RUNS"); do
+	timed t_ours ours
+	timed t_theirs theirs
+	[ -x "$WORK/bot-main" ] && timed t_main main
+done
+load1=$(load)
+rm -f "$WORK/ours.pdf" "$WORK/main.pdf"
+rss_ours=$(peak_rss "$WORK/bot" fetch -config "$WORK/config.toml" -o "$WORK/ours.pdf" "$url")
+rss_main=0
+[ -x "$WORK/bot-main" ] && rss_main=$(peak_rss "$WORK/bot-main" fetch -config "$WORK/config.toml" -o "$WORK/main.pdf" "$url")
 rm -rf "$WORK/aria"
-rss_aria=$(rss aria2c -q -j 10 -x 1 -d "$WORK/aria" -i "$WORK/urls.txt")
-rss_img=$(rss img2pdf -o "$WORK/theirs.pdf" "$WORK"/aria/*.jpg)
-rss_theirs=$(( rss_aria > rss_img ? rss_aria : rss_img ))
+rss_aria=$(peak_rss aria2c -q -j 10 -x 1 -d "$WORK/aria" -i "$WORK/urls.txt")
+rss_img=$(peak_rss img2pdf -o "$WORK/theirs.pdf" "$WORK"/aria/*.jpg)
+rss_theirs=$((rss_aria > rss_img ? rss_aria : rss_img))
+m_ours=$(median "$t_ours")
+m_theirs=$(median "$t_theirs")
 in=$(cat "$WORK"/pages/*.jpg | wc -c)
-echo "$N pages, $in bytes of JPEG, heavy-tailed loopback server, best of $RUNS"
+echo "$N pages, $in bytes of JPEG, heavy-tailed loopback server (median 40 ms, 1 in 20 at 400–800 ms); median of $RUNS alternating runs; load average $load0 before, $load1 after."
 echo
-echo '| pipeline | wall | PDF bytes | peak RSS MiB |'
-echo '|---|---:|---:|---:|'
-printf '| mangabot `bot fetch` (concurrency 10) | %s s | %d | %d |\n' "$t_ours" "$(wc -c <"$WORK/ours.pdf")" $((rss_ours / 1024))
-printf '| aria2c -j 10 + img2pdf | %s s | %d | %d |\n' "$t_theirs" "$(wc -c <"$WORK/theirs.pdf")" $((rss_theirs / 1024))
+echo '| pipeline | median wall | range | × latency bound | PDF bytes | peak RSS MiB |'
+echo '|---|---:|---:|---:|---:|---:|'
+printf '| latency bound (window of 10, pages in order) | %s s | | 1.00 | | |\n' "$bound"
+printf '| mangabot `bot fetch` (concurrency 10) | %s s | %s | %s | %d | %d |\n' "$m_ours" "$(spread "$t_ours")" "$(ratio "$m_ours" "$bound")" "$(wc -c <"$WORK/ours.pdf")" $((rss_ours / 1024))
+if [ -x "$WORK/bot-main" ]; then
+	m_main=$(median "$t_main")
+	printf '| same on branch main (before) | %s s | %s | %s | %d | %d |\n' "$m_main" "$(spread "$t_main")" "$(ratio "$m_main" "$bound")" "$(wc -c <"$WORK/main.pdf")" $((rss_main / 1024))
+fi
+printf '| aria2c -j 10 + img2pdf | %s s | %s | %s | %d | %d |\n' "$m_theirs" "$(spread "$t_theirs")" "$(ratio "$m_theirs" "$bound")" "$(wc -c <"$WORK/theirs.pdf")" $((rss_theirs / 1024))
+echo
+echo "mangabot / aria2c+img2pdf: $(ratio "$m_ours" "$m_theirs")×"

@@ -1,22 +1,36 @@
 #!/bin/sh
 # Runs every benchmark and writes their tables into README.md between the
 # markers <!-- bench:start --> and <!-- bench:end -->.
-# Needs aria2 and img2pdf: apt-get install aria2 img2pdf.
+# Needs aria2 and img2pdf: apt-get install aria2 img2pdf. The end-to-end
+# scripts also build branch main's bot as the baseline (BASELINE=none
+# skips it; BASELINE=<rev> picks another).
 set -eu
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 {
-	echo "Measured on $(nproc) cores, $(date -u +%Y-%m-%d), $(go version | awk '{ print $3 }'):"
+	echo "Measured on $(nproc) cores shared with other work (load averages are given per table), $(date -u +%Y-%m-%d), $(go version | awk '{ print $3 }'):"
 	echo
 	echo "**(a) Fetcher: sliding window vs lock-step batches** (\`bench/fetch.sh\`)"
 	echo
 	bench/fetch.sh -runs 3
 	echo
-	echo "**(a) End to end: \`bot fetch\` vs aria2c + img2pdf** (\`bench/e2e.sh\`)"
+	echo "**(b) End to end: \`bot fetch\` vs aria2c + img2pdf and the latency bound** (\`bench/e2e.sh\`)"
 	echo
 	bench/e2e.sh
 	echo
-	echo "**(b) PDF writer vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
+	echo "**(c) A title of 10 chapters: one window for the job vs chapter after chapter** (\`bench/chapters.sh\`)"
+	echo
+	bench/chapters.sh
+	echo
+	echo "**(d) A host answering 429 for 5 s mid-run** (\`bench/storm.sh\`)"
+	echo
+	bench/storm.sh
+	echo
+	echo "**(e) Time to first feedback** (\`go run ./bench/firstreq\`)"
+	echo
+	go run ./bench/firstreq
+	echo
+	echo "**(f) PDF writer vs img2pdf, 200 JPEGs of ~1.5 MB (~300 MB)** (\`bench/pdf.sh\`)"
 	echo
 	bench/pdf.sh
 	echo

@@ -53,7 +53,7 @@ type Bot struct {
 	MaxJobs           int      `toml:"max_jobs" help:"Jobs downloading at once; more wait in the queue."`
 	MaxQueuedPerUser  int      `toml:"max_queued_per_user" help:"Jobs one member may have queued or running."`
 	MaxQueuedPerGuild int      `toml:"max_queued_per_guild" help:"Jobs one server may have queued or running."`
-	EditInterval      Duration `toml:"edit_interval" help:"Minimum time between two edits of one status message (Discord rate limits webhook edits)."`
+	EditInterval      Duration `toml:"edit_interval" help:"Minimum time between two edits of one status message (Discord rate limits webhook edits). 1s shows the first pages within a second."`
 	CancelOnShutdown  bool     `toml:"cancel_on_shutdown" help:"On SIGINT/SIGTERM cancel running jobs (true) or let them finish within shutdown_grace (false)."`
 	ShutdownGrace     Duration `toml:"shutdown_grace" help:"How long shutdown waits for running jobs before cancelling them."`
 	Cooldown          Duration `toml:"cooldown" help:"Least time between two download requests of one member; 0s: no cooldown."`
@@ -147,7 +147,7 @@ func Default() *Config {
 		Discord: Discord{APIURL: "https://discord.com", GuildIDs: []string{}},
 		Bot: Bot{
 			MaxJobs: 2, MaxQueuedPerUser: 3, MaxQueuedPerGuild: 10,
-			EditInterval:  Duration{1500 * time.Millisecond},
+			EditInterval:  Duration{time.Second},
 			ShutdownGrace: Duration{30 * time.Second},
 			Cooldown:      Duration{0},
 		},

@@ -8,10 +8,13 @@ import (
 
 // Options configure a Fetcher. The zero value works (defaults below).
 type Options struct {
-	UserAgent      string        // default "mangabot/dev"
-	Rate           float64       // requests/s per host; default 4
-	Burst          int           // default 4
-	Concurrency    int           // pages in flight per job; default 8
+	UserAgent   string  // default "mangabot/dev"
+	Rate        float64 // requests/s per host; default 4
+	Burst       int     // default 4
+	Concurrency int     // pages in flight per job (Window); default 8
+	// ReorderBytes bounds the pages a Window keeps on disk done ahead of
+	// the first unfinished one (waiting for the writer); default 256 MiB.
+	ReorderBytes   int64
 	MaxInFlight    int           // requests in flight across all jobs; default 64
 	Retries        int           // default 3; negative: none
 	ConnectTimeout time.Duration // default 10s
@@ -68,6 +71,10 @@ type Batch struct {
 	// Refresh, when set, re-resolves the page list (a new image node);
 	// the fetcher calls it when pages failed, then retries only those.
 	Refresh func(ctx context.Context) ([]Page, error)
+	// NoSync skips the fsync of each page before it gets its final name:
+	// for pages that will not outlive the process (no resume after a
+	// crash), whose syncs would only hold the window up.
+	NoSync bool
 	// Report, when set, is told of every image fetch (MangaDex@Home
 	// reports), from a goroutine of the fetcher's; it must not block long.
 	Report func(FetchReport)

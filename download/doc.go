@@ -1,6 +1,9 @@
 // Package download is the fetcher: one shared HTTP client per process, a
-// per-host token bucket shared by all jobs, a sliding window of pages in
-// flight per batch, retries that honour Retry-After, cancellation through
+// per-host token bucket and adaptive window (AIMD: cut on 429, 5xx and
+// errors, regrown while latency holds) shared by all jobs, one sliding
+// window of pages in flight per job across its batches (Window), pages
+// handed out in order as they land (Flight.Page), retries that honour
+// Retry-After, cancellation through
 // context, an address guard checked at dial time and on every redirect, and
 // bodies streamed to disk (temp name, renamed when complete).
 //

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -31,133 +30,20 @@ var (
 )
 
 // Fetch downloads batch.Pages into batch.Dir with a sliding window of
-// Options.Concurrency pages in flight. Pages that fail are reported in the
+// Options.Concurrency pages in flight (a Window of one batch). Pages that fail are reported in the
 // Result (Failed, PageResult.Err) and do not make Fetch fail; Fetch returns
 // an error only when the job cannot start or ctx ends (then ctx.Err(), with
 // the partial Result, and no temp file left behind). batch.Report is called
 // once per image request, one call at a time, from a goroutine of its own;
 // every call has happened by the time Fetch returns.
 func (f *Fetcher) Fetch(ctx context.Context, batch Batch) (*Result, error) {
-	if n := len(batch.Pages); n > f.opts.MaxPages {
-		return nil, fmt.Errorf("chapter has %d pages, more than the limit of %d", n, f.opts.MaxPages)
-	}
-	if st, err := os.Stat(batch.Dir); err != nil {
-		return nil, err
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory", batch.Dir)
-	}
-	if err := ctx.Err(); err != nil {
+	w := f.NewWindow(ctx)
+	defer w.Close()
+	fl, err := w.Add(batch)
+	if err != nil {
 		return nil, err
 	}
-	res := &Result{Pages: make([]PageResult, len(batch.Pages))}
-	for i := range res.Pages {
-		res.Pages[i].Index = i
-		res.Pages[i].Err = &PageError{URL: batch.Pages[i].URL, Reason: "not fetched"}
-	}
-	if batch.Report != nil {
-		// Report runs on a goroutine of its own, one call at a time.
-		rep := newReporter(batch.Report)
-		defer rep.close()
-		batch.Report = rep.add
-	}
-	p := &Progress{Total: len(batch.Pages)}
-	if batch.Progress != nil {
-		batch.Progress(*p)
-	}
-	all := make([]int, len(batch.Pages))
-	for i := range all {
-		all[i] = i
-	}
-	tr := newPageTrack(f.opts.Observer, len(batch.Pages))
-	err := f.window(ctx, batch, batch.Pages, all, res, p, tr, false)
-
-	if err == nil && batch.Refresh != nil {
-		var again []int
-		for i, r := range res.Pages {
-			if refreshable(r.Err) {
-				again = append(again, i)
-			}
-		}
-		if len(again) > 0 {
-			// New URLs (a new image node) may succeed where the old ones
-			// failed for network reasons; a 404 or a non-image will not.
-			fresh, rerr := batch.Refresh(ctx)
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			} else if rerr == nil && len(fresh) == len(batch.Pages) {
-				err = f.window(ctx, batch, fresh, again, res, p, tr, true)
-			}
-		}
-	}
-	tr.failures(res)
-	res.Bytes, res.Failed = 0, 0
-	for _, r := range res.Pages {
-		res.Bytes += r.Bytes
-		if r.Err != nil {
-			res.Failed++
-		}
-	}
-	return res, err
-}
-
-// window fetches pages[i] for i in idx with at most Concurrency in flight:
-// each worker takes the next page as soon as it is done with one, so a slow
-// page holds up only its own slot. Results are gathered here, so Progress
-// calls are serialised without a lock. retry marks the Refresh round, whose
-// pages were counted as failed before.
-func (f *Fetcher) window(ctx context.Context, batch Batch, pages []Page, idx []int, res *Result, p *Progress, tr *pageTrack, retry bool) error {
-	next := make(chan int)
-	results := make(chan PageResult, len(idx))
-	var wg sync.WaitGroup
-	for range min(f.opts.Concurrency, len(idx)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if ctx.Err() != nil {
-					continue
-				}
-				results <- f.page(ctx, batch, i, pages[i], tr)
-			}
-		}()
-	}
-	go func() {
-		defer close(next)
-		for _, i := range idx {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for range idx {
-		select {
-		case r := <-results:
-			res.Pages[r.Index] = r
-			if retry {
-				p.Failed--
-			}
-			if r.Err == nil {
-				p.Done++
-				p.Bytes += r.Bytes
-			} else {
-				p.Failed++
-			}
-			if batch.Progress != nil {
-				last := r
-				p.Last = &last
-				batch.Progress(*p)
-			}
-		case <-ctx.Done():
-			// Workers abort at once (their requests carry ctx) and remove
-			// their temp files; wait so that none is left when we return.
-			wg.Wait()
-			return ctx.Err()
-		}
-	}
-	wg.Wait()
-	return nil
+	return fl.Wait()
 }
 
 // page fetches one page, or keeps a complete file from an earlier run.
@@ -379,7 +265,10 @@ func (f *Fetcher) tryPage(ctx context.Context, batch Batch, i int, pg Page, pt *
 	// Sync before rename: a crash must not leave a final name over a
 	// partial file, since resume trusts final names.
 	if err = tmp.Chmod(0o644); err == nil {
-		if err = tmp.Sync(); err == nil {
+		if !batch.NoSync {
+			err = tmp.Sync()
+		}
+		if err == nil {
 			err = tmp.Close()
 		}
 	}

@@ -43,6 +43,7 @@ type Fetcher struct {
 // optional path limiters, and the pause set by a 429.
 type hostState struct {
 	lim   *rate.Limiter
+	ad    *adaptive // requests in flight and the rate lim grants, adapted
 	paths []pathLimiter
 
 	mu          sync.Mutex
@@ -66,6 +67,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
+	}
+	if o.ReorderBytes <= 0 {
+		o.ReorderBytes = 256 << 20
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
@@ -188,8 +192,7 @@ func (f *Fetcher) SetHostLimits(limits ...HostLimit) {
 			continue // made from f.limits on first use
 		}
 		if l.Path == "" {
-			hs.lim.SetLimit(rate.Limit(l.Rate))
-			hs.lim.SetBurst(burst)
+			hs.ad.setLimits(rate.Limit(l.Rate), burst, f.opts.Concurrency)
 			continue
 		}
 		found := false
@@ -223,6 +226,7 @@ func (f *Fetcher) host(name string) *hostState {
 			hs.paths = append(hs.paths, pathLimiter{l.Path, lim})
 		}
 	}
+	hs.ad = newAdaptive(name, f.opts.Observer, hs.lim, f.opts.Concurrency)
 	f.hosts[name] = hs
 	return hs
 }
@@ -240,6 +244,9 @@ func (f *Fetcher) limiters(hs *hostState, path string) []*rate.Limiter {
 	}
 	return out
 }
+
+// Concurrency is the window of pages in flight per job.
+func (f *Fetcher) Concurrency() int { return f.opts.Concurrency }
 
 // Stats returns process-wide counters.
 func (f *Fetcher) Stats() Stats {

@@ -58,6 +58,10 @@ type pageTrace struct {
 	start   time.Time
 	retried int // retries of the page so far, by the transport or the page
 	limit   int // Options.Retries
+	// throttled is the time the page has waited after 429s, which do not
+	// count as retries.
+	throttled time.Duration
+	throttles int
 }
 
 // canRetry says whether the page may be tried once more.
@@ -105,7 +109,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pt, _ := ctx.Value(hookKey).(*pageTrace)
 
 	for attempt := 0; ; attempt++ {
+		// Page fetches take a slot of the host's adaptive window first,
+		// so that no token is spent waiting. Site API calls and reports
+		// do not: they are few, and one held by a slow endpoint must not
+		// stall the pages of a host it shares.
+		done := func() {}
+		if pt != nil {
+			if err := hs.ad.acquire(ctx); err != nil {
+				closeReqBody(req)
+				return nil, err
+			}
+			done = hs.ad.release
+		}
 		if err := f.waitHost(ctx, hs, host, req.URL.Path); err != nil {
+			done()
 			closeReqBody(req)
 			return nil, err
 		}
@@ -113,9 +130,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		n := attempt // retries so far, for the backoff
 		if pt != nil {
 			pt.start = start
-			n = pt.retried
+			n = pt.retried + pt.throttles
 		}
-		resp, err := f.attempt(ctx, req)
+		resp, err := f.attempt(ctx, req, done)
 		var be *BlockedError
 		if err != nil && errors.As(err, &be) {
 			// The guard's refusal comes back from the dialer as
@@ -126,6 +143,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			err = be
 		}
 		d := time.Since(start)
+		if pt != nil && be == nil {
+			hs.ad.feedback(ctx, statusOf(resp, err), err, d)
+		}
 		wait, hinted := f.backoff(n), false
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
 			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
@@ -145,9 +165,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drainClose(resp.Body)
 			return nil, &RateLimitError{Host: host, Wait: wait}
 		}
+		throttled := resp != nil && resp.StatusCode == http.StatusTooManyRequests
 		outOfTries := attempt >= f.opts.Retries
 		if pt != nil {
 			outOfTries = !pt.canRetry()
+			if throttled {
+				// A 429 is the host asking us to slow down, not a failure:
+				// a page waits it out (the cuts above slow every job down)
+				// for up to maxRetryAfter in all, outside its Retries.
+				outOfTries = pt.throttled+wait > maxRetryAfter
+			}
 		}
 		if !idempotent || outOfTries || !retryable(ctx, resp, err) {
 			// A page fetch reports its 2xx itself, once the body is read.
@@ -164,7 +191,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drainClose(resp.Body)
 		}
 		f.retries.Add(1)
-		if pt != nil {
+		switch {
+		case pt != nil && throttled:
+			pt.throttled += wait
+			pt.throttles++
+		case pt != nil:
 			pt.retried++
 		}
 		if err := sleep(ctx, wait); err != nil {
@@ -174,15 +205,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // attempt sends req once, holding a MaxInFlight slot and a RequestTimeout
-// context until the response body is closed.
-func (f *Fetcher) attempt(ctx context.Context, req *http.Request) (*http.Response, error) {
+// context until the response body is closed; then it calls done (which
+// frees the host's slot).
+func (f *Fetcher) attempt(ctx context.Context, req *http.Request, done func()) (*http.Response, error) {
 	select {
 	case f.inflight <- struct{}{}:
 	case <-ctx.Done():
+		done()
 		return nil, ctx.Err()
 	}
 	actx, cancel := context.WithTimeout(ctx, f.opts.RequestTimeout)
-	release := func() { cancel(); <-f.inflight }
+	release := func() { cancel(); <-f.inflight; done() }
 	f.requests.Add(1)
 	resp, err := f.base.RoundTrip(req.WithContext(actx))
 	if err != nil {

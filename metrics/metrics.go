@@ -39,6 +39,8 @@ type Metrics struct {
 	requests  *prometheus.CounterVec // code: 1xx..5xx, error
 	retries   prometheus.Counter
 	throttled *prometheus.CounterVec // host
+	hostConc  *prometheus.GaugeVec   // host
+	hostRate  *prometheus.GaugeVec   // host
 	pageSec   prometheus.Histogram
 	pdfSec    prometheus.Histogram
 	fitSim    prometheus.Histogram
@@ -100,6 +102,14 @@ func New() *Metrics {
 		Name: "mangabot_http_429_total",
 		Help: "HTTP 429 Too Many Requests responses, by host.",
 	}, []string{"host"})
+	m.hostConc = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mangabot_host_concurrency",
+		Help: "Requests the fetcher lets be in flight to a host now (adaptive: halved on 429, 5xx and errors, raised while latency is stable).",
+	}, []string{"host"})
+	m.hostRate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mangabot_host_rate",
+		Help: "Requests per second the fetcher grants a host now (below its configured rate after a 429, recovering once it stops).",
+	}, []string{"host"})
 	m.pageSec = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "mangabot_page_seconds",
 		Help: "Time to fetch one page, from its first request to its end: host limits, attempts, retry delays and the body.",
@@ -131,7 +141,7 @@ func New() *Metrics {
 		return 0
 	})
 	m.reg.MustRegister(m.jobs, m.finished, m.queue, m.pages, m.bytes, m.requests,
-		m.retries, m.throttled, m.pageSec, m.pdfSec, m.fitSim, m.fits, m.gateway,
+		m.retries, m.throttled, m.hostConc, m.hostRate, m.pageSec, m.pdfSec, m.fitSim, m.fits, m.gateway,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist from the start, so that rate() and alerts see
@@ -333,6 +343,12 @@ func (o fetchObserver) Request(host string, status int, err error, _ time.Durati
 	if retry {
 		m.retries.Inc()
 	}
+}
+
+// HostLimit makes fetchObserver a download.HostObserver.
+func (o fetchObserver) HostLimit(host string, concurrency int, rate float64) {
+	o.m.hostConc.WithLabelValues(strings.ToLower(host)).Set(float64(concurrency))
+	o.m.hostRate.WithLabelValues(strings.ToLower(host)).Set(rate)
 }
 
 func (o fetchObserver) Page(ok bool, bytes int64, d time.Duration) {

@@ -263,6 +263,24 @@ func TestFetcherMetrics(t *testing.T) {
 	if _, ok := sample(fams, "mangabot_http_429_total", "host", "127.0.0.1"); ok {
 		t.Errorf("127.0.0.1 sent no 429 but has a series")
 	}
+	// The gauges show what the fetcher grants each host now: the 429 cut
+	// 127.0.0.2's window from the configured 4 (one request in the last
+	// second: its rate to the floor); 127.0.0.1's 500 and cut body too.
+	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
+		c, r, ok := f.HostState(host)
+		if !ok {
+			t.Fatalf("no state for %s", host)
+		}
+		if got := value(fams, "mangabot_host_concurrency", "host", host); got != float64(c) || c >= 4 {
+			t.Errorf("host_concurrency %s = %v, fetcher grants %d, want < 4 after its errors", host, got, c)
+		}
+		if got := value(fams, "mangabot_host_rate", "host", host); got != r {
+			t.Errorf("host_rate %s = %v, fetcher grants %v", host, got, r)
+		}
+	}
+	if r := value(fams, "mangabot_host_rate", "host", "127.0.0.2"); r >= 10000 {
+		t.Errorf("host_rate of 127.0.0.2 = %v after its 429, want below the configured 10000", r)
+	}
 	for code, want := range map[string]float64{"2xx": 10, "4xx": 2, "5xx": 1, "error": 1} {
 		if got := value(fams, "mangabot_http_requests_total", "code", code); got != want {
 			t.Errorf("requests %s = %v, want %v", code, got, want)

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -39,7 +43,7 @@ func (o Options) withDefaults() Options {
 func Write(ctx context.Context, w io.Writer, pages []Page, info Info, opts Options) (Stats, error) {
 	opts.MaxFileBytes = 0
 	j := &job{
-		pages: pages, opts: opts.withDefaults(), info: infoDict(info),
+		pages: slices.All(pages), opts: opts.withDefaults(), info: infoDict(info),
 		open:  func() (io.Writer, error) { return w, nil },
 		close: func() error { return nil },
 	}
@@ -58,6 +62,15 @@ const MinFileBytes = 4 << 10
 // error nothing is left behind. A MaxFileBytes below MinFileBytes is an
 // error, before anything is read or written.
 func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts Options) ([]string, Stats, error) {
+	return WriteStream(ctx, path, slices.All(pages), info, opts)
+}
+
+// WriteStream is WriteFiles over pages that may still be downloading: it
+// writes each page as the sequence yields it (index, page), in order, so
+// that when the last page arrives only the trailer remains. The sequence
+// ends early when ctx is done; WriteStream then fails with ctx's error and
+// leaves nothing behind.
+func WriteStream(ctx context.Context, path string, pages iter.Seq2[int, Page], info Info, opts Options) ([]string, Stats, error) {
 	if opts.MaxFileBytes > 0 && opts.MaxFileBytes < MinFileBytes {
 		return nil, Stats{}, fmt.Errorf("pdf: max_file_bytes must be at least 4 KiB (%d bytes), got %d", int64(MinFileBytes), opts.MaxFileBytes)
 	}
@@ -70,10 +83,11 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 	}
 	var (
 		temps []string
-		cur   *os.File
+		cur   *syncingFile
 	)
 	cleanup := func() {
 		if cur != nil {
+			cur.wait()
 			cur.Close()
 		}
 		for _, t := range temps {
@@ -87,15 +101,16 @@ func WriteFiles(ctx context.Context, path string, pages []Page, info Info, opts 
 			if err != nil {
 				return nil, err
 			}
-			cur = f
+			cur = &syncingFile{File: f}
 			temps = append(temps, f.Name())
-			return f, nil
+			return cur, nil
 		},
 		close: func() error {
 			f := cur
 			cur = nil
 			// Sync before rename so a crash cannot leave a complete-looking
 			// name over partial data.
+			f.wait()
 			err := f.Sync()
 			if err2 := f.Chmod(0o644); err == nil {
 				err = err2
@@ -145,7 +160,7 @@ func partNames(path string, n int) []string {
 
 // job runs the page loop for one or more output documents.
 type job struct {
-	pages []Page
+	pages iter.Seq2[int, Page]
 	opts  Options
 	info  []byte
 	open  func() (io.Writer, error) // start the next output
@@ -217,11 +232,12 @@ func (j *job) run(ctx context.Context) (Stats, error) {
 		}
 		j.lastW = pw
 	}
-	if !started {
-		return j.stats, ErrNoPages
-	}
+	// A stream cut short by ctx is a cancel, not a document without pages.
 	if err := ctx.Err(); err != nil {
 		return j.stats, err
+	}
+	if !started {
+		return j.stats, ErrNoPages
 	}
 	return j.stats, j.endDoc()
 }
@@ -296,3 +312,47 @@ func (j *job) emitPlaceholder(sk Skipped) error {
 	j.stats.Pages++
 	return nil
 }
+
+// syncEvery is how much a document grows between background syncs.
+const syncEvery = 4 << 20
+
+// syncingFile flushes what was written to disk in the background every
+// syncEvery bytes, while the pages still downloading are awaited, so that
+// the sync before the rename has only the tail left to do.
+type syncingFile struct {
+	*os.File
+	n    int64 // written since the last sync began
+	busy atomic.Bool
+	wg   sync.WaitGroup
+}
+
+func (s *syncingFile) Write(p []byte) (int, error) {
+	n, err := s.File.Write(p)
+	s.wrote(int64(n))
+	return n, err
+}
+
+// ReadFrom keeps the file's own ReadFrom (copy_file_range) for page data.
+func (s *syncingFile) ReadFrom(r io.Reader) (int64, error) {
+	n, err := s.File.ReadFrom(r)
+	s.wrote(n)
+	return n, err
+}
+
+func (s *syncingFile) wrote(n int64) {
+	s.n += n
+	if s.n < syncEvery || !s.busy.CompareAndSwap(false, true) {
+		return
+	}
+	s.n = 0
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.busy.Store(false)
+		// An error shows again at the final Sync, which is checked.
+		_ = s.File.Sync()
+	}()
+}
+
+// wait lets a background sync finish (before the final Sync or Close).
+func (s *syncingFile) wait() { s.wg.Wait() }

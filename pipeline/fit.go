@@ -75,6 +75,57 @@ func (e *Env) FitMode(r Request) string {
 	return e.Fit.Mode
 }
 
+// wholeChapters reports whether a run needs a group's pages all in
+// before writing: to stitch them into strips, or to shrink them to the
+// size limit.
+func (e *Env) wholeChapters(r Request) bool {
+	return r.Strip || e.Fit.Strip || (e.FitMode(r) == FitShrink && e.PDF.MaxFileBytes > 0)
+}
+
+// fitGroup waits for the group's pages, stitches each chapter into a
+// strip when asked, and shrinks the pages to PDF.MaxFileBytes with fit
+// shrink. It returns the pages to write and, for each, its chapter and
+// page (a strip's page counts as the first slice it holds).
+func (e *Env) fitGroup(ctx context.Context, req Request, g []*chapterRun, derived string, info pdf.Info, tr *tracker, out *Output) ([]pdf.Page, []FailedPage, *fit.Result, error) {
+	var pages []pdf.Page
+	var refs []FailedPage
+	for _, ch := range g {
+		if !ch.wait(ctx) || ch.err != nil {
+			continue
+		}
+		var chPages []pdf.Page
+		var chRefs []FailedPage
+		for i := range ch.c.Pages {
+			r, err := ch.fl.Page(ctx, i)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			pg := pdf.Page{Path: r.Path}
+			if r.Err != nil {
+				pg = pdf.Page{Err: r.Err}
+			}
+			chPages, chRefs = append(chPages, pg), append(chRefs, FailedPage{Chapter: ch.no, Page: i + 1})
+		}
+		if req.Strip || e.Fit.Strip {
+			tr.stage("stitching strip")
+			var err error
+			// Beside the chapters' dirs, which hold only what the fetcher
+			// wrote (a rerun resumes from them).
+			chPages, chRefs, err = e.stitch(ctx, filepath.Join(derived, fmt.Sprint(ch.no)), chPages, chRefs, out)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		pages, refs = append(pages, chPages...), append(refs, chRefs...)
+	}
+	if len(pages) == 0 || e.FitMode(req) != FitShrink || e.PDF.MaxFileBytes <= 0 {
+		return pages, refs, nil, nil
+	}
+	tr.stage("shrinking pages")
+	pages, fitted, err := e.shrink(ctx, filepath.Join(derived, "shrink"), pages, info, nil, out)
+	return pages, refs, fitted, err
+}
+
 // stitch turns each run of downloaded slices of a chapter into pages cut
 // from one strip; failed slices stay in place as failed pages. A run that
 // cannot be stitched keeps its slices, with a note.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mangabot/mangabot/browser"
@@ -295,8 +296,8 @@ func ChapterTitle(c *sites.Chapter) string {
 
 // Progress of a running plan.
 type Progress struct {
-	Chapter, Chapters                  int // 1-based chapter being fetched, of how many
-	download.Progress                      // of this chapter
+	Chapter, Chapters                  int // 1-based chapter being fetched (the first unfinished), of how many
+	download.Progress                      // of this chapter; Last is set when the event was its page
 	PagesDone, PagesFailed, PagesTotal int
 	Bytes                              int64
 	Stage                              string // "downloading", "stitching strip", "shrinking pages", "building pdf"
@@ -342,8 +343,10 @@ type RunOptions struct {
 	// caller can build the PDFs again (smaller parts after a 413) with no
 	// page request: a run over a complete work dir fetches nothing.
 	KeepPages bool
-	// Progress, when set, is told of every step; called from the run's
-	// goroutine.
+	// Progress, when set, is told of every step: each page of each
+	// chapter (Chapter says which; chapters overlap at their boundaries)
+	// and the stage. Calls are serialised, from the fetcher's goroutines;
+	// it must not block long.
 	Progress func(Progress)
 }
 
@@ -357,10 +360,11 @@ func outputDirError(dir string, err error) error {
 	return fmt.Errorf("output directory %s: %w", dir, err)
 }
 
-// Run downloads the plan's pages into the work dir, writes the PDF(s)
-// into Dir, one per chapter (or per volume with Merge, or one File), each
-// through a temp name renamed when complete, and removes the pages. On
-// error or cancel nothing of this run is left in Dir.
+// Run downloads the plan's pages into the work dir and writes them, as
+// they arrive and in order, into the PDF(s) in Dir: one per chapter (or
+// per volume with Merge, or one File), each through a temp name renamed
+// when complete; then it removes the pages. On error or cancel nothing of
+// this run is left in Dir.
 func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err error) {
 	progress, dir, file := o.Progress, o.Dir, o.File
 	if progress == nil {
@@ -407,98 +411,107 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 
 	// derived holds pages made from the downloaded ones (strips, shrunk).
 	derived := filepath.Join(tmp, "derived")
-	groups := group(p.Chapters, p.Request.Merge, file != "")
-	st := Progress{Chapters: len(p.Chapters), PagesTotal: p.Pages, Stage: "downloading"}
+	// One window for the whole job: the next chapters' pages start while
+	// the current one's slow pages are still coming, and each output is
+	// written page by page as its pages arrive, in reading order.
+	rctx, stop := context.WithCancel(ctx)
+	win := e.Fetcher.NewWindow(rctx)
+	chs := make([]*chapterRun, len(p.Chapters))
+	for i, c := range p.Chapters {
+		chs[i] = &chapterRun{c: c, no: i + 1, dir: filepath.Join(tmp, fmt.Sprint(i+1)), ready: make(chan struct{})}
+	}
+	tr := &tracker{st: Progress{Chapters: len(p.Chapters), PagesTotal: p.Pages, Stage: "downloading"}, progress: progress, chapters: make([]download.Progress, len(chs))}
+	resolved := make(chan struct{})
+	go func() {
+		defer close(resolved)
+		e.addChapters(rctx, win, chs, p.resolved, tr, keepPages)
+	}()
+	defer func() {
+		stop()
+		win.Close()
+		<-resolved
+	}()
+
+	groups := group(chs, p.Request.Merge, file != "")
 	names := map[string]bool{}
-	chapterNo := 0
 	for _, g := range groups {
-		var pages []pdf.Page
-		var refs []FailedPage // chapter and page of each entry of pages
-		for _, c := range g {
-			chapterNo++
-			st.Chapter = chapterNo
-			cdir := filepath.Join(tmp, fmt.Sprint(chapterNo))
-			if err := os.MkdirAll(cdir, 0o755); err != nil {
-				return out, err
+		name := file
+		if name == "" {
+			name = uniqueName(dir, FileName(chapters(g), p.Request.Merge), names)
+		}
+		var refs []FailedPage // chapter and page of each page handed to the writer
+		var waited time.Duration
+		built := time.Now()
+		pages := func(yield func(int, pdf.Page) bool) {
+			for _, ch := range g {
+				if !ch.wait(rctx) || ch.err != nil {
+					continue
+				}
+				for i := range ch.c.Pages {
+					t0 := time.Now()
+					r, err := ch.fl.Page(rctx, i)
+					waited += time.Since(t0)
+					if err != nil {
+						return // cancelled: the writer sees ctx's error
+					}
+					pg := pdf.Page{Path: r.Path}
+					if r.Err != nil {
+						pg = pdf.Page{Err: r.Err}
+					}
+					refs = append(refs, FailedPage{Chapter: ch.no, Page: i + 1})
+					if !yield(len(refs)-1, pg) {
+						return
+					}
+				}
 			}
-			baseDone, baseFailed, baseBytes := st.PagesDone, st.PagesFailed, st.Bytes
-			res, err := e.fetchChapter(ctx, c, cdir, p.resolved, &st, func(dp download.Progress) {
-				st.Progress = dp
-				st.PagesDone = baseDone + dp.Done
-				st.PagesFailed = baseFailed + dp.Failed
-				st.Bytes = baseBytes + dp.Bytes
-				progress(st)
-			})
+			// Every page is in: only the trailer remains.
+			tr.stage("building pdf")
+		}
+		info := e.info(chapters(g))
+		var fitted *fit.Result
+		if e.wholeChapters(p.Request) {
+			// Stitching and shrinking need the group's pages all in.
+			var all []pdf.Page
+			var err error
+			all, refs, fitted, err = e.fitGroup(rctx, p.Request, g, derived, info, tr, out)
 			if err != nil {
 				if ctx.Err() != nil {
 					return out, ctx.Err()
 				}
-				// One chapter failing does not sink the others.
-				err = fmt.Errorf("%s: %w", ChapterTitle(c), err)
-				if len(p.Chapters) == 1 {
-					return out, err
-				}
-				out.Errors = append(out.Errors, err)
-				continue
-			}
-			st.PagesDone = baseDone + (len(res.Pages) - res.Failed)
-			st.PagesFailed = baseFailed + res.Failed
-			st.Bytes = baseBytes + res.Bytes
-			var chPages []pdf.Page
-			var chRefs []FailedPage
-			for i, r := range res.Pages {
-				chRefs = append(chRefs, FailedPage{Chapter: chapterNo, Page: i + 1})
-				if r.Err != nil {
-					chPages = append(chPages, pdf.Page{Err: r.Err})
-				} else {
-					chPages = append(chPages, pdf.Page{Path: r.Path})
-				}
-			}
-			if p.Request.Strip || e.Fit.Strip {
-				st.Stage = "stitching strip"
-				progress(st)
-				// Beside the chapter's dir, which holds only what the
-				// fetcher wrote (it resumes from it).
-				chPages, chRefs, err = e.stitch(ctx, filepath.Join(derived, fmt.Sprint(chapterNo)), chPages, chRefs, out)
-				if err != nil {
-					return out, err
-				}
-				st.Stage = "downloading"
-			}
-			pages, refs = append(pages, chPages...), append(refs, chRefs...)
-		}
-		if len(pages) == 0 {
-			continue
-		}
-		info := e.info(g)
-		var fitted *fit.Result
-		if e.FitMode(p.Request) == FitShrink && e.PDF.MaxFileBytes > 0 {
-			st.Stage = "shrinking pages"
-			progress(st)
-			pages, fitted, err = e.shrink(ctx, filepath.Join(derived, "shrink"), pages, info, func(done, total int) {
-				st.Progress = download.Progress{Done: done, Total: total}
-				progress(st)
-			}, out)
-			if err != nil {
 				return out, err
 			}
+			pages = func(yield func(int, pdf.Page) bool) {
+				for i, pg := range all {
+					if !yield(i, pg) {
+						return
+					}
+				}
+				tr.stage("building pdf")
+			}
 		}
-		st.Stage = "building pdf"
-		progress(st)
-		name := file
-		if name == "" {
-			name = uniqueName(dir, FileName(g, p.Request.Merge), names)
-		}
-		built := time.Now()
-		files, stats, err := pdf.WriteFiles(ctx, name, pages, info, pdfOpts)
+		files, stats, err := pdf.WriteStream(rctx, name, pages, info, pdfOpts)
 		// Stitched and shrunk pages are made again from the downloaded
 		// ones whenever needed.
 		os.RemoveAll(derived)
 		if err == nil && fitted != nil {
 			out.Fitted = append(out.Fitted, Fitted{File: files[0], Result: fitted})
 		}
+		tr.stage("downloading")
 		if err == nil && e.Observe != nil {
-			e.Observe("pdf", time.Since(built))
+			e.Observe("pdf", time.Since(built)-waited)
+		}
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		for _, ch := range g {
+			if ch.err != nil {
+				// One chapter failing does not sink the others.
+				err := fmt.Errorf("%s: %w", ChapterTitle(ch.c), ch.err)
+				if len(p.Chapters) == 1 {
+					return out, err
+				}
+				out.Errors = append(out.Errors, err)
+			}
 		}
 		// Every page the PDF lacks, whether the download or the writer
 		// dropped it, is reported with its reason.
@@ -510,11 +523,11 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return out, ctx.Err()
+			if len(refs) == 0 && errors.Is(err, pdf.ErrNoPages) {
+				continue // its chapters failed; their errors say why
 			}
 			if errors.Is(err, pdf.ErrNoPages) {
-				err = fmt.Errorf("%w: all %d pages of %s failed", sites.ErrNoPages, len(pages), ChapterTitle(g[0]))
+				err = fmt.Errorf("%w: all %d pages of %s failed", sites.ErrNoPages, len(refs), ChapterTitle(g[0].c))
 			}
 			if len(groups) == 1 {
 				return out, err
@@ -524,13 +537,14 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		out.Files = append(out.Files, files...)
 		out.Pages += stats.Pages
 		out.Bytes += stats.Bytes
-		st.Stage = "downloading"
 		// Pages of written chapters go now, so disk use does not grow with
 		// the number of chapters; a resumable run keeps them until it ends,
 		// since a restart re-runs every chapter.
 		if !keepPages {
-			if err := clearDir(tmp); err != nil {
-				return out, err
+			for _, ch := range g {
+				if err := os.RemoveAll(ch.dir); err != nil {
+					return out, err
+				}
 			}
 		}
 	}
@@ -543,17 +557,119 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 	return out, nil
 }
 
-// fetchChapter loads the chapter's page list if needed and downloads it.
-func (e *Env) fetchChapter(ctx context.Context, c *sites.Chapter, dir string, resolved time.Time, st *Progress, progress func(download.Progress)) (*download.Result, error) {
-	if err := e.loadPages(ctx, c, resolved, st); err != nil {
-		return nil, err
+// chapterRun is one chapter of a running plan: its page list is loaded
+// and its batch added to the job's window by addChapters, ahead of the
+// writer.
+type chapterRun struct {
+	c     *sites.Chapter
+	no    int // 1-based, in the plan
+	dir   string
+	ready chan struct{} // closed when fl or err is set
+	fl    *download.Flight
+	err   error
+}
+
+// wait blocks until the chapter is in the window or failed to get there.
+func (ch *chapterRun) wait(ctx context.Context) bool {
+	select {
+	case <-ch.ready:
+		return true
+	case <-ctx.Done():
+		return false
 	}
-	return e.Fetcher.Fetch(ctx, download.Batch{Pages: c.Pages, Dir: dir, Refresh: c.Refresh, Report: c.Report, Progress: progress})
+}
+
+func chapters(g []*chapterRun) []*sites.Chapter {
+	out := make([]*sites.Chapter, len(g))
+	for i, ch := range g {
+		out[i] = ch.c
+	}
+	return out
+}
+
+// lookahead is how many windows' worth of pages wait queued before the
+// next chapter's page list is loaded: enough to keep the window full
+// across a boundary while a page list loads (a MangaDex@Home round trip),
+// few enough that expiring page URLs are fresh when their turn comes.
+const lookahead = 4
+
+// addChapters loads each chapter's page list (lazy chapters, expired URLs)
+// and adds its batch to the window, in order, each once the pages queued
+// before it run low. durable: the pages are resumed after a restart.
+func (e *Env) addChapters(ctx context.Context, win *download.Window, chs []*chapterRun, resolved time.Time, tr *tracker, durable bool) {
+	for _, ch := range chs {
+		win.WaitQueue(ctx, lookahead*e.Fetcher.Concurrency())
+		if ctx.Err() != nil {
+			ch.err = ctx.Err()
+			close(ch.ready)
+			continue
+		}
+		ch.err = e.loadPages(ctx, ch.c, resolved, tr)
+		if ch.err == nil {
+			ch.err = os.MkdirAll(ch.dir, 0o755)
+		}
+		if ch.err == nil {
+			ch.fl, ch.err = win.Add(download.Batch{Pages: ch.c.Pages, Dir: ch.dir, Refresh: ch.c.Refresh, Report: ch.c.Report,
+				Progress: func(dp download.Progress) { tr.chapter(ch.no, dp) },
+				// Pages in a temp dir of ours are gone after a crash anyway.
+				NoSync: !durable})
+		}
+		close(ch.ready)
+	}
+}
+
+// tracker sums the chapters' progress for the run's Progress, one call at
+// a time.
+type tracker struct {
+	mu       sync.Mutex
+	st       Progress
+	chapters []download.Progress
+	progress func(Progress)
+}
+
+// chapter takes a chapter's progress. The run's Chapter is the first one
+// still downloading (the one being written), never going back, so that
+// status lines read "chapter 3 of 10" while chapter 4 has begun too.
+func (t *tracker) chapter(no int, dp download.Progress) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.chapters[no-1] = dp
+	t.st.PagesDone, t.st.PagesFailed, t.st.Bytes = 0, 0, 0
+	cur := 0
+	for i, c := range t.chapters {
+		t.st.PagesDone += c.Done
+		t.st.PagesFailed += c.Failed
+		t.st.Bytes += c.Bytes
+		if cur == 0 && c.Total > 0 && c.Done+c.Failed < c.Total {
+			cur = i + 1
+		}
+	}
+	if cur == 0 {
+		cur = no
+	}
+	cur = max(cur, t.st.Chapter)
+	t.st.Chapter, t.st.Progress = cur, t.chapters[cur-1]
+	t.st.Progress.Last = nil
+	if cur == no {
+		t.st.Progress = dp
+	}
+	t.progress(t.st)
+}
+
+func (t *tracker) stage(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.st.Stage != s {
+		t.st.Stage = s
+		if s != "downloading" {
+			t.progress(t.st)
+		}
+	}
 }
 
 // loadPages makes sure c.Pages is loaded and fresh: lazy chapters load
 // them now; chapters whose page URLs expire (RefreshAfter) get new ones.
-func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Time, st *Progress) error {
+func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Time, tr *tracker) error {
 	switch {
 	case len(c.Pages) == 0 && c.Refresh != nil:
 		pages, err := c.Refresh(ctx)
@@ -563,7 +679,9 @@ func (e *Env) loadPages(ctx context.Context, c *sites.Chapter, resolved time.Tim
 		if len(pages) == 0 {
 			return fmt.Errorf("%w: the chapter has no pages", sites.ErrNoPages)
 		}
-		st.PagesTotal += len(pages) - c.PageCount
+		tr.mu.Lock()
+		tr.st.PagesTotal += len(pages) - c.PageCount
+		tr.mu.Unlock()
 		c.Pages = pages
 	case c.Refresh != nil && c.RefreshAfter > 0 && time.Since(resolved) > c.RefreshAfter:
 		if fresh, err := c.Refresh(ctx); err == nil && len(fresh) == len(c.Pages) {
@@ -613,24 +731,24 @@ func clearDir(dir string) error {
 // group splits chapters into output files: one per chapter, or with merge
 // one per volume (one in all when volumes are unknown), or with single all
 // in one (an explicit output file).
-func group(chs []*sites.Chapter, merge, single bool) [][]*sites.Chapter {
+func group(chs []*chapterRun, merge, single bool) [][]*chapterRun {
 	if single {
-		return [][]*sites.Chapter{chs}
+		return [][]*chapterRun{chs}
 	}
 	if !merge {
-		out := make([][]*sites.Chapter, len(chs))
+		out := make([][]*chapterRun, len(chs))
 		for i, c := range chs {
-			out[i] = []*sites.Chapter{c}
+			out[i] = []*chapterRun{c}
 		}
 		return out
 	}
-	var out [][]*sites.Chapter
+	var out [][]*chapterRun
 	for i, c := range chs {
-		if i > 0 && c.Volume == chs[i-1].Volume {
+		if i > 0 && c.c.Volume == chs[i-1].c.Volume {
 			out[len(out)-1] = append(out[len(out)-1], c)
 			continue
 		}
-		out = append(out, []*sites.Chapter{c})
+		out = append(out, []*chapterRun{c})
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
 	_ "github.com/mangabot/mangabot/sites/all"
@@ -415,5 +417,245 @@ func TestResolveNetworkErrorIsFriendly(t *testing.T) {
 	var op *net.OpError
 	if !errors.As(err, &op) {
 		t.Error("the network error should stay in the chain")
+	}
+}
+
+// sizedJPEG is page i of a test chapter: its width (40+i) tells pages
+// apart in the PDF's MediaBoxes.
+func sizedJPEG(i int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 40+i, 60))
+	for k := range img.Pix {
+		img.Pix[k] = uint8(k*(i+3)) | 0x10
+	}
+	var b bytes.Buffer
+	jpeg.Encode(&b, img, nil)
+	return b.Bytes()
+}
+
+// pageServer serves /c/P.jpg for chapter c, page P (JPEG of width 40+P;
+// /c/missing.jpg is a 404), calling hold first: it may block a page.
+func pageServer(t *testing.T, hold func(path string)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hold(r.URL.Path)
+		var p int
+		if _, err := fmt.Sscanf(r.URL.Path[strings.LastIndex(r.URL.Path, "/"):], "/%d.jpg", &p); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(sizedJPEG(p))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// chapterPlan is a plan of the given chapters' page URLs, as a handler
+// would resolve them.
+func chapterPlan(urls ...[]string) *pipeline.Plan {
+	p := &pipeline.Plan{Site: "test"}
+	for c, us := range urls {
+		ch := &sites.Chapter{Series: "Stream", Number: fmt.Sprint(c + 1)}
+		for _, u := range us {
+			ch.Pages = append(ch.Pages, download.Page{URL: u})
+		}
+		p.Chapters = append(p.Chapters, ch)
+		p.Pages += len(us)
+	}
+	return p
+}
+
+// widths are the MediaBox widths of the PDF's pages, in order (pdfinfo).
+func widths(t *testing.T, path string) []string {
+	t.Helper()
+	if _, err := exec.LookPath("pdfinfo"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("pdfinfo missing")
+		}
+		t.Skip("pdfinfo missing")
+	}
+	out, err := exec.Command("pdfinfo", "-f", "1", "-l", "1000", path).Output()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v", err)
+	}
+	var ws []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "Page") && strings.Contains(l, "size:") {
+			f := strings.Fields(l[strings.Index(l, "size:")+5:])
+			ws = append(ws, f[0])
+		}
+	}
+	return ws
+}
+
+// tempOutput is the size of the run's temp output file under dir (it sits
+// in the run's work folder), -1 if none.
+func tempOutput(dir string) int64 {
+	size := int64(-1)
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".tmp-") {
+			if st, err := d.Info(); err == nil {
+				size = st.Size()
+			}
+		}
+		return nil
+	})
+	return size
+}
+
+// TestWriteWhileFetching: pages arriving out of order are written in
+// reading order while the chapter is still downloading (the last page is
+// answered only once the PDF being written holds the pages before it), and
+// a failed page becomes its placeholder in its place.
+func TestWriteWhileFetching(t *testing.T) {
+	dir := t.TempDir()
+	const n = 8
+	grew := make(chan struct{})
+	srv := pageServer(t, func(path string) {
+		switch path {
+		case "/1/0.jpg":
+			// Page 1 arrives after pages 2..7: the writer must wait for it.
+			time.Sleep(50 * time.Millisecond)
+		case fmt.Sprintf("/1/%d.jpg", n-1):
+			// The last page waits for the writer: the temp PDF must hold
+			// the earlier pages already (guarded: the test fails below).
+			deadline := time.Now().Add(10 * time.Second)
+			for tempOutput(dir) < 4<<10 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if tempOutput(dir) >= 4<<10 {
+				close(grew)
+			}
+		}
+	})
+	var urls []string
+	for i := range n {
+		u := fmt.Sprintf("%s/1/%d.jpg", srv.URL, i)
+		if i == 3 {
+			u = srv.URL + "/1/missing.jpg"
+		}
+		urls = append(urls, u)
+	}
+	env := newEnv(t, srv.URL)
+	env.PDF.Placeholders = true
+	out, err := env.Run(context.Background(), chapterPlan(urls), pipeline.RunOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-grew:
+	default:
+		t.Fatal("the PDF was not being written before the last page arrived")
+	}
+	if len(out.Files) != 1 || len(out.Failed) != 1 || out.Failed[0].Page != 4 || out.Failed[0].Reason != "HTTP 404" {
+		t.Fatalf("output %+v", out)
+	}
+	got := widths(t, out.Files[0])
+	// 96 dpi: a page of 40+i pixels is (40+i)·0.75 points wide; the
+	// placeholder takes the width of the page before it.
+	want := []string{"30", "30.75", "31.5", "31.5", "33", "33.75", "34.5", "35.25"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("page widths %v, want %v (reading order, placeholder at 4)", got, want)
+	}
+	if pages(t, out.Files[0]) != n {
+		t.Errorf("want %d pages", n)
+	}
+}
+
+// TestChaptersShareWindow: chapter 2's page list is loaded and its pages
+// requested while chapter 1's slow page is still in flight; each chapter still gets its own PDF,
+// and progress shows one chapter at a time, in order.
+func TestChaptersShareWindow(t *testing.T) {
+	second := make(chan struct{})
+	var once sync.Once
+	srv := pageServer(t, func(path string) {
+		if strings.HasPrefix(path, "/2/") {
+			once.Do(func() { close(second) })
+		}
+		if path == "/1/0.jpg" {
+			select {
+			case <-second:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	})
+	var u1, u2 []string
+	for i := range 3 {
+		u1 = append(u1, fmt.Sprintf("%s/1/%d.jpg", srv.URL, i))
+		u2 = append(u2, fmt.Sprintf("%s/2/%d.jpg", srv.URL, i))
+	}
+	env := newEnv(t, srv.URL)
+	plan := chapterPlan(u1, u2)
+	// Chapter 2's page list is lazy (as MangaDex's): it is loaded while
+	// chapter 1 downloads, or its pages could not come before 1's tail.
+	lazy := plan.Chapters[1]
+	lazy.PageCount, lazy.Pages = len(lazy.Pages), nil
+	lazy.Refresh = func(context.Context) ([]download.Page, error) {
+		var l []download.Page
+		for _, u := range u2 {
+			l = append(l, download.Page{URL: u})
+		}
+		return l, nil
+	}
+	var mu sync.Mutex
+	var last pipeline.Progress
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir(), Progress: func(p pipeline.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p.Chapter < last.Chapter || p.PagesDone < last.PagesDone {
+			t.Errorf("progress went back: %+v after %+v", p, last)
+		}
+		if p.Chapter > 0 && p.Progress.Total != 3 {
+			t.Errorf("chapter %d progress has total %d, want its own 3", p.Chapter, p.Progress.Total)
+		}
+		last = p
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-second:
+	default:
+		t.Fatal("chapter 2 never started")
+	}
+	if len(out.Files) != 2 || out.Pages != 6 {
+		t.Fatalf("output %+v", out)
+	}
+	for _, f := range out.Files {
+		if pages(t, f) != 3 {
+			t.Errorf("%s: want 3 pages", f)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last.Chapter != 2 || last.Progress.Done != 3 || last.PagesDone != 6 {
+		t.Errorf("last progress %+v: want chapter 2 with its 3 pages, 6 in all", last)
+	}
+}
+
+// TestCancelMidWrite: cancelling while the PDF is half written leaves
+// nothing in Dir.
+func TestCancelMidWrite(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := pageServer(t, func(path string) {
+		if path == "/1/5.jpg" {
+			deadline := time.Now().Add(10 * time.Second)
+			for tempOutput(dir) < 4<<10 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}
+	})
+	var urls []string
+	for i := range 6 {
+		urls = append(urls, fmt.Sprintf("%s/1/%d.jpg", srv.URL, i))
+	}
+	env := newEnv(t, srv.URL)
+	_, err := env.Run(ctx, chapterPlan(urls), pipeline.RunOptions{Dir: dir})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if got := list(t, dir); len(got) != 0 {
+		t.Errorf("cancelled run left %v", got)
 	}
 }

@@ -28,9 +28,10 @@ type Chapter struct {
 	Published time.Time `json:",omitzero"`
 
 	// PageCount, when Pages is still empty, is how many pages the chapter
-	// has; the pipeline then calls Refresh to load them just before the
-	// download (MangaDex series: one /at-home/server call per chapter when
-	// it is its turn, not all of them up front).
+	// has; the pipeline then calls Refresh to load them when the chapter
+	// is next but one in the download (MangaDex series: one
+	// /at-home/server call per chapter shortly before its turn, not all of
+	// them up front).
 	PageCount int
 
 	// Refresh, when set, re-resolves the page list (MangaDex asks

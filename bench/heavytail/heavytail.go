@@ -18,3 +18,22 @@ func Latency(seed uint64, i int) time.Duration {
 	ms := 40 * math.Exp(0.5*r.NormFloat64())
 	return time.Duration(min(ms, 300) * float64(time.Millisecond))
 }
+
+// Bound is the latency bound of fetching pages with the given server
+// latencies through a window of w, pages started in order, each as soon
+// as a slot is free: no client using that window can finish sooner.
+func Bound(lat []time.Duration, w int) time.Duration {
+	slots := make([]time.Duration, max(w, 1)) // when each slot frees up
+	var end time.Duration
+	for _, d := range lat {
+		k := 0
+		for j := range slots {
+			if slots[j] < slots[k] {
+				k = j
+			}
+		}
+		slots[k] += d
+		end = max(end, slots[k])
+	}
+	return end
+}

@@ -84,7 +84,7 @@ func (m *handler) resolveTitle(ctx context.Context, env sites.Env, req sites.Req
 	}
 	// No /at-home/server call here: at 40 a minute, 50 chapters would take
 	// over a minute of "resolving". The pipeline calls Refresh for each
-	// chapter just before its download and counts PageCount meanwhile.
+	// chapter shortly before its turn and counts PageCount meanwhile.
 	out := make([]*sites.Chapter, 0, len(dl))
 	for _, c := range dl {
 		ch := m.newChapter(env, c, series, quality)
