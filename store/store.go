@@ -97,6 +97,8 @@ type Request struct {
 	Language string
 	Quality  string
 	Merge    bool
+	Fit      string `json:",omitempty"` // "": the default of when it ran
+	Strip    bool   `json:",omitempty"`
 }
 
 // Watcher is one requester of a job: where their status message is and

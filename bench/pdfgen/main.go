@@ -1,6 +1,8 @@
 // Command pdfgen writes noisy JPEG pages for bench/pdf.sh (noise keeps the
-// files big, ~1.5 MB, like high-quality scans), or with -png16 huge 16-bit
-// RGBA PNG pages for bench/bigpng.sh.
+// files big, ~1.5 MB, like high-quality scans), with -png16 huge 16-bit
+// RGBA PNG pages for bench/bigpng.sh, or with -scan scanned manga pages
+// (internal/pagegen: panels, screentone, grain; page 2 in colour) for
+// bench/fit.sh.
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mangabot/mangabot/internal/pagegen"
 )
 
 func main() {
@@ -23,6 +27,7 @@ func main() {
 	q := flag.Int("q", 92, "JPEG quality")
 	noise := flag.Int("noise", 96, "noise amplitude")
 	png16 := flag.Bool("png16", false, "write 16-bit RGBA PNG pages (NNN.png) instead of JPEG")
+	scan := flag.Bool("scan", false, "scanned manga pages instead of noise")
 	flag.Parse()
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
@@ -33,10 +38,14 @@ func main() {
 		wg.Go(func() {
 			for i := range next {
 				var err error
-				if *png16 {
+				path := filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i))
+				switch {
+				case *png16:
 					err = png16Page(filepath.Join(*dir, fmt.Sprintf("%03d.png", i)), *w, *h, i)
-				} else {
-					err = page(filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i)), *w, *h, *q, *noise, uint64(i))
+				case *scan:
+					err = write(path, pagegen.Scan(*w, *h, uint64(i), i == 1), *q)
+				default:
+					err = write(path, noisy(*w, *h, *noise, uint64(i)), *q)
 				}
 				if err != nil {
 					log.Fatal(err)
@@ -51,7 +60,7 @@ func main() {
 	wg.Wait()
 }
 
-func page(path string, w, h, q, noise int, seed uint64) error {
+func noisy(w, h, noise int, seed uint64) image.Image {
 	r := rand.New(rand.NewPCG(seed, 7))
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
@@ -65,6 +74,10 @@ func page(path string, w, h, q, noise int, seed uint64) error {
 			img.Pix[o+3] = 255
 		}
 	}
+	return img
+}
+
+func write(path string, img image.Image, q int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
