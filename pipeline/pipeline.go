@@ -649,7 +649,13 @@ func (t *tracker) chapter(no int, dp download.Progress) {
 		}
 	}
 	if cur == 0 {
-		cur = no
+		// Every started chapter is complete: the status stands on the
+		// last of them, whichever chapter's page happened to land last.
+		for i, c := range t.chapters {
+			if c.Total > 0 {
+				cur = i + 1
+			}
+		}
 	}
 	cur = max(cur, t.st.Chapter)
 	t.st.Chapter, t.st.Progress = cur, t.chapters[cur-1]
