@@ -34,15 +34,15 @@ out=$(mktemp)
 	echo
 	bench/pdf.sh
 	echo
-	echo "**(c) Follows: one polling round, 500 series on 20 loopback hosts** (\`go run ./bench/followbench\`)"
+	echo "**(g) Follows: one polling round, 500 series on 20 loopback hosts** (\`go run ./bench/followbench\`)"
 	echo
 	go run ./bench/followbench
 	echo
-	echo "**(d) Huge pages: peak memory** (\`bench/bigpng.sh\`)"
+	echo "**(h) Huge pages: peak memory** (\`bench/bigpng.sh\`)"
 	echo
 	bench/bigpng.sh
 	echo
-	echo "**(e) fit shrink: size vs quality, and the 300 MB chapter** (\`bench/fit.sh\`)"
+	echo "**(i) fit shrink: size vs quality, and the 300 MB chapter** (\`bench/fit.sh\`)"
 	echo
 	bench/fit.sh
 } >"$out"
