@@ -45,6 +45,10 @@ out=$(mktemp)
 	echo "**(i) Huge pages: peak memory** (\`bench/bigpng.sh\`)"
 	echo
 	bench/bigpng.sh
+	echo
+	echo "**(j) fit shrink: size vs quality, and the 300 MB chapter** (\`bench/fit.sh\`)"
+	echo
+	bench/fit.sh
 } >"$out"
 awk -v f="$out" '
 	/<!-- bench:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }

@@ -11,7 +11,7 @@ N=${N:-20}
 mkdir -p "$WORK/png" "$WORK/webp"
 go build -o "$WORK/pdfgen" ./bench/pdfgen
 go build -o "$WORK/webpjpeg" ./bench/webpjpeg
-"$WORK/pdfgen" -style manga -dir "$WORK/png" -n "$N"
+"$WORK/pdfgen" -manga -dir "$WORK/png" -n "$N"
 for p in "$WORK"/png/*.png; do
 	cwebp -quiet -q 80 "$p" -o "$WORK/webp/$(basename "$p" .png).webp"
 done
@@ -22,7 +22,7 @@ echo
 echo "The same pages without grain (clean digital pages):"
 echo
 rm -rf "$WORK/clean" && mkdir -p "$WORK/clean"
-"$WORK/pdfgen" -style manga -dir "$WORK/png" -n "$N" -noise 0
+"$WORK/pdfgen" -manga -dir "$WORK/png" -n "$N" -grain 0
 for p in "$WORK"/png/*.png; do
 	cwebp -quiet -q 80 "$p" -o "$WORK/clean/$(basename "$p" .png).webp"
 done

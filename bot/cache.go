@@ -14,6 +14,19 @@ import (
 
 // cacheKey names a plan's result: the chapters, the quality and how the
 // output was shaped (merge, part size, page settings).
+// fitFormat tells results whose pages were changed apart from the others
+// ("" for the rest, so keys of earlier results still match).
+func fitFormat(env *pipeline.Env, r pipeline.Request) string {
+	s := ""
+	if env.FitMode(r) == pipeline.FitShrink {
+		s += ";fit=shrink"
+	}
+	if r.Strip || env.Fit.Strip {
+		s += ";strip"
+	}
+	return s
+}
+
 func (b *Bot) cacheKey(p *pipeline.Plan) cache.Key {
 	ids := make([]string, len(p.Chapters))
 	for i, c := range p.Chapters {
@@ -26,7 +39,7 @@ func (b *Bot) cacheKey(p *pipeline.Plan) cache.Key {
 		Site:      p.Site,
 		ChapterID: strings.Join(ids, ","),
 		Quality:   normQuality(p.Request.Quality),
-		Format:    b.formatKey(p),
+		Format:    b.formatKey(p) + fitFormat(b.env, p.Request),
 	}
 }
 

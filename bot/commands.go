@@ -11,6 +11,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/mangabot/mangabot/internal/sanitize"
+	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
 )
 
@@ -32,6 +33,13 @@ func commands() []*discordgo.ApplicationCommand {
 						Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "original", Value: "original"}, {Name: "data-saver", Value: "data-saver"}}},
 					{Type: discordgo.ApplicationCommandOptionString, Name: "language", Description: "Translation language, e.g. en"},
 					{Type: discordgo.ApplicationCommandOptionString, Name: "chapters", Description: "Chapters of a series link: 1-5, 12, last, all"},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "fit", Description: "If the file is over the upload limit",
+						Choices: []*discordgo.ApplicationCommandOptionChoice{
+							{Name: "shrink: one smaller file (re-encoded pages)", Value: pipeline.FitShrink},
+							{Name: "parts: split into several files", Value: pipeline.FitParts},
+							{Name: "link: a download link", Value: pipeline.FitLink},
+						}},
+					{Type: discordgo.ApplicationCommandOptionBoolean, Name: "strip", Description: "Webtoon: stitch the images into one strip, cut into pages at blank gaps"},
 				},
 			},
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "sites", Description: "List the supported sites"},

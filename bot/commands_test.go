@@ -119,6 +119,36 @@ func TestAttachmentLimitFromPayload(t *testing.T) {
 	}
 }
 
+// /manga download offers fit: shrink, parts or link.
+func TestDownloadFitOption(t *testing.T) {
+	h := start(t, nil)
+	var cmds []struct {
+		Options []struct {
+			Name    string
+			Options []struct {
+				Name    string
+				Choices []struct{ Value string }
+			}
+		}
+	}
+	if err := json.Unmarshal(h.fd.Commands("g1"), &cmds); err != nil || len(cmds) != 1 {
+		t.Fatalf("commands: %v %s", err, h.fd.Commands("g1"))
+	}
+	var got []string
+	for _, sub := range cmds[0].Options {
+		for _, o := range sub.Options {
+			if sub.Name == "download" && o.Name == "fit" {
+				for _, c := range o.Choices {
+					got = append(got, c.Value)
+				}
+			}
+		}
+	}
+	if strings.Join(got, ",") != "shrink,parts,link" {
+		t.Errorf("fit choices %v", got)
+	}
+}
+
 // /manga download with a series link and chapters: on a host the bot has
 // never seen, the Madara engine is recognised from the page and the two
 // selected chapters arrive as two PDFs of their pages — the same pipeline

@@ -105,6 +105,11 @@ func (d *delivery) to(w *watcher) {
 	}
 	files := orig
 	budget := d.b.partSize(w.limit)
+	if d.b.links != nil && d.b.env.FitMode(j.plan.Request) == pipeline.FitLink && (len(files) > 1 || (len(files) == 1 && files[0].size > budget)) {
+		// Asked for a link rather than parts.
+		d.link(w, orig)
+		return
+	}
 	fits, largest := d.fitting(files, budget)
 	// A cache hit has no pages to rebuild from: with links it is linked
 	// rather than fetched again.

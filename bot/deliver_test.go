@@ -216,24 +216,36 @@ func TestTooBigLink(t *testing.T) {
 }
 
 // With links configured, a result that fits in MaxParts parts is attached
-// in parts, not linked.
+// in parts, not linked; unless the request asks for a link (fit:link).
 func TestLinksConfiguredStillSendsParts(t *testing.T) {
-	addr := freeAddr(t)
-	h := start(t, func(c *Config) {
-		c.Listen = addr
-		c.PublicURL = "http://" + addr
-	})
-	const limit = 30 << 10
-	h.fd.SetAttachmentLimit(limit)
-	site := newSite(t, 160, false)
-	tok := h.download("u1", site.URL+"/chapter/lp?n=3", limit)
-	parts := h.waitParts(tok)
-	if len(parts) < 2 {
-		t.Fatalf("%d parts", len(parts))
-	}
-	h.waitIdle()
-	if s := statusText(h.fd.Original(tok)); strings.Contains(s, "/dl/") || !strings.Contains(s, "Done") {
-		t.Fatalf("status: %s", s)
+	for _, fit := range []string{"", "link"} {
+		t.Run("fit="+fit, func(t *testing.T) {
+			addr := freeAddr(t)
+			h := start(t, func(c *Config) {
+				c.Listen = addr
+				c.PublicURL = "http://" + addr
+			})
+			const limit = 30 << 10
+			h.fd.SetAttachmentLimit(limit)
+			site := newSite(t, 160, false)
+			tok := h.command("download", dl{user: "u1", limit: limit, opts: map[string]string{"url": site.URL + "/chapter/lp?n=3", "fit": fit}})
+			if fit == "link" {
+				h.waitFor("link", h.originalHas(tok, "/dl/"))
+				h.waitIdle()
+				if fs := h.fd.Followups(tok); len(fs) != 0 {
+					t.Errorf("%d parts sent besides the link", len(fs))
+				}
+				return
+			}
+			parts := h.waitParts(tok)
+			if len(parts) < 2 {
+				t.Fatalf("%d parts", len(parts))
+			}
+			h.waitIdle()
+			if s := statusText(h.fd.Original(tok)); strings.Contains(s, "/dl/") || !strings.Contains(s, "Done") {
+				t.Fatalf("status: %s", s)
+			}
+		})
 	}
 }
 
@@ -328,5 +340,53 @@ func TestUploadOutlivingTokenUsesChannel(t *testing.T) {
 	}
 	if s := statusText(h.fd.Original(tok)); !strings.Contains(s, "Done") {
 		t.Fatalf("status: %s", s)
+	}
+}
+
+// fit:shrink makes one attachment under the limit where parts would be
+// needed, and says so on the status message; the pages are all there.
+func TestShrinkFitsOneAttachment(t *testing.T) {
+	const limit = 100 << 10 // the chapter is about 123 KiB
+	h := start(t, nil)
+	h.fd.SetAttachmentLimit(limit)
+	// The test site's pages are per-pixel noise, the hardest case for
+	// JPEG: as config's [output] fit_min_ssim, allow what they reach.
+	h.bot.env.Fit.Shrink.MinSSIM = 0.7
+	site := newSite(t, 160, false)
+	tok := h.command("download", dl{user: "u1", limit: limit, opts: map[string]string{"url": site.URL + "/chapter/big?n=6", "fit": "shrink"}})
+	h.waitFor("done", h.originalHas(tok, "Done"))
+	h.waitAttachment(tok)
+	m := h.fd.Original(tok)
+	if len(m.Attachments) != 1 || m.Attachments[0].Size > limit {
+		t.Fatalf("want one attachment under %d bytes: %+v", limit, m.Attachments)
+	}
+	if n := checkPDF(t, m.Attachments[0].Data()); n != 6 {
+		t.Fatalf("%d pages, want 6", n)
+	}
+	s := statusText(m)
+	if !regexp.MustCompile(`📉 fitted [\d.]+ KiB → [\d.]+ KiB, quality \d+`).MatchString(s) {
+		t.Errorf("no fitted line in the status:\n%s", s)
+	}
+	if len(h.fd.Followups(tok)) != 0 {
+		t.Errorf("parts sent besides the file")
+	}
+}
+
+// When even the floors cannot fit (here: the similarity floor), the
+// result comes in parts and the status says why in one line.
+func TestShrinkGivesWayToParts(t *testing.T) {
+	const limit = 120 << 10
+	h := start(t, nil)
+	h.fd.SetAttachmentLimit(limit)
+	h.bot.env.Fit.Shrink.MinSSIM = 0.9999 // as config's [output] fit_min_ssim
+	site := newSite(t, 160, false)
+	tok := h.command("download", dl{user: "u1", limit: limit, opts: map[string]string{"url": site.URL + "/chapter/big?n=6", "fit": "shrink"}})
+	h.waitFor("done", h.originalHas(tok, "Done"))
+	if pages := partPages(t, h.waitParts(tok), limit); pages != 6 {
+		t.Fatalf("parts hold %d pages", pages)
+	}
+	s := statusText(h.fd.Original(tok))
+	if !regexp.MustCompile(`✂️ .*: cannot shrink to [\d.]+ KiB: .*differs too much.*; splitting into parts instead`).MatchString(s) {
+		t.Errorf("no fallback line in the status:\n%s", s)
 	}
 }

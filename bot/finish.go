@@ -55,6 +55,11 @@ func (j *job) finish(out *pipeline.Output, err error, wasRunning bool) {
 	}
 	b.logOutcome(j, out, err)
 	delivering := err == nil && out != nil
+	if delivering {
+		j.mu.Lock()
+		j.fitted = fitLines(out)
+		j.mu.Unlock()
+	}
 	if !paused && !delivering {
 		b.refund(j)
 	}
@@ -209,6 +214,13 @@ func (b *Bot) logOutcome(j *job, out *pipeline.Output, err error) {
 	case err == nil && out != nil:
 		j.log.Info("job done", "files", len(out.Files), "pages", out.Pages, "bytes", out.Bytes,
 			"failed_pages", len(out.Failed), "from_cache", j.fromCache, "took", took)
+		for _, f := range out.Fitted {
+			j.log.Info("file shrunk to fit", "file", filepath.Base(f.File), "before", f.Before, "after", f.After,
+				"quality", f.Quality, "width", f.Width, "similarity", f.SSIM, "worst_similarity", f.WorstSSIM)
+		}
+		for _, n := range out.Notes {
+			j.log.Info("fit", "note", n)
+		}
 	case paused:
 		j.log.Info("job paused until restart")
 	case isCancel(err):

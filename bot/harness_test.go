@@ -324,6 +324,7 @@ type dl struct {
 	perms int64
 	limit int64
 	opts  map[string]string
+	flags map[string]bool // boolean options
 }
 
 // command dispatches /manga <sub> and returns the interaction token.
@@ -332,6 +333,9 @@ func (h *harness) command(sub string, d dl) string {
 	var opts []map[string]any
 	for k, v := range d.opts {
 		opts = append(opts, map[string]any{"name": k, "type": 3, "value": v})
+	}
+	for k, v := range d.flags {
+		opts = append(opts, map[string]any{"name": k, "type": 5, "value": v})
 	}
 	guild := d.guild
 	if guild == "" {

@@ -56,6 +56,7 @@ type job struct {
 	fromCache  bool         // answered from the cache (j.lease)
 	resumed    bool
 	files      []string   // made files, once delivering
+	fitted     string     // how the result was fitted, for the status (under mu)
 	delivering *store.Job // resumed in the delivering state
 
 	// charged is what the daily quota was charged for this job (refunded,
@@ -117,7 +118,7 @@ func (b *Bot) newJob(id string, plan *pipeline.Plan, key string, w *watcher) *jo
 		j.outDir = j.workDir + ".out"
 		j.pages = j.workDir
 	}
-	if b.links == nil {
+	if b.sizedRun(plan) {
 		j.maxFile = b.partSize(j.limit)
 	}
 	j.ckey = b.cacheKey(plan)
@@ -161,6 +162,13 @@ func (j *job) stop(cause error) {
 	}
 }
 
+// sizedRun reports whether a plan's run is sized for the upload limit:
+// parts (or a shrunk file) that can be attached, rather than one file for
+// a link.
+func (b *Bot) sizedRun(p *pipeline.Plan) bool {
+	return b.links == nil || b.env.FitMode(p.Request) == pipeline.FitShrink
+}
+
 // run executes a job: the pipeline into its own directory, then delivery.
 func (b *Bot) run(j *job) {
 	if j.ctx.Err() != nil {
@@ -175,8 +183,8 @@ func (b *Bot) run(j *job) {
 	// parts rebuilt from the kept pages).
 	// With links the result is one file (what a link serves); delivery
 	// rebuilds it in parts from the kept pages when it does not fit and
-	// at most MaxParts parts do.
-	if b.links == nil {
+	// at most MaxParts parts do. Shrinking needs the limit either way.
+	if b.sizedRun(j.plan) {
 		lim := j.limit
 		for _, w := range j.watchers {
 			if !w.left && w.limit > 0 && w.limit < lim {

@@ -81,6 +81,7 @@ type statusData struct {
 	paused    bool
 	canceler  string
 	note      string // shown while queued or running
+	fitted    string // how the result was fitted, shown when done
 	extra     string // delivery lines
 }
 
@@ -92,7 +93,7 @@ func (j *job) snapshot(extra, failed string) statusData {
 	defer j.mu.Unlock()
 	s := statusData{id: j.id, plan: j.plan, state: j.state, outcome: j.outcome, prog: j.prog,
 		total: j.prog.PagesTotal, pos: pos, fromCache: j.fromCache, paused: j.paused,
-		canceler: j.canceler, note: j.note, extra: extra}
+		canceler: j.canceler, note: j.note, fitted: j.fitted, extra: extra}
 	if failed != "" {
 		s.state, s.outcome = stateFailed, failed
 	}
@@ -170,6 +171,9 @@ func (s statusData) description() string {
 			fmt.Fprintf(&desc, "🛑 Cancelled: %s", s.outcome)
 		}
 	}
+	if s.fitted != "" && s.state == stateDone {
+		desc.WriteString("\n" + s.fitted)
+	}
 	if s.note != "" && s.active() {
 		desc.WriteString("\n" + s.note)
 	}
@@ -177,6 +181,20 @@ func (s statusData) description() string {
 		desc.WriteString("\n" + s.extra)
 	}
 	return desc.String()
+}
+
+// fitLines say how a result was fitted to the upload limit: "📉 fitted
+// 23.4 MiB → 9.6 MiB, quality 82" per shrunk file, and why shrinking gave
+// way to parts.
+func fitLines(out *pipeline.Output) string {
+	var lines []string
+	for _, f := range out.Fitted {
+		lines = append(lines, "📉 "+f.Result.String())
+	}
+	for _, n := range out.Notes {
+		lines = append(lines, "✂️ "+n)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // fields are the site, credits, page counts and, while running, speed and

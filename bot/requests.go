@@ -22,13 +22,26 @@ func userOf(i *discordgo.Interaction) string {
 	return ""
 }
 
-func optString(opts []*discordgo.ApplicationCommandInteractionDataOption, name string) string {
+// option is the named option of type typ, or nil.
+func option(opts []*discordgo.ApplicationCommandInteractionDataOption, name string, typ discordgo.ApplicationCommandOptionType) *discordgo.ApplicationCommandInteractionDataOption {
 	for _, o := range opts {
-		if o.Name == name && o.Type == discordgo.ApplicationCommandOptionString {
-			return strings.TrimSpace(o.StringValue())
+		if o.Name == name && o.Type == typ {
+			return o
 		}
 	}
+	return nil
+}
+
+func optString(opts []*discordgo.ApplicationCommandInteractionDataOption, name string) string {
+	if o := option(opts, name, discordgo.ApplicationCommandOptionString); o != nil {
+		return strings.TrimSpace(o.StringValue())
+	}
 	return ""
+}
+
+func optBool(opts []*discordgo.ApplicationCommandInteractionDataOption, name string) bool {
+	o := option(opts, name, discordgo.ApplicationCommandOptionBoolean)
+	return o != nil && o.BoolValue()
 }
 
 func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.ApplicationCommandInteractionDataOption, limit int64, at time.Time) {
@@ -42,6 +55,8 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		Language: optString(opts, "language"),
 		Chapters: optString(opts, "chapters"),
 		Format:   optString(opts, "format"),
+		Fit:      optString(opts, "fit"),
+		Strip:    optBool(opts, "strip"),
 	}
 	// The default named, so that asking for it and asking for nothing
 	// share one download.
@@ -49,6 +64,10 @@ func (b *Bot) cmdDownload(i *discordgo.Interaction, opts []*discordgo.Applicatio
 		req.Format = string(b.env.Format)
 	}
 	// Cheap checks first, so bad input never becomes a job.
+	if req.Fit == pipeline.FitLink && b.links == nil {
+		b.ephemeral(i, "❌ This server has no download links set up; use fit: shrink or parts.")
+		return
+	}
 	u, err := sites.ParseURL(req.URL)
 	if err != nil {
 		b.ephemeral(i, "❌ "+publicErr(err))

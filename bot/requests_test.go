@@ -292,3 +292,31 @@ func TestDownloadFormatEPUBParts(t *testing.T) {
 		t.Fatalf("parts hold %d pages, want 6", page-1)
 	}
 }
+
+// fit:link on a server without links is refused at once, with what to
+// choose instead.
+func TestFitLinkWithoutLinksRefused(t *testing.T) {
+	h := start(t, nil)
+	site := newSite(t, 40, false)
+	tok := h.command("download", dl{user: "u1", opts: map[string]string{"url": site.URL + "/chapter/x?n=1", "fit": "link"}})
+	h.refused(tok, "no download links set up; use fit: shrink or parts")
+	if n := site.imgReqs.Load(); n != 0 {
+		t.Errorf("%d image requests for a refused request", n)
+	}
+}
+
+// strip:true stitches the chapter's images and cuts them into pages of
+// the strip page ratio: six 160×240 images at ratio 3 (about 480 rows a
+// page) make about three pages instead of six.
+func TestStripOption(t *testing.T) {
+	h := start(t, nil)
+	h.bot.env.Fit.StripOptions.PageRatio = 3 // as config's [output] strip_page_ratio
+	site := newSite(t, 160, false)
+	tok := h.command("download", dl{user: "u1", opts: map[string]string{"url": site.URL + "/chapter/s?n=6"}, flags: map[string]bool{"strip": true}})
+	h.waitFor("done", h.originalHas(tok, "Done"))
+	h.waitAttachment(tok)
+	m := h.fd.Original(tok)
+	if n := checkPDF(t, m.Attachments[0].Data()); n < 2 || n > 4 {
+		t.Errorf("%d pages from a 1,440-row strip cut about every 480 rows", n)
+	}
+}

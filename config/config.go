@@ -96,6 +96,17 @@ type Output struct {
 	LinkSecret    string   `toml:"link_secret" help:"HMAC key for links (MANGABOT_LINK_SECRET overrides); empty: a random key per run, so links die on restart."`
 	Keep          Duration `toml:"keep" help:"How long finished files are kept (in <dir>/cache) to answer identical requests at once; 0s: no cache."`
 	MaxBytes      int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
+	// Fit: what happens to a file over the upload limit (or
+	// max_file_bytes).
+	Fit string `toml:"fit" help:"A file over the upload limit (or max_file_bytes): parts (split it), link (link it; needs public_url), shrink (re-encode the pages so one file fits; parts when even the floors below cannot)."`
+	// How far shrink may go (its floors), and what it may store grey.
+	FitMaxWidth   int     `toml:"fit_max_width" help:"Shrink's last step scales pages wider than this many pixels down to it; 0: never scale."`
+	FitMinQuality int     `toml:"fit_min_quality" help:"Lowest JPEG quality shrink uses (1-90)."`
+	FitMinSSIM    float64 `toml:"fit_min_ssim" range:"(0,1]" help:"Least similarity (SSIM of a phone-width grey render, 1 = identical) of shrunk pages to the originals; below it shrink gives way to parts."`
+	FitGrayscale  bool    `toml:"fit_grayscale" help:"Shrink stores pages detected as black-and-white with one channel (colour pages stay colour)."`
+	// WebtoonStrip is the default; a request may ask for it too.
+	WebtoonStrip   bool    `toml:"webtoon_strip" help:"Stitch a chapter's pages into one vertical strip and cut it into pages at blank gaps (for webtoons served as slices); requests may ask for it too."`
+	StripPageRatio float64 `toml:"strip_page_ratio" range:"[0.25,20]" help:"Height of the pages cut from a strip, as a multiple of their width."`
 }
 
 // PDF configures the PDF writer.
@@ -157,6 +168,8 @@ func Default() *Config {
 			MetricsListen: "127.0.0.1:9090",
 			LinkTTL:       Duration{24 * time.Hour},
 			Keep:          Duration{24 * time.Hour}, MaxBytes: 2 << 30,
+			Fit: "parts", FitMaxWidth: 1200, FitMinQuality: 50, FitMinSSIM: 0.9, FitGrayscale: true,
+			StripPageRatio: 1.6,
 		},
 		PDF:     PDF{LossyWebP: "auto", JPEGQuality: 90, DecodeMemory: pdf.DefaultDecodeMemory},
 		Sites:   Sites{MaxChapters: 50, Options: map[string]any{}},
@@ -375,6 +388,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Bot.DailyPages < 0 {
 		bad("bot.daily_pages", "must be 0 (unlimited) or more, got %d", c.Bot.DailyPages)
+	}
+	switch c.Output.Fit {
+	case "parts", "link", "shrink":
+	default:
+		bad("output.fit", "must be parts, link or shrink, got %q", c.Output.Fit)
+	}
+	if c.Output.Fit == "link" && c.Output.PublicURL == "" {
+		bad("output.fit", "link needs output.public_url (the bot serves the files)")
+	}
+	if w := c.Output.FitMaxWidth; w < 0 || (w > 0 && w < 100) {
+		bad("output.fit_max_width", "must be 0 (never scale) or at least 100, got %d", w)
+	}
+	if q := c.Output.FitMinQuality; q < 1 || q > 90 {
+		bad("output.fit_min_quality", "must be between 1 and 90, got %d", q)
 	}
 	if c.Output.MaxBytes <= 0 {
 		bad("output.max_bytes", "must be above 0, got %d", c.Output.MaxBytes)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/fit"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -42,6 +43,8 @@ type Metrics struct {
 	hostRate  *prometheus.GaugeVec   // host
 	pageSec   prometheus.Histogram
 	pdfSec    prometheus.Histogram
+	fitSim    prometheus.Histogram
+	fits      *prometheus.CounterVec // result: shrunk, parts
 	gateway   prometheus.GaugeFunc
 	browser   *browserMetrics
 
@@ -120,6 +123,16 @@ func New() *Metrics {
 		Help:    "Time to write one output file (or one set of parts): PDF, CBZ or EPUB.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 	})
+	m.fitSim = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "mangabot_fit_similarity",
+		Help: "Similarity (SSIM of a phone-width grey render, 1 = identical) of each shrunk file's re-encoded pages to the originals.",
+		// Where the quality floors are set: fit_min_ssim defaults to 0.9.
+		Buckets: []float64{.8, .85, .9, .92, .94, .96, .98, .99, .995, 1},
+	})
+	m.fits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mangabot_fit_total",
+		Help: "Files over the size limit with fit shrink, by result: shrunk (one file fits) or parts (even the floors could not fit).",
+	}, []string{"result"})
 	m.gateway = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mangabot_gateway_connected",
 		Help: "1 while the Discord gateway connection is up, else 0.",
@@ -130,7 +143,7 @@ func New() *Metrics {
 		return 0
 	})
 	m.reg.MustRegister(m.jobs, m.finished, m.queue, m.pages, m.bytes, m.requests,
-		m.retries, m.throttled, m.hostConc, m.hostRate, m.pageSec, m.pdfSec, m.gateway,
+		m.retries, m.throttled, m.hostConc, m.hostRate, m.pageSec, m.pdfSec, m.fitSim, m.fits, m.gateway,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist from the start, so that rate() and alerts see
@@ -141,6 +154,8 @@ func New() *Metrics {
 	for _, s := range []string{StateDone, StateFailed, StateCancelled} {
 		m.finished.WithLabelValues(s)
 	}
+	m.fits.WithLabelValues("shrunk")
+	m.fits.WithLabelValues("parts")
 	m.pages.WithLabelValues("ok")
 	m.pages.WithLabelValues("failed")
 	m.browser = newBrowserMetrics(m.reg)
@@ -295,12 +310,28 @@ func (m *Metrics) Observe(stage string, d time.Duration) {
 	}
 }
 
+// ObserveFit is the pipeline's fit hook (pipeline.Env.ObserveFit): r is
+// a shrunk file's result, nil when shrinking gave way to parts.
+func (m *Metrics) ObserveFit(r *fit.Result) {
+	if m == nil {
+		return
+	}
+	if r == nil {
+		m.fits.WithLabelValues("parts").Inc()
+		return
+	}
+	m.fits.WithLabelValues("shrunk").Inc()
+	if r.Converted > 0 {
+		m.fitSim.Observe(r.SSIM)
+	}
+}
+
 // PipelineOptions are the hooks for pipeline.New.
 func (m *Metrics) PipelineOptions() pipeline.Options {
 	if m == nil {
 		return pipeline.Options{}
 	}
-	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe, BrowserObserver: m.BrowserObserver()}
+	return pipeline.Options{Observer: m.Observer(), Observe: m.Observe, ObserveFit: m.ObserveFit, BrowserObserver: m.BrowserObserver()}
 }
 
 // fetchObserver turns the fetcher's events into samples.

@@ -27,6 +27,7 @@ import (
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
 	"github.com/mangabot/mangabot/metrics"
+	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/pipeline"
 	_ "github.com/mangabot/mangabot/sites/all"
 )
@@ -399,21 +400,30 @@ func webtoon(t *testing.T) *httptest.Server {
 
 // A pipeline run built with the metrics' hooks shows its PDF build time
 // and its pages in the scrape.
-func TestPipelineMetrics(t *testing.T) {
+// episode is a pipeline with m's hooks and the plan of the fake webtoon
+// episode (3 pages).
+func episode(t *testing.T, m *metrics.Metrics, req pipeline.Request) (*pipeline.Env, *pipeline.Plan) {
+	t.Helper()
 	srv := webtoon(t)
 	cfg, err := config.Parse(fmt.Sprintf("[download]\nallow_networks = [\"127.0.0.0/8\"]\n[sites.webtoon]\nbase_url = %q\n", srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := metrics.New()
 	env, err := pipeline.New(cfg, m.PipelineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: srv.URL + "/en/fantasy/keeper/ep-1/viewer?title_no=7&episode_no=1"})
+	req.URL = srv.URL + "/en/fantasy/keeper/ep-1/viewer?title_no=7&episode_no=1"
+	plan, err := env.Resolve(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env, plan
+}
+
+func TestPipelineMetrics(t *testing.T) {
+	m := metrics.New()
+	env, plan := episode(t, m, pipeline.Request{})
 	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -431,6 +441,40 @@ func TestPipelineMetrics(t *testing.T) {
 	}
 	if got := value(fams, "mangabot_pages_total", "result", "ok"); got != 3 {
 		t.Errorf("pages ok = %v, want 3", got)
+	}
+}
+
+// A file shrunk to fit reports its similarity; one that cannot be gives
+// way to parts and is counted so.
+func TestFitMetrics(t *testing.T) {
+	m := metrics.New()
+	env, plan := episode(t, m, pipeline.Request{Fit: pipeline.FitShrink})
+	full, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if value(scrape(t, m), "mangabot_fit_total", "result", "shrunk") != 0 {
+		t.Fatal("counted a fit without a size limit")
+	}
+	env.PDF.MaxFileBytes = full.Bytes * 8 / 10
+	out, err := env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.PDF.MaxFileBytes = pdf.MinFileBytes
+	// Whether parts this small can be written does not matter: the
+	// fallback is counted before the writer runs.
+	_, _ = env.Run(context.Background(), plan, pipeline.RunOptions{Dir: t.TempDir()})
+	fams := scrape(t, m)
+	if got := value(fams, "mangabot_fit_total", "result", "shrunk"); got != 1 || len(out.Fitted) != 1 {
+		t.Fatalf("shrunk = %v, fitted %v (notes %v)", got, out.Fitted, out.Notes)
+	}
+	if got := value(fams, "mangabot_fit_total", "result", "parts"); got != 1 {
+		t.Errorf("parts = %v, want 1", got)
+	}
+	h, ok := sample(fams, "mangabot_fit_similarity")
+	if !ok || h.Histogram.GetSampleCount() != 1 || h.Histogram.GetSampleSum() != out.Fitted[0].SSIM {
+		t.Errorf("similarity histogram %v, want one sample of %v", h, out.Fitted[0].SSIM)
 	}
 }
 

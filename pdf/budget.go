@@ -46,6 +46,10 @@ var processBudget = sync.OnceValue(func() *Budget { return NewBudget(DefaultDeco
 // the budget before the collector's own pacing catches up.
 const gcAfter = 16 << 20
 
+// Take reserves n bytes for another decoder of the process (fit's
+// re-encoding), so that it shares this bound with the writers; see take.
+func (b *Budget) Take(ctx context.Context, n int64) (func(), error) { return b.take(ctx, n) }
+
 // take reserves n bytes, waiting for other pages to finish, and returns
 // the function that gives them back. n must fit in the budget.
 func (b *Budget) take(ctx context.Context, n int64) (func(), error) {

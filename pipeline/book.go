@@ -147,3 +147,13 @@ func pdfInfo(m book.Meta) pdf.Info {
 		ChapterIndex: m.ChapterIndex,
 	}
 }
+
+// groupIndex is the index in g of the plan's chapter number no.
+func groupIndex(g []*chapterRun, no int) int {
+	for k, ch := range g {
+		if ch.no == no {
+			return k
+		}
+	}
+	return 0
+}

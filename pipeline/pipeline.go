@@ -18,6 +18,7 @@ import (
 	"github.com/mangabot/mangabot/browser"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/download"
+	"github.com/mangabot/mangabot/fit"
 	"github.com/mangabot/mangabot/internal/sanitize"
 	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/sites"
@@ -44,6 +45,12 @@ type Env struct {
 	// the format ("pdf", "cbz", "epub"), each file (or set of parts)
 	// written successfully. Called from the job's goroutine; must not block.
 	Observe func(stage string, d time.Duration)
+	// Fit is how files over PDF.MaxFileBytes are fitted by default, and
+	// whether chapters are stitched into strips.
+	Fit FitPolicy
+	// ObserveFit, when set, is told of every shrunk file (nil: shrinking
+	// gave way to parts). Called from the job's goroutine.
+	ObserveFit func(*fit.Result)
 }
 
 // Options are hooks for New (metrics); the zero value adds none.
@@ -52,6 +59,8 @@ type Options struct {
 	Observer download.Observer
 	// Observe becomes Env.Observe.
 	Observe func(stage string, d time.Duration)
+	// ObserveFit becomes Env.ObserveFit.
+	ObserveFit func(*fit.Result)
 	// BrowserObserver is given to the headless browser (metrics).
 	BrowserObserver browser.Observer
 	// Logger gets the browser's messages (start, crash, refusals); nil:
@@ -113,9 +122,11 @@ func New(cfg *config.Config, o Options) (*Env, error) {
 			// One budget for every job of the process.
 			Budget: pdf.NewBudget(cfg.PDF.DecodeMemory),
 		},
-		Format:   book.Format(cfg.Output.Format),
-		Producer: "mangabot " + Version,
-		Observe:  o.Observe,
+		Format:     book.Format(cfg.Output.Format),
+		Producer:   "mangabot " + Version,
+		Observe:    o.Observe,
+		Fit:        fitPolicy(cfg.Output),
+		ObserveFit: o.ObserveFit,
 	}
 	if env.Browser != nil {
 		env.SiteEnv.Renderer = env.Browser
@@ -156,11 +167,13 @@ type Request struct {
 	Quality  string // "original" | "data-saver" | ""
 	Merge    bool   // one file per volume (or one file) instead of one per chapter
 	Format   string // "pdf" | "cbz" | "epub"; "": Env.Format (Resolve fills it in)
+	Fit      string // FitParts, FitLink, FitShrink; "": the Env's default
+	Strip    bool   // stitch each chapter into a strip cut at blank gaps (also when the Env says so)
 }
 
 // Key identifies identical requests (for sharing one download).
 func (r Request) Key() string {
-	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge), r.Format}, "\x00")
+	return strings.Join([]string{strings.TrimSpace(r.URL), r.Chapters, r.Language, r.Quality, fmt.Sprint(r.Merge), r.Format, r.Fit, fmt.Sprint(r.Strip)}, "\x00")
 }
 
 // Plan is a resolved request.
@@ -187,6 +200,9 @@ func (e *Env) Resolve(ctx context.Context, req Request) (*Plan, error) {
 		req.Quality = "original"
 	default:
 		return nil, fmt.Errorf("unknown quality %q (use original or data-saver)", req.Quality)
+	}
+	if err := checkFit(req.Fit); err != nil {
+		return nil, err
 	}
 	if _, err := sites.ParseSelection(req.Chapters); err != nil {
 		return nil, err
@@ -300,7 +316,7 @@ type Progress struct {
 	download.Progress                      // of this chapter; Last is set when the event was its page
 	PagesDone, PagesFailed, PagesTotal int
 	Bytes                              int64
-	Stage                              string // "downloading", "building pdf"
+	Stage                              string // "downloading", "stitching strip", "shrinking pages", "building pdf"
 }
 
 // Output of a finished plan.
@@ -311,6 +327,11 @@ type Output struct {
 	Bytes  int64
 	// Errors of chapters that produced no file while others did.
 	Errors []error
+	// Fitted are the files shrunk to fit (fit shrink).
+	Fitted []Fitted
+	// Notes are lines for people about how the result was fitted: shrink
+	// giving way to parts, slices kept unstitched.
+	Notes []string
 }
 
 // FailedPage is a page that is not in the PDF: its download failed, or the
@@ -404,6 +425,8 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 		}
 	}()
 
+	// derived holds pages made from the downloaded ones (strips, shrunk).
+	derived := filepath.Join(tmp, "derived")
 	// One window for the whole job: the next chapters' pages start while
 	// the current one's slow pages are still coming, and each output is
 	// written page by page as its pages arrive, in reading order.
@@ -469,9 +492,41 @@ func (e *Env) Run(ctx context.Context, p *Plan, o RunOptions) (out *Output, err 
 			tr.stage("building " + string(format))
 		}
 		meta := e.meta(chapters(g))
+		var fitted *fit.Result
+		if e.wholeChapters(p.Request) {
+			// Stitching and shrinking need the group's pages all in.
+			var all []book.Page
+			var err error
+			all, refs, fitted, err = e.fitGroup(rctx, p.Request, g, derived, pdfInfo(meta), tr, out)
+			if err != nil {
+				if ctx.Err() != nil {
+					return out, ctx.Err()
+				}
+				return out, err
+			}
+			// Stitched pages keep their chapter.
+			inGroup = inGroup[:0]
+			for _, r := range refs {
+				inGroup = append(inGroup, groupIndex(g, r.Chapter))
+			}
+			pages = func(yield func(int, book.Page) bool) {
+				for i, pg := range all {
+					if !yield(i, pg) {
+						return
+					}
+				}
+				tr.stage("building " + string(format))
+			}
+		}
 		// Pages stream in: a page's chapter is known once it is yielded.
 		meta.ChapterIndex = func(i int) int { return inGroup[i] }
 		files, stats, err := e.write(rctx, format, name, pages, meta, pdfOpts, expected(g))
+		// Stitched and shrunk pages are made again from the downloaded
+		// ones whenever needed.
+		os.RemoveAll(derived)
+		if err == nil && fitted != nil {
+			out.Fitted = append(out.Fitted, Fitted{File: files[0], Result: fitted})
+		}
 		tr.stage("downloading")
 		if err == nil && e.Observe != nil {
 			e.Observe(string(format), time.Since(built)-waited)
@@ -621,7 +676,13 @@ func (t *tracker) chapter(no int, dp download.Progress) {
 		}
 	}
 	if cur == 0 {
-		cur = no
+		// Every started chapter is complete: the status stands on the
+		// last of them, whichever chapter's page happened to land last.
+		for i, c := range t.chapters {
+			if c.Total > 0 {
+				cur = i + 1
+			}
+		}
 	}
 	cur = max(cur, t.st.Chapter)
 	t.st.Chapter, t.st.Progress = cur, t.chapters[cur-1]

@@ -100,6 +100,8 @@ type Request struct {
 	// Format is "pdf", "cbz" or "epub"; jobs stored before formats
 	// existed have "" (they were PDFs).
 	Format string
+	Fit    string `json:",omitempty"` // "": the default of when it ran
+	Strip  bool   `json:",omitempty"`
 }
 
 // Watcher is one requester of a job: where their status message is and

@@ -1,10 +1,11 @@
-// Command pdfgen writes test pages for the benchmarks: noisy JPEG pages for
-// bench/pdf.sh (noise keeps the files big, ~1.5 MB, like high-quality
-// scans); with -png16 huge 16-bit RGBA PNG pages for bench/bigpng.sh; with
-// -style manga grey PNG pages drawn like manga (panel borders, screentone,
-// gradients, line work, balloons with lettering, scan grain) that
-// bench/webp.sh encodes as lossy WebP as aggregator sites serve them.
-// Deterministic for a seed.
+// Command pdfgen writes noisy JPEG pages for bench/pdf.sh (noise keeps the
+// files big, ~1.5 MB, like high-quality scans), with -png16 huge 16-bit
+// RGBA PNG pages for bench/bigpng.sh, or with -scan scanned manga pages
+// (internal/pagegen: panels, screentone, grain; page 2 in colour) for
+// bench/fit.sh, or with -manga grey PNG pages drawn like manga (panel
+// borders, screentone, gradients, line work, balloons with lettering, scan
+// grain) that bench/webp.sh encodes as lossy WebP as aggregator sites
+// serve them.
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mangabot/mangabot/internal/pagegen"
 )
 
 func main() {
@@ -27,17 +30,12 @@ func main() {
 	w := flag.Int("w", 1200, "width")
 	h := flag.Int("h", 1800, "height")
 	q := flag.Int("q", 92, "JPEG quality")
-	noise := flag.Int("noise", 96, "noise amplitude (manga: scan grain, default 6)")
-	style := flag.String("style", "noise", "noise (JPEG) or manga (PNG)")
+	noise := flag.Int("noise", 96, "noise amplitude")
 	png16 := flag.Bool("png16", false, "write 16-bit RGBA PNG pages (NNN.png) instead of JPEG")
+	scan := flag.Bool("scan", false, "scanned manga pages instead of noise")
+	manga := flag.Bool("manga", false, "grey manga-like PNG pages (NNN.png) instead of JPEG")
+	grain := flag.Int("grain", 6, "-manga: scan grain amplitude")
 	flag.Parse()
-	write := page
-	if *style == "manga" {
-		write = mangaPage
-		if !isSet("noise") {
-			*noise = 6
-		}
-	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -47,10 +45,16 @@ func main() {
 		wg.Go(func() {
 			for i := range next {
 				var err error
-				if *png16 {
+				path := filepath.Join(*dir, fmt.Sprintf("%03d.jpg", i))
+				switch {
+				case *png16:
 					err = png16Page(filepath.Join(*dir, fmt.Sprintf("%03d.png", i)), *w, *h, i)
-				} else {
-					err = write(filepath.Join(*dir, fmt.Sprintf("%03d", i)), *w, *h, *q, *noise, uint64(i))
+				case *manga:
+					err = mangaPage(filepath.Join(*dir, fmt.Sprintf("%03d.png", i)), *w, *h, *grain, uint64(i))
+				case *scan:
+					err = write(path, pagegen.Scan(*w, *h, uint64(i), i == 1), *q)
+				default:
+					err = write(path, noisy(*w, *h, *noise, uint64(i)), *q)
 				}
 				if err != nil {
 					log.Fatal(err)
@@ -65,14 +69,7 @@ func main() {
 	wg.Wait()
 }
 
-func isSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
-// page writes path.jpg.
-func page(path string, w, h, q, noise int, seed uint64) error {
+func noisy(w, h, noise int, seed uint64) image.Image {
 	r := rand.New(rand.NewPCG(seed, 7))
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
@@ -86,7 +83,11 @@ func page(path string, w, h, q, noise int, seed uint64) error {
 			img.Pix[o+3] = 255
 		}
 	}
-	f, err := os.Create(path + ".jpg")
+	return img
+}
+
+func write(path string, img image.Image, q int) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
@@ -97,11 +98,11 @@ func page(path string, w, h, q, noise int, seed uint64) error {
 	return f.Close()
 }
 
-// mangaPage writes path.png: a manga-like grey page with scan grain.
-func mangaPage(path string, w, h, _, noise int, seed uint64) error {
+// mangaPage writes a manga-like grey page with scan grain as PNG.
+func mangaPage(path string, w, h, noise int, seed uint64) error {
 	img := drawManga(w, h, seed)
 	grain(img, noise, seed)
-	f, err := os.Create(path + ".png")
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/humanize"
+	"github.com/mangabot/mangabot/pdf"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -37,8 +38,11 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	quality := fs.String("quality", "", "original or data-saver (sites that offer both)")
 	merge := fs.Bool("merge", false, "one file per volume (or one file) instead of one per chapter")
 	overwrite := fs.Bool("overwrite", false, "replace the file given with -o FILE.pdf (.cbz, .epub) if it exists (a directory never has files replaced)")
+	fitMode := fs.String("fit", "", "a file over -max-bytes: parts or shrink (re-encode the pages to fit one file); default [output] fit")
+	maxBytes := fs.String("max-bytes", "", "largest file, e.g. 10MiB; default [output] max_file_bytes (0: no limit)")
+	strip := fs.Bool("strip", false, "stitch each chapter into a strip cut into pages at blank gaps (webtoons)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-format pdf|cbz|epub] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-overwrite] URL")
+		fmt.Fprintln(stderr, "usage: bot fetch [-config F] [-o PATH] [-chapters SEL] [-lang CODE] [-quality Q] [-merge] [-overwrite] [-format pdf|cbz|epub] [-fit parts|shrink] [-max-bytes N] [-strip] URL")
 		fs.PrintDefaults()
 		fmt.Fprintln(stderr, "exit status: 0 every page written, 3 written but some pages failed, 1 nothing written, 2 bad usage")
 	}
@@ -68,11 +72,15 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer env.Drain(pipeline.DrainBound, func(site string, n int) {
 		fmt.Fprintf(stderr, "%s: %d background reports not sent within %s; dropped\n", site, n, pipeline.DrainBound)
 	})
-	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Format: *format}
+	req := pipeline.Request{URL: fs.Arg(0), Chapters: *chapters, Language: *lang, Quality: *quality, Merge: *merge, Format: *format, Fit: *fitMode, Strip: *strip}
 	if *format != "" {
 		if _, err := book.ParseFormat(*format); err != nil {
 			return fail(stderr, err)
 		}
+	}
+	if err := fitFlags(env, &req, *maxBytes); err != nil {
+		fmt.Fprintln(stderr, "bot: "+err.Error())
+		return exitUsage
 	}
 	return fetch(ctx, env, req, *out, *overwrite, stdout, stderr)
 }
@@ -141,6 +149,13 @@ func fetch(ctx context.Context, env *pipeline.Env, req pipeline.Request, out str
 	for _, e := range res.Errors {
 		fmt.Fprintf(stderr, "bot: %v\n", e)
 	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(stderr, n)
+	}
+	for _, f := range res.Fitted {
+		fmt.Fprintf(stderr, "%s: %s; similarity %.3f (worst page %.3f), %d pages re-encoded, %d grey\n",
+			filepath.Base(f.File), f.Result, f.SSIM, f.WorstSSIM, f.Converted, f.Gray)
+	}
 	for _, f := range res.Files {
 		fmt.Fprintln(stdout, f)
 	}
@@ -149,6 +164,35 @@ func fetch(ctx context.Context, env *pipeline.Env, req pipeline.Request, out str
 		return exitPartial
 	}
 	return exitOK
+}
+
+// fitFlags applies -max-bytes and checks -fit: shrink needs a size to
+// fit, and link is the bot's (a shell has nothing to link to).
+func fitFlags(env *pipeline.Env, req *pipeline.Request, maxBytes string) error {
+	if maxBytes != "" {
+		n, err := humanize.ParseBytes(maxBytes)
+		if err != nil {
+			return fmt.Errorf("-max-bytes: %w", err)
+		}
+		if n > 0 && n < pdf.MinFileBytes {
+			return fmt.Errorf("-max-bytes: at least %s, got %s", humanize.Bytes(pdf.MinFileBytes), humanize.Bytes(n))
+		}
+		env.PDF.MaxFileBytes = n
+	}
+	switch req.Fit {
+	case "", pipeline.FitParts, pipeline.FitShrink:
+	case pipeline.FitLink:
+		return fmt.Errorf("-fit link is for the bot; use parts or shrink")
+	default:
+		return fmt.Errorf("-fit: unknown %q (use parts or shrink)", req.Fit)
+	}
+	if req.Fit == "" && env.Fit.Mode == pipeline.FitLink {
+		req.Fit = pipeline.FitParts // the config's link is the bot's
+	}
+	if req.Fit == pipeline.FitShrink && env.PDF.MaxFileBytes == 0 {
+		return fmt.Errorf("-fit shrink needs -max-bytes (or [output] max_file_bytes)")
+	}
+	return nil
 }
 
 // missingDirs lists dir and its ancestors that do not exist yet, deepest

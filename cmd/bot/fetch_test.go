@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/internal/pagegen"
 	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
 )
@@ -529,6 +530,195 @@ func TestFetchFormatPDFAndBadFormat(t *testing.T) {
 	}
 	if names := dirEntries(t, empty); len(names) != 0 {
 		t.Errorf("bad formats wrote %v", names)
+	}
+}
+
+// scanChapter makes the site serve n scanned pages (JPEG quality 95,
+// 1200×1700, about 820 KB each); page 2 is in colour.
+func scanChapter(s *site, n int) (total int64) {
+	s.pages = nil
+	for i := range n {
+		b := pagegen.JPEG(pagegen.Scan(1200, 1700, uint64(i), i == 1), 95)
+		s.pages = append(s.pages, b)
+		total += int64(len(b))
+	}
+	return total
+}
+
+// The issue's case: a 25 MiB chapter and a 10 MiB budget give one file
+// under the budget, every page in order, the similarity within the floor,
+// the colour page in colour.
+func TestFetchShrinkFitsBudget(t *testing.T) {
+	s := newSite(t, 0)
+	total := scanChapter(s, 32)
+	if total < 24<<20 || total > 27<<20 {
+		t.Fatalf("fixture is %d bytes, want about 25 MiB", total)
+	}
+	cfg := writeConfig(t, "")
+	out := filepath.Join(t.TempDir(), "ch.pdf")
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "-fit", "shrink", "-max-bytes", "10MiB", s.URL+"/chapter")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.TrimSpace(r.stdout) != out {
+		t.Fatalf("want one file, got %q", r.stdout)
+	}
+	st, err := os.Stat(out)
+	if err != nil || st.Size() > 10<<20 {
+		t.Fatalf("file %v, %v: want at most 10 MiB", st.Size(), err)
+	}
+	m := regexp.MustCompile(`ch\.pdf: fitted (2\d\.\d) MiB → ([\d.]+) MiB, quality (\d+); similarity (0\.\d+)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("no fitted line:\n%s", r.stderr)
+	}
+	t.Logf("%s (file %d bytes)", m[0], st.Size())
+	if q, _ := strconv.Atoi(m[3]); q < 50 || q >= 90 {
+		t.Errorf("quality %d, want within [50, 90)", q)
+	}
+	if sim, _ := strconv.ParseFloat(m[4], 64); sim < 0.9 {
+		t.Errorf("similarity %v below the 0.9 floor", sim)
+	}
+	if n := pdfPages(t, out); n != 32 {
+		t.Fatalf("pages %d, want 32", n)
+	}
+	imgs := pdfImages(t, out)
+	if len(imgs) != 32 {
+		t.Fatalf("%d images, want 32", len(imgs))
+	}
+	for i, im := range imgs {
+		want := "gray"
+		if i == 1 {
+			want = "rgb"
+		}
+		if im.page != i+1 || im.color != want || im.enc != "jpeg" || im.width != 1200 {
+			t.Errorf("image %d: %+v, want page %d, %s jpeg 1200 wide", i, im, i+1, want)
+		}
+	}
+	// In order: each page's image is nearest its own original.
+	needTool(t, "pdfimages")
+	dir := t.TempDir()
+	if b, err := exec.Command("pdfimages", "-j", out, filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdfimages -j: %v %s", err, b)
+	}
+	for i := range 32 {
+		got := decodeJPEGFile(t, filepath.Join(dir, fmt.Sprintf("p-%03d.jpg", i)))
+		own := meanAbsDiff(got, s.pages[i])
+		for _, j := range []int{i - 1, i + 1} {
+			if j >= 0 && j < 32 && meanAbsDiff(got, s.pages[j]) <= own {
+				t.Errorf("PDF page %d is closer to original %d than to its own", i+1, j+1)
+			}
+		}
+	}
+}
+
+// An impossible budget gives way to parts, with one clear line.
+func TestFetchShrinkImpossibleGivesParts(t *testing.T) {
+	s := newSite(t, 0)
+	scanChapter(s, 8)
+	cfg := writeConfig(t, "")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ch.pdf")
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "-fit", "shrink", "-max-bytes", "1MiB", s.URL+"/chapter")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^.*: cannot shrink to 1 MiB: even quality 50 at 1200 px wide needs about [\d.]+ MiB; splitting into parts instead$`).MatchString(r.stderr) {
+		t.Errorf("no fallback line:\n%s", r.stderr)
+	}
+	files := strings.Fields(r.stdout)
+	if len(files) < 2 {
+		t.Fatalf("want parts, got %q", r.stdout)
+	}
+	pages := 0
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Size() > 1<<20 {
+			t.Errorf("%s: %v bytes, %v", f, st.Size(), err)
+		}
+		pages += pdfPages(t, f)
+	}
+	if pages != 8 {
+		t.Errorf("parts hold %d pages, want 8", pages)
+	}
+}
+
+func TestFetchFitFlagErrors(t *testing.T) {
+	s := newSite(t, 2)
+	cfg := writeConfig(t, "")
+	for args, want := range map[string]string{
+		"-fit shrink":                  "-fit shrink needs -max-bytes",
+		"-fit squeeze -max-bytes 1MiB": `-fit: unknown "squeeze"`,
+		"-fit link":                    "-fit link is for the bot",
+		"-max-bytes lots":              `-max-bytes: not a size: "lots"`,
+		"-max-bytes 100":               "-max-bytes: at least 4 KiB",
+	} {
+		out := t.TempDir()
+		r := run(t, context.Background(), append(append([]string{"fetch", "-config", cfg, "-o", out}, strings.Fields(args)...), s.URL+"/chapter")...)
+		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%s: exit %d, stderr %q, want one line with %q", args, r.code, r.stderr, want)
+		}
+		if names := dirEntries(t, out); len(names) != 0 {
+			t.Errorf("%s: wrote %v", args, names)
+		}
+	}
+}
+
+// A webtoon episode of 40 slices (800×40,000 px) becomes pages cut at the
+// blank gaps the fixture places; a valid PDF with every page within the
+// PDF side limit.
+func TestFetchStripCutsAtGaps(t *testing.T) {
+	var gaps []pagegen.Gap
+	for _, y := range []int{1250, 2450, 3790, 4985, 6200, 7500, 8800, 10100, 11300, 12600, 13900,
+		15200, 16400, 17700, 19000, 20300, 21500, 22800, 24100, 25300, 26600, 27900, 29200,
+		30400, 31700, 33000, 34300, 35500, 36800, 38100, 39300} {
+		gaps = append(gaps, pagegen.Gap{From: y, To: y + 30})
+	}
+	strip := pagegen.Webtoon{Width: 800, Height: 40000, SliceHeight: 1000, Gaps: gaps}
+	s := newSite(t, 0)
+	for i := range strip.Slices() {
+		s.pages = append(s.pages, pagegen.JPEG(strip.Slice(i), 90))
+	}
+	cfg := writeConfig(t, "")
+	out := filepath.Join(t.TempDir(), "ep.pdf")
+	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, "-strip", s.URL+"/chapter")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	imgs := pdfImages(t, out)
+	if n := pdfPages(t, out); n != len(imgs) || n < 20 || n > 40 {
+		t.Fatalf("%d pages, %d images", n, len(imgs))
+	}
+	row := 0
+	for i, im := range imgs {
+		if im.width != 800 || im.height > 2*1280 || im.height < 1280/2 {
+			t.Errorf("page %d is %dx%d", i+1, im.width, im.height)
+		}
+		row += im.height
+		if i == len(imgs)-1 {
+			break
+		}
+		at := false
+		for _, g := range gaps {
+			at = at || (row >= g.From && row < g.To)
+		}
+		if !at {
+			t.Errorf("page %d ends at row %d, in no gap", i+1, row)
+		}
+	}
+	if row != 40000 {
+		t.Errorf("pages hold %d rows, want 40000", row)
+	}
+	needTool(t, "pdfinfo")
+	info, err := exec.Command("pdfinfo", "-f", "1", "-l", "99", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`size: +([\d.]+) x ([\d.]+) pts`).FindAllStringSubmatch(string(info), -1) {
+		if w, _ := strconv.ParseFloat(m[1], 64); w > 14400 {
+			t.Errorf("page width %v pts", w)
+		}
+		if h, _ := strconv.ParseFloat(m[2], 64); h > 14400 {
+			t.Errorf("page height %v pts", h)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -181,6 +182,65 @@ func dirEntries(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// pdfImage is one line of `pdfimages -list`.
+type pdfImage struct {
+	page, width, height int
+	color, enc          string
+}
+
+func pdfImages(t *testing.T, path string) []pdfImage {
+	t.Helper()
+	needTool(t, "pdfimages")
+	out, err := exec.Command("pdfimages", "-list", path).Output()
+	if err != nil {
+		t.Fatalf("pdfimages -list %s: %v", path, err)
+	}
+	var imgs []pdfImage
+	for _, line := range strings.Split(string(out), "\n")[2:] {
+		f := strings.Fields(line)
+		if len(f) < 9 {
+			continue
+		}
+		page, _ := strconv.Atoi(f[0])
+		w, _ := strconv.Atoi(f[3])
+		h, _ := strconv.Atoi(f[4])
+		imgs = append(imgs, pdfImage{page: page, width: w, height: h, color: f[5], enc: f[8]})
+	}
+	return imgs
+}
+
+func decodeJPEGFile(t *testing.T, path string) image.Image {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
+// meanAbsDiff compares img with the encoded original on a coarse grid of
+// grey values (sizes may differ: both are sampled by relative position).
+func meanAbsDiff(img image.Image, original []byte) float64 {
+	o, err := jpeg.Decode(bytes.NewReader(original))
+	if err != nil {
+		return 1e9
+	}
+	const n = 64
+	var sum float64
+	for y := range n {
+		for x := range n {
+			a := color.GrayModel.Convert(img.At(img.Bounds().Dx()*x/n, img.Bounds().Dy()*y/n)).(color.Gray).Y
+			b := color.GrayModel.Convert(o.At(o.Bounds().Dx()*x/n, o.Bounds().Dy()*y/n)).(color.Gray).Y
+			sum += math.Abs(float64(a) - float64(b))
+		}
+	}
+	return sum / (n * n)
 }
 
 // mdChapterLink is the chapter of the MangaDex fixtures (sites/mangadex

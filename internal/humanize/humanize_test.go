@@ -23,3 +23,19 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{
+		"10485760": 10 << 20, "10MiB": 10 << 20, "10 MiB": 10 << 20, "10M": 10 << 20, "10mb": 10 << 20,
+		"1.5G": 3 << 29, "512k": 512 << 10, "8KiB": 8 << 10, "100B": 100, "0": 0,
+	} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "ten", "-5M", "5X", "1e30G", "MiB"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+}
