@@ -109,10 +109,7 @@ func (b *Bot) cmdFollow(i *discordgo.Interaction, opts []*discordgo.ApplicationC
 		}
 	}
 	switch f.Deliver {
-	case "", "announce", "pdf":
-	case "cbz":
-		b.ephemeral(i, "❌ CBZ files are not made by this version yet; use deliver:pdf or deliver:announce.")
-		return
+	case "", "announce", "pdf", "cbz":
 	default:
 		b.ephemeral(i, "❌ deliver must be announce, pdf or cbz.")
 		return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites"
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
 	"github.com/mangabot/mangabot/sites/mangadex"
@@ -159,23 +161,52 @@ func TestFollowDeletedChannelPauses(t *testing.T) {
 	}
 }
 
-func TestFollowDeliversPDF(t *testing.T) {
-	api := mdtest.New(t)
-	h := startFollowing(t, api)
-	tok := h.command("follow", dl{user: "u1", perms: discordgo.PermissionManageChannels,
-		opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org"), "deliver": "pdf"}})
-	h.waitFor("follow answer", h.originalHas(tok, "Following"))
-	api.Add("7", time.Now().Add(-time.Minute))
-	h.waitFor("post", func() bool { return len(h.fd.ChannelMessages()) > 0 })
-	ms := h.fd.ChannelMessages()
-	if len(ms) != 1 || len(ms[0].Attachments) != 1 || !strings.HasSuffix(ms[0].Attachments[0].Filename, ".pdf") {
-		t.Fatalf("posts %+v", ms)
-	}
-	if n := checkPDF(t, ms[0].Attachments[0].Data()); n != 3 {
-		t.Errorf("PDF of %d pages, want 3", n)
-	}
-	if len(customIDs(ms[0])) != 1 {
-		t.Error("no Download button beside the file")
+// A pdf or cbz follow posts the chapter's file, in that format, beside
+// its Download button.
+func TestFollowDeliversFile(t *testing.T) {
+	for _, format := range []string{"pdf", "cbz"} {
+		t.Run(format, func(t *testing.T) {
+			api := mdtest.New(t)
+			h := startFollowing(t, api)
+			tok := h.command("follow", dl{user: "u1", perms: discordgo.PermissionManageChannels,
+				opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org"), "deliver": format}})
+			h.waitFor("follow answer", h.originalHas(tok, "Following"))
+			api.Add("7", time.Now().Add(-time.Minute))
+			h.waitFor("post", func() bool { return len(h.fd.ChannelMessages()) > 0 })
+			ms := h.fd.ChannelMessages()
+			if len(ms) != 1 || len(ms[0].Attachments) != 1 || !strings.HasSuffix(ms[0].Attachments[0].Filename, "."+format) {
+				var names []string
+				for _, m := range ms {
+					for _, a := range m.Attachments {
+						names = append(names, a.Filename)
+					}
+				}
+				t.Fatalf("%d posts with attachments %q, want one .%s", len(ms), names, format)
+			}
+			data := ms[0].Attachments[0].Data()
+			pages := 0
+			if format == "pdf" {
+				pages = checkPDF(t, data)
+			} else {
+				path := filepath.Join(t.TempDir(), "ch.cbz")
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				heads, files := testtool.ReadZip(t, path)
+				names := testtool.Names(heads)
+				if len(names) == 0 || names[len(names)-1] != "ComicInfo.xml" {
+					t.Fatalf("CBZ entries %v", names)
+				}
+				testtool.ValidateXML(t, files["ComicInfo.xml"], filepath.Join("..", "cbz", "testdata", "ComicInfo-2.1.xsd"))
+				pages = len(names) - 1
+			}
+			if pages != 3 {
+				t.Errorf("%s of %d pages, want 3", format, pages)
+			}
+			if len(customIDs(ms[0])) != 1 {
+				t.Error("no Download button beside the file")
+			}
+		})
 	}
 }
 
@@ -190,7 +221,7 @@ func TestFollowCapsAndChoices(t *testing.T) {
 		c.Follows.Permission = "everyone"
 	}, startOptions{siteOpts: map[string]any{"mangadex": o}})
 	series := mdtest.TitleURL("https://mangadex.org")
-	h.refused(h.command("follow", dl{user: "u1", opts: map[string]string{"url": series, "deliver": "cbz"}}), "CBZ")
+	h.refused(h.command("follow", dl{user: "u1", opts: map[string]string{"url": series, "deliver": "zip"}}), "deliver must be")
 	gallery := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Write([]byte(`<html><body><img src="/a.jpg"><img src="/b.jpg"></body></html>`))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/follow"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
@@ -58,7 +59,7 @@ func (p *poster) Deliver(ctx context.Context, f store.Follow, c store.Found) (st
 		EnforceNonce: true,
 	}
 	var files []*discordgo.File
-	if f.Deliver == "pdf" {
+	if f.Deliver == "pdf" || f.Deliver == "cbz" {
 		var cleanup func()
 		var note string
 		files, cleanup, note = p.render(ctx, f, c)
@@ -153,7 +154,8 @@ func downloadRow(c store.Found) discordgo.ActionsRow {
 	}}
 }
 
-// render makes c's PDF for a pdf follow. When it cannot be attached (too
+// render makes c's file (PDF or CBZ, as the follow asks) for a pdf or cbz
+// follow. When it cannot be attached (too
 // big, failed) the announcement goes out alone with a note, so the
 // chapter is still announced once.
 func (p *poster) render(ctx context.Context, f store.Follow, c store.Found) ([]*discordgo.File, func(), string) {
@@ -163,7 +165,7 @@ func (p *poster) render(ctx context.Context, f store.Follow, c store.Found) ([]*
 		return nil, func() {}, ""
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	plan, err := b.env.Resolve(ctx, pipeline.Request{URL: c.URL, Language: f.Language})
+	plan, err := b.env.Resolve(ctx, pipeline.Request{URL: c.URL, Language: f.Language, Format: f.Deliver})
 	var out *pipeline.Output
 	if err == nil {
 		// On a cluster's worker too, like any job.
@@ -173,8 +175,8 @@ func (p *poster) render(ctx context.Context, f store.Follow, c store.Found) ([]*
 		}
 	}
 	if err != nil {
-		b.log.Warn("follow pdf failed; announcing only", "follow", f.ID, "chapter", c.Key, "err", err)
-		return nil, cleanup, "⚠️ The PDF could not be made (" + publicErr(err) + "); press Download to try."
+		b.log.Warn("follow file failed; announcing only", "follow", f.ID, "chapter", c.Key, "err", err)
+		return nil, cleanup, "⚠️ The " + strings.ToUpper(f.Deliver) + " could not be made (" + publicErr(err) + "); press Download to try."
 	}
 	var files []*discordgo.File
 	var size int64
@@ -188,10 +190,10 @@ func (p *poster) render(ctx context.Context, f store.Follow, c store.Found) ([]*
 		if err != nil {
 			continue
 		}
-		files = append(files, &discordgo.File{Name: filepath.Base(name), ContentType: "application/pdf", Reader: fh})
+		files = append(files, &discordgo.File{Name: filepath.Base(name), ContentType: book.MediaType(name), Reader: fh})
 	}
 	if size > b.cfg.DefaultAttachmentLimit {
-		return nil, cleanup, "📦 The PDF is larger than this server's upload limit; press Download to get it."
+		return nil, cleanup, "📦 The " + strings.ToUpper(f.Deliver) + " is larger than this server's upload limit; press Download to get it."
 	}
 	return files, cleanup, ""
 }
