@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	botBin = filepath.Join(dir, "bot")
-	out, err := exec.Command("go", "build", "-o", botBin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", "mangabot_testhooks", "-o", botBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/mangabot/mangabot/bot"
 	"github.com/mangabot/mangabot/cluster"
@@ -90,21 +89,4 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// followHold is the crash tests' hook: with MANGABOT_TEST_FOLLOW_HOLD set
-// to a stage of follow.Options.Hook ("pending", "delivered"), the poller
-// logs "follow hold" there and stops for good, so the test can kill the
-// process at that point. Unset (always, outside tests): no hook.
-func followHold(logger *slog.Logger) func(string) {
-	want := os.Getenv("MANGABOT_TEST_FOLLOW_HOLD")
-	if want == "" {
-		return nil
-	}
-	return func(stage string) {
-		if stage == want {
-			logger.Warn("follow hold", "stage", stage)
-			select {}
-		}
-	}
 }
