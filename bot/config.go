@@ -7,6 +7,7 @@ import (
 
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/metrics"
+	"github.com/mangabot/mangabot/store"
 )
 
 // Config configures the bot. Build it with ConfigFrom: the operator's
@@ -78,6 +79,10 @@ type Config struct {
 	// set, jobs are persisted and resume after a restart (their pages are
 	// kept in OutputDir/job-<id>); empty: nothing is persisted.
 	StorePath string
+	// Store, when set, is the store instead of StorePath's file (the
+	// cluster's, in NATS KV, shared by every gateway); the bot does not
+	// close it.
+	Store store.Store
 	// CacheKeep is how long finished files are kept in OutputDir/cache to
 	// answer identical requests at once; 0: no cache.
 	CacheKeep time.Duration
@@ -107,7 +112,7 @@ type Config struct {
 	// requires sharding from 2,500 guilds); 0 and 0 (or 1): no sharding.
 	ShardID, ShardCount int
 
-	// Follows configures followed series ([follows]); they need StorePath.
+	// Follows configures followed series ([follows]); they need a store.
 	Follows config.Follows
 	// FollowHook, when set, is called where a crash test stops the bot
 	// (follow.Options.Hook).

@@ -271,7 +271,7 @@ func (b *Bot) newFollows() {
 	d := &poster{b: b, started: time.Now()}
 	b.follows = follow.New(follow.Options{
 		Store: b.st, Env: b.env, Config: b.cfg.Follows, Deliver: d, Observe: b.followMetrics(),
-		Log: b.log, Keep: func(f *store.Follow) bool { return f.Channel != "" }, Hook: b.cfg.FollowHook,
+		Log: b.log, Keep: func(f *store.Follow) bool { return f.Channel != "" && b.ownsGuild(f.Guild) }, Hook: b.cfg.FollowHook,
 	})
 }
 

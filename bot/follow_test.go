@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/mangabot/mangabot/cluster"
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/natstest"
 	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites"
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
@@ -341,5 +344,61 @@ func TestFollowMadaraSeries(t *testing.T) {
 	}
 	if r := site.cdn.Refused(); len(r) > 0 {
 		t.Errorf("CDN refused %v", r)
+	}
+}
+
+// Two gateways (shards 0 and 1 of 2, each on its own fake Discord) share
+// one store in NATS KV: each checks and posts the follows of its shard's
+// guilds only, so a new chapter is announced once per follow, by the
+// shard that owns the guild.
+func TestShardsShareFollows(t *testing.T) {
+	url := natstest.Start(t, "", -1).ClientURL()
+	conn, err := cluster.Connect(context.Background(), cluster.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	kv, err := conn.Store(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := mdtest.New(t)
+	info, _ := sites.Lookup("mangadex")
+	o := info.Options().(*mangadex.Options)
+	o.APIURL, o.ReportURL = api.URL, ""
+	guilds := []string{"8388608", "4194304"} // 2<<22 on shard 0, 1<<22 on shard 1
+	hs := make([]*harness, 2)
+	for shard := range hs {
+		hs[shard] = startWith(t, func(c *Config) {
+			c.Store, c.ShardID, c.ShardCount = kv, shard, 2
+			c.GuildIDs = []string{guilds[shard]}
+			c.Follows.Interval = config.Duration{Duration: 100 * time.Millisecond}
+			c.Follows.Jitter = config.Duration{}
+		}, startOptions{siteOpts: map[string]any{"mangadex": o}})
+	}
+	series := mdtest.TitleURL("https://mangadex.org")
+	for shard, h := range hs {
+		tok := h.command("follow", dl{guild: guilds[shard], user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": series}})
+		h.waitFor("follow answer", h.originalHas(tok, "Following"))
+	}
+	if fs, _ := kv.Follows(nil); len(fs) != 2 {
+		t.Fatalf("%d follows in the shared store, want 2", len(fs))
+	}
+	api.Add("7", time.Now().Add(-time.Minute))
+	for _, h := range hs {
+		h.waitFor("announcement", func() bool { return len(h.fd.ChannelMessages()) > 0 })
+	}
+	for _, h := range hs {
+		h.waitRounds(api, 4)
+	}
+	for shard, h := range hs {
+		ms := h.fd.ChannelMessages()
+		if len(ms) != 1 || ms[0].ChannelID != channelOf(guilds[shard]) {
+			var where []string
+			for _, m := range ms {
+				where = append(where, m.ChannelID)
+			}
+			t.Errorf("shard %d posted in %v; want once in %s", shard, where, channelOf(guilds[shard]))
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/mangabot/mangabot/cache"
@@ -25,22 +26,32 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 		}
 		b.cache = c
 	}
-	if b.cfg.StorePath == "" {
+	st := b.cfg.Store
+	if st == nil && b.cfg.StorePath == "" {
 		b.cleanTemp(nil)
 		return nil, nil
 	}
-	st, err := store.Open(b.cfg.StorePath, store.Options{})
-	if err != nil {
-		return nil, err
+	if st == nil {
+		bs, err := store.Open(b.cfg.StorePath, store.Options{})
+		if err != nil {
+			return nil, err
+		}
+		st, b.ownStore = bs, true
 	}
-	pending, err := st.Unfinished()
+	unfinished, err := st.Unfinished()
 	if err != nil {
-		st.Close()
+		b.closeStore(st)
 		return nil, err
 	}
 	live := map[string]bool{}
-	for _, j := range pending {
+	var pending []store.Job
+	for _, j := range unfinished {
 		live[j.ID] = true
+		// A shared store holds the jobs of every gateway: this one
+		// resumes those of its shard's guilds.
+		if b.ownsGuild(j.GuildID) {
+			pending = append(pending, j)
+		}
 	}
 	b.cleanTemp(live)
 	old, err := st.List(func(j store.Job) bool { return j.State.Finished() && time.Since(j.Updated) > 24*time.Hour })
@@ -79,10 +90,33 @@ func (b *Bot) cleanTemp(live map[string]bool) {
 
 func (b *Bot) closeStorage() {
 	if b.st != nil {
-		if err := b.st.Close(); err != nil {
-			b.log.Warn("closing the store failed", "err", err)
-		}
+		b.closeStore(b.st)
 	}
+}
+
+// closeStore closes the store if the bot opened it.
+func (b *Bot) closeStore(st store.Store) {
+	if !b.ownStore {
+		return
+	}
+	if err := st.Close(); err != nil {
+		b.log.Warn("closing the store failed", "err", err)
+	}
+}
+
+// ownsGuild says whether guild's events come to this process's Discord
+// shard (Discord's rule: (guild_id >> 22) % shard_count; direct
+// messages come to shard 0), so of several gateways on one shared store
+// exactly one resumes each job and checks each follow.
+func (b *Bot) ownsGuild(guild string) bool {
+	if b.cfg.ShardCount <= 1 {
+		return true
+	}
+	id, err := strconv.ParseUint(guild, 10, 64)
+	if err != nil {
+		return b.cfg.ShardID == 0
+	}
+	return int((id>>22)%uint64(b.cfg.ShardCount)) == b.cfg.ShardID
 }
 
 // put writes the job in the given state; j.saveMu held. Every watcher

@@ -16,7 +16,7 @@ type quota struct {
 	daily int
 	cd    time.Duration
 	now   func() time.Time
-	st    *store.Store // set by Run before any interaction
+	st    store.Store // set by Run before any interaction
 
 	mu   sync.Mutex
 	last map[string]time.Time // user -> last accepted request

@@ -283,3 +283,48 @@ func TestResumedLegacyJobStaysPDF(t *testing.T) {
 		t.Errorf("new request with the CBZ default delivered %s", a.Filename)
 	}
 }
+
+// On a store shared by several gateways (Config.Store, which the bot does
+// not close), a gateway resumes only the jobs of its shard's guilds:
+// guild (id >> 22) % shard_count, direct messages on shard 0.
+func TestShardResumesItsGuilds(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "shared.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	site := newSite(t, 60, false)
+	mine := deadRecord("mine1", site.URL+"/chapter/mine?n=2", store.Queued)
+	mine.GuildID = "4194304" // 1 << 22: shard 1 of 2
+	theirs := deadRecord("theirs1", site.URL+"/chapter/theirs?n=2", store.Queued)
+	theirs.GuildID = "8388608" // 2 << 22: shard 0
+	dm := deadRecord("dm1", site.URL+"/chapter/dm?n=2", store.Queued)
+	dm.GuildID = ""
+	for _, j := range []store.Job{mine, theirs, dm} {
+		if _, err := st.Put(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := start(t, func(c *Config) { c.Store, c.ShardID, c.ShardCount = st, 1, 2 })
+	h.waitFor("shard 1's job done", func() bool {
+		j, _, _ := st.Get("mine1")
+		return j.State == store.Done
+	})
+	h.waitIdle()
+	h.stop()
+	for id, want := range map[string]store.State{"mine1": store.Done, "theirs1": store.Queued, "dm1": store.Queued} {
+		j, ok, err := st.Get(id) // the store is still open: the bot did not close it
+		if err != nil || !ok || j.State != want {
+			t.Errorf("%s: %v %v %v; want state %s", id, j.State, ok, err, want)
+		}
+	}
+	files := channelFiles(h.fd)
+	for name := range files {
+		if !strings.Contains(name, "mine") {
+			t.Errorf("delivered %s of another shard", name)
+		}
+	}
+	if len(files) != 1 {
+		t.Errorf("delivered %v; want one file of chapter mine", files)
+	}
+}

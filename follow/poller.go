@@ -41,7 +41,7 @@ type Observer interface {
 
 // Options configure a Poller. Store, Env and Deliver are required.
 type Options struct {
-	Store   *store.Store
+	Store   store.Store
 	Env     *pipeline.Env
 	Config  config.Follows
 	Deliver Deliverer

@@ -59,7 +59,7 @@ func (r *recorder) numbers() string {
 
 type fixture struct {
 	api *mdtest.API
-	st  *store.Store
+	st  store.Store
 	p   *follow.Poller
 	d   *recorder
 	cfg *config.Config

@@ -28,7 +28,8 @@ func crashJob(n int) (j Job, version int) {
 	if n%3 == 2 {
 		id = n / 2
 	}
-	j = fullJob(fmt.Sprintf("crash%d", id))
+	j = Job{ID: fmt.Sprintf("crash%d", id), State: Running, UserID: "u1", ChannelID: "c1",
+		Request: Request{URL: fmt.Sprintf("https://example.org/title/%d", id), Chapters: "1-3,7"}}
 	j.PagesDone = n
 	for k := range 20 {
 		j.Files = append(j.Files, fmt.Sprintf("/out/job-crash%d/Series – Chapter %d part %d.pdf", id, n, k))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/follow"
 	"github.com/mangabot/mangabot/pipeline"
 	"github.com/mangabot/mangabot/sites"
@@ -76,11 +77,11 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, followUsage)
 		return 2
 	}
-	st, err := store.Open(cfg.Storage.Path, store.Options{})
+	st, closeStore, err := openFollowStore(ctx, cfg, stderr)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer st.Close()
+	defer closeStore()
 	env, err := pipeline.New(cfg, pipeline.Options{})
 	if err != nil {
 		return fail(stderr, err)
@@ -114,8 +115,31 @@ func cmdFollow(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
+// openFollowStore opens the store the follows are in: the cluster's when
+// [cluster] nats_url is set (the follows every gateway shares), else the
+// [storage] path file.
+func openFollowStore(ctx context.Context, cfg *config.Config, stderr io.Writer) (store.Store, func(), error) {
+	if cfg.Cluster.NATSURL == "" {
+		st, err := store.Open(cfg.Storage.Path, store.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+	conn, err := connectCluster(ctx, cfg, "follow", newLogger(cfg.Log, stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := conn.Store(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return st, conn.Close, nil
+}
+
 // sameSeries finds the shell's follow of link.
-func sameSeries(st *store.Store, link string) ([]store.Follow, error) {
+func sameSeries(st store.Store, link string) ([]store.Follow, error) {
 	u, err := sites.ParseURL(strings.TrimSpace(link))
 	if err != nil {
 		return nil, err
@@ -123,7 +147,7 @@ func sameSeries(st *store.Store, link string) ([]store.Follow, error) {
 	return st.Follows(func(f *store.Follow) bool { return shellFollow(f) && f.URL == u.String() })
 }
 
-func followAdd(ctx context.Context, p *follow.Poller, st *store.Store, link, lang, groups string, stdout, stderr io.Writer) int {
+func followAdd(ctx context.Context, p *follow.Poller, st store.Store, link, lang, groups string, stdout, stderr io.Writer) int {
 	dup, err := sameSeries(st, link)
 	if err != nil {
 		return fail(stderr, err)
@@ -145,7 +169,7 @@ func followAdd(ctx context.Context, p *follow.Poller, st *store.Store, link, lan
 	return 0
 }
 
-func followRemove(p *follow.Poller, st *store.Store, link string, stdout, stderr io.Writer) int {
+func followRemove(p *follow.Poller, st store.Store, link string, stdout, stderr io.Writer) int {
 	fws, err := sameSeries(st, link)
 	if err != nil {
 		return fail(stderr, err)

@@ -63,13 +63,24 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		defer conn.Close()
 		m.Cluster("gateway", conn.Healthy)
 		bc.Runner = cluster.NewGateway(conn)
+		// Jobs and follows live in NATS KV, shared by every gateway: one
+		// restarted elsewhere resumes its shard's jobs.
+		st, err := conn.Store(ctx, nil)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		bc.Store = st
 	}
 	bc.FollowHook = followHold(logger)
 	b, err := bot.New(bc, env, logger)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir, "store", cfg.Storage.Path)
+	storeName := cfg.Storage.Path
+	if bc.Store != nil {
+		storeName = fmt.Sprint(bc.Store)
+	}
+	logger.Info("starting", "version", pipeline.Version, "output_dir", cfg.Output.Dir, "store", storeName)
 	// At shutdown, after the jobs ended: let the MangaDex@Home reports of
 	// their images leave, within a bound.
 	defer env.Drain(pipeline.DrainBound, func(site string, n int) {
