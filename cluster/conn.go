@@ -118,7 +118,7 @@ func (c *Conn) setup(ctx context.Context) error {
 		return err
 	}
 	p := c.o.Prefix
-	if _, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if _, err := ensureStream(ctx, c.js, jetstream.StreamConfig{
 		Name: strings.ToUpper(p) + "_JOBS", Subjects: []string{p + ".jobs.>"},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
 		// A gateway that publishes a job again (resume) within this window
@@ -135,27 +135,66 @@ func (c *Conn) setup(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("workers consumer: %w", err)
 	}
-	if c.state, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if c.state, err = ensureKV(ctx, c.js, jetstream.KeyValueConfig{
 		Bucket: p + "-jobs", Description: "mangabot job state", TTL: 7 * 24 * time.Hour, Storage: jetstream.FileStorage,
 	}); err != nil {
 		return fmt.Errorf("job state bucket: %w", err)
 	}
-	if c.limits, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if c.limits, err = ensureKV(ctx, c.js, jetstream.KeyValueConfig{
 		Bucket: p + "-limits", Description: "mangabot per-host token buckets", TTL: time.Hour, Storage: jetstream.MemoryStorage,
 	}); err != nil {
 		return fmt.Errorf("limits bucket: %w", err)
 	}
-	if c.pages, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if c.pages, err = ensureKV(ctx, c.js, jetstream.KeyValueConfig{
 		Bucket: p + "-pages", Description: "mangabot pages of running jobs", TTL: c.o.ResultTTL, Storage: jetstream.FileStorage,
 	}); err != nil {
 		return fmt.Errorf("pages bucket: %w", err)
 	}
-	if c.files, err = c.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	if c.files, err = ensureObjectStore(ctx, c.js, jetstream.ObjectStoreConfig{
 		Bucket: p + "-files", Description: "mangabot finished files", TTL: c.o.ResultTTL, Storage: jetstream.FileStorage,
 	}); err != nil {
 		return fmt.Errorf("files bucket: %w", err)
 	}
 	return nil
+}
+
+// The ensure functions open a stream or bucket, creating it when missing,
+// and leave an existing one as it is: every process of the cluster runs
+// them at start, and a stream update racing another process's consumer
+// creation trips a data race inside nats-server (seen with the embedded
+// server under -race), while rewriting an equal config gains nothing.
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return js.Stream(ctx, cfg.Name) // another process made it meanwhile
+		}
+	}
+	return s, err
+}
+
+func ensureKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			return js.KeyValue(ctx, cfg.Bucket)
+		}
+	}
+	return kv, err
+}
+
+func ensureObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	os, err := js.ObjectStore(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		os, err = js.CreateObjectStore(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			return js.ObjectStore(ctx, cfg.Bucket)
+		}
+	}
+	return os, err
 }
 
 // Close drains nothing: jobs in flight are redelivered elsewhere.

@@ -59,7 +59,7 @@ func (c *Conn) Store(ctx context.Context, now func() time.Time) (*Store, error) 
 		{&s.quota, p + "-bot-quota", 8 * 24 * time.Hour},
 		{&s.follows, p + "-bot-follows", 0},
 	} {
-		kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b.name,
+		kv, err := ensureKV(ctx, c.js, jetstream.KeyValueConfig{Bucket: b.name,
 			Description: "mangabot bot state", TTL: b.ttl, Storage: jetstream.FileStorage})
 		if err != nil {
 			return nil, fmt.Errorf("open job store: bucket %s: %w", b.name, err)

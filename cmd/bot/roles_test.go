@@ -75,8 +75,8 @@ func startRole(t *testing.T, cfg string, logs *syncBuf, role string) *exec.Cmd {
 
 // The real binary as one gateway and three workers on an embedded NATS
 // and the fake Discord: 30 jobs. One worker is killed (SIGKILL) in the
-// middle of a job and the gateway is killed and restarted mid-run; every
-// job is delivered exactly once.
+// middle of a job and the gateway is killed and restarted mid-run with
+// another disk; every job is delivered exactly once.
 func TestClusterRoles(t *testing.T) {
 	natsURL := natstest.Start(t, "", -1).ClientURL()
 	fd := fakediscord.New()
@@ -95,7 +95,8 @@ ack_wait = "2s"
 [log]
 level = "debug"
 `, fd.URL, natsURL)
-	gwCfg := writeConfig(t, common+fmt.Sprintf(`[bot]
+	gwConfig := func(name string) string {
+		return writeConfig(t, common+fmt.Sprintf(`[bot]
 max_jobs = 40
 max_queued_per_user = 40
 max_queued_per_guild = 40
@@ -105,7 +106,9 @@ dir = %q
 metrics_listen = ""
 [storage]
 path = %q
-`, filepath.Join(dir, "gw"), filepath.Join(dir, "gw", "mangabot.db")))
+`, filepath.Join(dir, name), filepath.Join(dir, name, "mangabot.db")))
+	}
+	gwCfg := gwConfig("gw")
 	var gwLogs syncBuf
 	gw := startRole(t, gwCfg, &gwLogs, "gateway")
 	workers := make([]*os.Process, 3)
@@ -137,12 +140,19 @@ path = %q
 	for i := 1; i < 30; i++ {
 		toks = append(toks, dispatchDownload(t, fd, fmt.Sprint("u", i), fmt.Sprintf("%s/c/%d", site.URL, i)))
 	}
-	// The gateway dies mid-run and comes back.
+	// The gateway dies mid-run and comes back. Every request was answered
+	// by then (a job is stored before its status response goes out; one
+	// killed before it answers is lost like any unanswered interaction).
+	for i, tok := range toks {
+		waitFake(t, fd, fmt.Sprintf("status %d shown", i), func() bool { return fd.Original(tok) != nil })
+	}
 	waitFake(t, fd, "some deliveries", func() bool { return len(attachments(fd, toks)) >= 5 })
 	gw.Process.Signal(syscall.SIGKILL)
 	gw.Wait()
 	close(site.release)
-	startRole(t, gwCfg, &gwLogs, "gateway")
+	// It comes back as on another machine, with none of the first one's
+	// disk: the jobs it resumes are in NATS KV.
+	startRole(t, gwConfig("gw-elsewhere"), &gwLogs, "gateway")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("delivered: %v\ngateway log:\n%s", attachments(fd, toks), gwLogs.String())
