@@ -106,7 +106,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats: %w", err)
+		return nil, connectError(err)
 	}
 	c := &Conn{o: o, nc: nc}
 	if err := c.setup(ctx); err != nil {
