@@ -1,14 +1,10 @@
 package cluster
 
-// GatewayEvents are what Observe reports, in the order a job meets them:
+// Observe has f told of each job event of this gateway, for metrics:
 // published (queued for the workers), then one of delivered (its files
 // taken to the bot), failed (the worker's error, or out of deliveries),
 // cancelled; gave_up counts the jobs this gateway failed because every
 // delivery's worker stopped (advisory.go).
-var GatewayEvents = []string{"published", "delivered", "failed", "cancelled", "gave_up"}
-
-// Observe has f told of each job event of this gateway (GatewayEvents),
-// for metrics.
 func (g *Gateway) Observe(f func(event string)) {
 	g.mu.Lock()
 	g.observe = f

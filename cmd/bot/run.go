@@ -65,7 +65,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		}
 		defer conn.Close()
 		m.Cluster("gateway", conn.Healthy)
-		bc.Runner = cluster.NewGateway(conn)
+		g := cluster.NewGateway(conn)
+		g.Observe(m.ClusterGatewayJob)
+		bc.Runner = g
 	}
 	bc.FollowHook = followHold(logger)
 	b, err := bot.New(bc, env, logger)
