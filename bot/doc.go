@@ -12,7 +12,8 @@
 // links.go (signed download links), runner.go (where a job's pipeline
 // runs: this process, or a cluster's workers through Config.Runner), persist.go and resume.go (the job
 // store), cache.go, quota.go, errors.go (what users see of errors, and
-// Discord's error classes), redact.go, transport.go and logging.go;
+// Discord's error classes), redact.go, transport.go and logging.go,
+// shards.go (Discord's recommended shard count);
 // follow.go (/manga follow, unfollow, following; the follow poller's
 // start) and followpost.go (posting found chapters, their Download
 // button).

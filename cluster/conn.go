@@ -71,6 +71,10 @@ type Conn struct {
 	limits jetstream.KeyValue
 	pages  jetstream.KeyValue
 	files  jetstream.ObjectStore
+	// The jobs stream and the gateways' consumer of its max-deliveries
+	// advisories (advisory.go).
+	jobs    jetstream.Stream
+	giveUps jetstream.Consumer
 }
 
 // Connect dials NATS and makes sure the stream, consumer and buckets
@@ -102,7 +106,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats: %w", err)
+		return nil, connectError(err)
 	}
 	c := &Conn{o: o, nc: nc}
 	if err := c.setup(ctx); err != nil {
@@ -134,6 +138,9 @@ func (c *Conn) setup(ctx context.Context) error {
 		MaxDeliver: c.o.MaxAttempts + 1,
 	}); err != nil {
 		return fmt.Errorf("workers consumer: %w", err)
+	}
+	if err := c.setupGiveUps(ctx, strings.ToUpper(p)+"_JOBS", p+"-workers"); err != nil {
+		return err
 	}
 	if c.state, err = ensureKV(ctx, c.js, jetstream.KeyValueConfig{
 		Bucket: p + "-jobs", Description: "mangabot job state", TTL: 7 * 24 * time.Hour, Storage: jetstream.FileStorage,

@@ -9,6 +9,10 @@
 //	consumer P-workers                      durable pull, explicit ack,
 //	                                        AckWait renewed by InProgress()
 //	                                        heartbeats, MaxDeliver bounded
+//	stream P_GIVEUPS                        the consumer's max-deliveries
+//	                                        advisories, kept until a gateway
+//	                                        (durable consumer P-gateways)
+//	                                        fails the job (advisory.go)
 //	KV P-jobs, key <job id>                 the job's state (Record), every
 //	                                        change a revision-checked Update;
 //	                                        a gateway watches the bucket once
@@ -28,5 +32,7 @@
 // throws its files away. A worker that dies mid-job stops sending
 // heartbeats; after AckWait the job goes to another worker, which takes
 // the pages the first one stored (about once a second) and fetches only
-// the rest — at most max_attempts times, then the user is told.
+// the rest — at most max_attempts times, then the user is told (by the
+// worker of the extra delivery, or, if it dies too, by a gateway on the
+// max-deliveries advisory).
 package cluster

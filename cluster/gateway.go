@@ -31,10 +31,16 @@ type Gateway struct {
 	mu       sync.Mutex
 	watching bool
 	waiters  map[string]chan struct{}
+	observe  func(event string) // see Observe
 }
 
-// NewGateway returns the Runner of the gateway role.
-func NewGateway(c *Conn) *Gateway { return &Gateway{c: c, waiters: map[string]chan struct{}{}} }
+// NewGateway returns the Runner of the gateway role. It takes its share
+// of the max-deliveries advisories (advisory.go) from now on.
+func NewGateway(c *Conn) *Gateway {
+	g := &Gateway{c: c, waiters: map[string]chan struct{}{}}
+	g.watchGiveUps()
+	return g
+}
 
 // Healthy reports the NATS connection (the bot's /healthz asks).
 func (g *Gateway) Healthy() bool { return g.c.Healthy() }
@@ -79,12 +85,17 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 			case Done, Delivering:
 				out, err := g.take(ctx, r, rev, opts.Dir)
 				if !errors.Is(err, errConflict) {
+					if err == nil {
+						g.event("delivered")
+					}
 					return out, err
 				}
 				continue // changed meanwhile: read it again
 			case Failed:
+				g.event("failed")
 				return nil, errors.New(r.Error)
 			case Cancelled:
+				g.event("cancelled")
 				return nil, errors.New("cancelled")
 			case Delivered:
 				return nil, ErrDelivered
@@ -93,6 +104,7 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 		select {
 		case <-ctx.Done():
 			g.cancel(id)
+			g.event("cancelled")
 			return nil, context.Cause(ctx)
 		case <-changed:
 		case <-poll.C:
@@ -171,6 +183,7 @@ func (g *Gateway) publish(ctx context.Context, id string, plan *pipeline.Plan, m
 	if _, err := c.js.Publish(ctx, c.jobSubject(host), b, jetstream.WithMsgID(id)); err != nil {
 		return fmt.Errorf("queue job: %w", err)
 	}
+	g.event("published")
 	return nil
 }
 

@@ -69,6 +69,9 @@ type jobMsg struct {
 // errConflict: another writer changed the record first.
 var errConflict = errors.New("job record changed meanwhile")
 
+// errNoRecord: the job has no record (expired, or never made).
+var errNoRecord = errors.New("no record")
+
 // get reads a job's record; nil when there is none.
 func (c *Conn) get(ctx context.Context, id string) (*Record, uint64, error) {
 	e, err := c.state.Get(ctx, id)
@@ -123,7 +126,7 @@ func (c *Conn) transition(ctx context.Context, id string, change func(r *Record)
 			return nil, false, err
 		}
 		if r == nil {
-			return nil, false, fmt.Errorf("job %s: no record", id)
+			return nil, false, fmt.Errorf("job %s: %w", id, errNoRecord)
 		}
 		if !change(r) {
 			return r, false, nil

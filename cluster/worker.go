@@ -140,7 +140,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, dir string) {
 		if attempt > c.o.MaxAttempts {
 			gaveUp = true
 			r.State = Failed
-			r.Error = fmt.Sprintf("the job was tried %d times and each time its worker stopped before it finished; giving up", c.o.MaxAttempts)
+			r.Error = gaveUpError(c.o.MaxAttempts)
 			return true
 		}
 		r.State, r.Worker, r.Attempt = Running, w.o.Name, attempt

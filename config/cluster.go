@@ -33,6 +33,9 @@ func (c Cluster) validate(bad func(key, format string, a ...any), positive func(
 		if c.AckWait.Duration < time.Second || c.ResultTTL.Duration < time.Second {
 			bad("cluster.ack_wait", "ack_wait and result_ttl must be at least 1s")
 		}
+		if (c.TLSCert == "") != (c.TLSKey == "") {
+			bad("cluster.tls_cert", "tls_cert and tls_key go together (mutual TLS needs both)")
+		}
 		if c.Prefix == "" || strings.ContainsAny(c.Prefix, ".*> \t") {
 			bad("cluster.prefix", "must be a plain name (no dots, spaces or wildcards), got %q", c.Prefix)
 		}

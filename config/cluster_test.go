@@ -17,6 +17,7 @@ func TestClusterKeys(t *testing.T) {
 		"[cluster]\nnats_url = \"nats://n\"\nprefix = \"a.b\"\n":     "cluster.prefix",
 		"[cluster]\nnats_url = \"nats://n\"\nmax_attempts = 0\n":     "cluster.max_attempts",
 		"[cluster]\nnats_url = \"nats://n\"\nack_wait = \"100ms\"\n": "cluster.ack_wait",
+		"[cluster]\nnats_url = \"nats://n\"\ntls_cert = \"c.pem\"\n": "cluster.tls_cert",
 	} {
 		if _, err := Parse(text); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error naming %s", text, err, want)

@@ -53,7 +53,8 @@ type Metrics struct {
 	connected atomic.Bool
 	gatewayFn atomic.Pointer[func() bool]
 
-	clusterJobs atomic.Pointer[prometheus.CounterVec] // see Cluster
+	clusterJobs    atomic.Pointer[prometheus.CounterVec] // see Cluster
+	clusterGateway atomic.Pointer[prometheus.CounterVec] // see Cluster
 
 	mu    sync.Mutex
 	state map[string]string // unfinished job id -> queued | running

@@ -21,14 +21,15 @@ import (
 
 // roleFlags are bot run's cluster flags.
 type roleFlags struct {
-	role                string
-	shardID, shardCount int
+	role    string
+	shardID int
+	shards  shardCount // -shard-count (shards.go)
 }
 
 func (r *roleFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.role, "role", "", "cluster role: gateway (Discord, publishes jobs) or worker (runs them); needs [cluster] nats_url. Empty: everything in this process")
 	fs.IntVar(&r.shardID, "shard-id", 0, "Discord gateway shard of this process (gateway role or single process)")
-	fs.IntVar(&r.shardCount, "shard-count", 0, "number of Discord gateway shards; 0: no sharding")
+	fs.Var(&r.shards, "shard-count", "number of Discord gateway shards, or auto (Discord's recommendation); 0: no sharding")
 }
 
 // check says what is wrong with the flags for this config.
@@ -45,8 +46,14 @@ func (r *roleFlags) check(cfg *config.Config) error {
 	default:
 		return fmt.Errorf("unknown -role %q (use gateway or worker)", r.role)
 	}
-	if r.shardCount < 0 || r.shardID < 0 || (r.shardCount > 0 && r.shardID >= r.shardCount) || (r.shardCount == 0 && r.shardID != 0) {
-		return fmt.Errorf("-shard-id %d must be below -shard-count %d", r.shardID, r.shardCount)
+	if r.shards.auto {
+		if r.shardID < 0 {
+			return fmt.Errorf("-shard-id %d must not be negative", r.shardID)
+		}
+		return nil // checked against the count from Discord (resolveShards)
+	}
+	if n := r.shards.n; r.shardID < 0 || (n > 0 && r.shardID >= n) || (n == 0 && r.shardID != 0) {
+		return fmt.Errorf("-shard-id %d must be below -shard-count %d", r.shardID, n)
 	}
 	return nil
 }

@@ -284,3 +284,35 @@ func TestWorkerHealth(t *testing.T) {
 	natstest.Start(t, dir, port)
 	waitStatus(http.StatusOK)
 }
+
+// A worker reaches a NATS server with TLS (its own CA) and a password
+// from MANGABOT_CLUSTER_PASSWORD; a wrong password is one line and exit
+// 1; the password is in neither log.
+func TestWorkerNATSSecured(t *testing.T) {
+	const secret = "w0rker-Secret-pw"
+	ca := natstest.NewCA(t)
+	ns := natstest.StartOpts(t, natstest.Options{TLS: ca, User: "mangabot", Password: secret})
+	cfg := writeConfig(t, fmt.Sprintf("[cluster]\nnats_url = %q\nuser = \"mangabot\"\ntls_ca = %q\n[output]\ndir = %q\nmetrics_listen = \"\"\n[log]\nlevel = \"debug\"\n",
+		ns.ClientURL(), ca.CertFile, t.TempDir()))
+	var bad syncBuf
+	cmd := startBotArgs(t, []string{"run", "-config", cfg, "-role", "worker"}, &bad, "MANGABOT_CLUSTER_PASSWORD=not-"+secret)
+	cmd.Wait()
+	want := "bot: connect to nats: nats: Authorization Violation (check [cluster] user and password, or creds_file)\n"
+	if code := cmd.ProcessState.ExitCode(); code != 1 || bad.String() != want {
+		t.Errorf("wrong password: exit %d, output %q; want 1 and %q", code, bad.String(), want)
+	}
+	var logs syncBuf
+	cmd = startBotArgs(t, []string{"run", "-config", cfg, "-role", "worker"}, &logs, "MANGABOT_CLUSTER_PASSWORD="+secret)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "worker ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not start:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if strings.Contains(logs.String()+bad.String(), secret) {
+		t.Errorf("the password reached a log:\n%s", logs.String())
+	}
+}

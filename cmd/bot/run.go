@@ -24,7 +24,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return code
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: bot run [-config F] [-role gateway|worker] [-shard-id N -shard-count M]")
+		fmt.Fprintln(stderr, "usage: bot run [-config F] [-role gateway|worker] [-shard-id N -shard-count M|auto]")
 		return 2
 	}
 	if err := rf.check(cfg); err != nil {
@@ -37,6 +37,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, errors.New("no Discord token: set DISCORD_TOKEN or [discord] token"))
 	}
 	logger := newLogger(cfg.Log, stderr)
+	if err := rf.resolveShards(ctx, cfg, logger); err != nil {
+		return fail(stderr, err)
+	}
 	m := metrics.New()
 	opts := m.PipelineOptions()
 	opts.Logger = logger
@@ -54,7 +57,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
-	bc.ShardID, bc.ShardCount = rf.shardID, rf.shardCount
+	bc.ShardID, bc.ShardCount = rf.shardID, rf.shards.n
 	if rf.role == "gateway" {
 		conn, err := connectCluster(ctx, cfg, "gateway", logger)
 		if err != nil {
@@ -62,7 +65,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		}
 		defer conn.Close()
 		m.Cluster("gateway", conn.Healthy)
-		bc.Runner = cluster.NewGateway(conn)
+		g := cluster.NewGateway(conn)
+		g.Observe(m.ClusterGatewayJob)
+		bc.Runner = g
 		// Jobs and follows live in NATS KV, shared by every gateway: one
 		// restarted elsewhere resumes its shard's jobs.
 		st, err := conn.Store(ctx, nil)

@@ -12,5 +12,5 @@
 // files). A test can inject failures (429 with retry_after, 5xx, 413) on
 // chosen routes, expire interaction tokens (webhook routes then answer 401
 // with code 50027) and set an attachment size limit (larger uploads get 413
-// with code 40005).
+// with code 40005), and the shard count GET /gateway/bot recommends.
 package fakediscord

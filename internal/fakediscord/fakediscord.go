@@ -116,6 +116,7 @@ type Server struct {
 	identifies     []Identify
 	refuseGateway  bool
 	heartbeatMilli int
+	shards         int // recommended by GET /gateway/bot
 	closed         bool
 	hook           func(Request)
 }
@@ -144,6 +145,7 @@ func New() *Server {
 		commands:       map[string]json.RawMessage{},
 		nextID:         200000000000000000,
 		heartbeatMilli: 41250,
+		shards:         1,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -169,6 +171,14 @@ func (s *Server) Close() {
 func (s *Server) SetAttachmentLimit(n int64) {
 	s.mu.Lock()
 	s.attachLimit = n
+	s.mu.Unlock()
+}
+
+// SetRecommendedShards sets the shard count GET /gateway/bot recommends
+// (1 by default).
+func (s *Server) SetRecommendedShards(n int) {
+	s.mu.Lock()
+	s.shards = n
 	s.mu.Unlock()
 }
 
@@ -602,7 +612,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rec Request) int 
 	switch {
 	case r.Method == "GET" && rec.Path == "/gateway", r.Method == "GET" && rec.Path == "/gateway/bot":
 		host := strings.TrimPrefix(s.URL, "http://")
-		writeJSON(w, 200, map[string]any{"url": "ws://" + host + "/gateway", "shards": 1,
+		s.mu.Lock()
+		shards := s.shards
+		s.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"url": "ws://" + host + "/gateway", "shards": shards,
 			"session_start_limit": map[string]any{"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
 		return 200
 	case r.Method == "GET" && rec.Path == "/users/@me":

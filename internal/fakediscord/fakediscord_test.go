@@ -128,3 +128,24 @@ func asREST(err error, re **discordgo.RESTError) bool {
 	}
 	return ok
 }
+
+// GET /gateway/bot recommends the shard count the test set.
+func TestRecommendedShards(t *testing.T) {
+	fd := New()
+	defer fd.Close()
+	base, _ := url.Parse(fd.URL)
+	s, err := discordgo.New("Bot test-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Client = &http.Client{Transport: rewrite{base}, Timeout: 10 * time.Second}
+	for _, n := range []int{1, 7} {
+		if n != 1 {
+			fd.SetRecommendedShards(n)
+		}
+		gb, err := s.GatewayBot()
+		if err != nil || gb.Shards != n {
+			t.Fatalf("GatewayBot: %+v, %v; want %d shards", gb, err, n)
+		}
+	}
+}
