@@ -34,7 +34,11 @@ type Gateway struct {
 }
 
 // NewGateway returns the Runner of the gateway role.
-func NewGateway(c *Conn) *Gateway { return &Gateway{c: c, waiters: map[string]chan struct{}{}} }
+func NewGateway(c *Conn) *Gateway {
+	g := &Gateway{c: c, waiters: map[string]chan struct{}{}}
+	g.sweepS3()
+	return g
+}
 
 // Healthy reports the NATS connection (the bot's /healthz asks).
 func (g *Gateway) Healthy() bool { return g.c.Healthy() }
@@ -203,13 +207,8 @@ func (g *Gateway) take(ctx context.Context, r *Record, rev uint64, dir string) (
 	}
 	for _, f := range r.Files {
 		path := filepath.Join(dir, filepath.Base(f.Name))
-		tmp := path + ".part"
-		if err := c.files.GetFile(ctx, f.Object, tmp); err != nil {
-			os.Remove(tmp)
+		if err := c.fetchFile(ctx, f, path); err != nil {
 			return nil, fmt.Errorf("fetch result %s: %w", f.Name, err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return nil, err
 		}
 		out.Files = append(out.Files, path)
 	}
@@ -244,12 +243,12 @@ func (c *Conn) end(id, to string, from func(r *Record) bool) {
 	}
 }
 
-// removeFiles deletes files from the object store (what is left, on
-// error, the bucket's TTL removes).
+// removeFiles deletes files from the object store or S3 (what is left,
+// on error, the bucket's TTL or the gateway's sweep removes).
 func (c *Conn) removeFiles(files []File) {
 	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
 	defer stop()
 	for _, f := range files {
-		_ = c.files.Delete(ctx, f.Object)
+		c.deleteFile(ctx, f)
 	}
 }
