@@ -33,7 +33,8 @@ type Bot struct {
 	s      *discordgo.Session
 	tr     http.RoundTripper
 	edits  *rate.Limiter
-	links  *links
+	links  Publisher // nil: no links
+	local  *links    // the bot's own signed links, when they are the Publisher
 	appID  string
 	jobDir string
 	// ready is closed once Run has registered the stored jobs (or has
@@ -141,11 +142,15 @@ func New(cfg Config, env *pipeline.Env, logger *slog.Logger) (*Bot, error) {
 		return len(b.queue)
 	})
 	b.hardStop, b.hardCancel = context.WithCancel(context.Background())
-	if cfg.PublicURL != "" && cfg.Listen != "" {
-		b.links, err = newLinks(filepath.Join(cfg.OutputDir, "links"), cfg.PublicURL, cfg.LinkSecret, cfg.LinkTTL)
+	switch {
+	case cfg.Links != nil:
+		b.links = cfg.Links
+	case cfg.PublicURL != "" && cfg.Listen != "":
+		b.local, err = newLinks(filepath.Join(cfg.OutputDir, "links"), cfg.PublicURL, cfg.LinkSecret, cfg.LinkTTL)
 		if err != nil {
 			return nil, fmt.Errorf("links: %w", err)
 		}
+		b.links = b.local
 	}
 	s.AddHandler(b.onEvent)
 	s.AddHandler(b.onGuildDelete)
@@ -184,35 +189,26 @@ func (b *Bot) Run(ctx context.Context) error {
 		return err
 	}
 	defer b.closeStorage()
-	if b.links != nil {
-		if err := b.links.makeDir(); err != nil {
+	if b.local != nil {
+		if err := b.local.makeDir(); err != nil {
 			return fmt.Errorf("links dir: %w", err)
 		}
-		b.links.clearDead()
+		b.local.clearDead()
 	}
 	if b.cache != nil {
 		go b.sweepCache(ctx)
 	}
-	if b.cfg.Listen != "" && b.links != nil {
+	if b.cfg.Listen != "" && b.local != nil {
 		mux := http.NewServeMux()
-		mux.Handle("/dl/", b.links)
+		mux.Handle("/dl/", b.local)
 		stop, err := serve(b.cfg.Listen, mux)
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
 		defer stop()
-		go func() {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					b.links.sweep()
-				}
-			}
-		}()
+	}
+	if b.links != nil {
+		go b.sweepLinks(ctx)
 	}
 	if b.cfg.MetricsListen != "" {
 		mux := http.NewServeMux()

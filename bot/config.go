@@ -48,6 +48,10 @@ type Config struct {
 	PublicURL  string
 	LinkTTL    time.Duration
 	LinkSecret string // HMAC key; empty: random per process
+	// Links, when set, publishes those files instead (package s3store:
+	// presigned bucket URLs valid for LinkTTL), with no server of the
+	// bot's own.
+	Links Publisher
 
 	ShutdownGrace    time.Duration // time running jobs get on shutdown
 	CancelOnShutdown bool          // cancel running jobs at once on shutdown

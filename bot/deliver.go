@@ -258,7 +258,8 @@ func (d *delivery) link(w *watcher, files []outFile) {
 	}
 }
 
-// publish hard-links (or copies) a file into the links dir once.
+// publish hands a file to the Publisher once, through a hard link (or
+// copy) it may move away.
 func (d *delivery) publish(f outFile) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -276,7 +277,7 @@ func (d *delivery) publish(f outFile) (string, error) {
 			return "", err
 		}
 	}
-	u, err := d.b.links.publish(dst)
+	u, err := d.b.links.Publish(d.b.hardStop, dst)
 	if err != nil {
 		return "", err
 	}

@@ -209,7 +209,7 @@ func TestTooBigLink(t *testing.T) {
 			t.Fatalf("%s: %d", p, resp.StatusCode)
 		}
 	}
-	h.bot.links.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	h.bot.local.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	if resp, b := get(link); resp.StatusCode != 404 || string(b) != string(tampered) {
 		t.Fatalf("expired link: %d %q, tampered: %q", resp.StatusCode, b, tampered)
 	}

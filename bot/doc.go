@@ -9,7 +9,8 @@
 // scheduling), job.go (a job and its run), finish.go (a job's end),
 // status.go (the edit loop of a status message), render.go (what a status
 // message shows), deliver.go and upload.go (handing the files over),
-// links.go (signed download links), runner.go (where a job's pipeline
+// links.go (the Publisher of download links: the bot's own signed links,
+// or another through Config.Links, such as S3 presigned URLs), runner.go (where a job's pipeline
 // runs: this process, or a cluster's workers through Config.Runner), persist.go and resume.go (the job
 // store), cache.go, quota.go, errors.go (what users see of errors, and
 // Discord's error classes), redact.go, transport.go and logging.go,

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -19,6 +20,17 @@ import (
 
 	"github.com/mangabot/mangabot/book"
 )
+
+// Publisher hands out a URL for a file too big to attach: the bot's own
+// signed links (links, below) or, through Config.Links, another store's
+// (package s3store's presigned bucket URLs).
+type Publisher interface {
+	// Publish makes the file at path downloadable and returns its URL. It
+	// may move the file away; the caller removes whatever is left.
+	Publish(ctx context.Context, path string) (string, error)
+	// Sweep removes published files whose links have expired.
+	Sweep(ctx context.Context) error
+}
 
 // links publishes files under HMAC-SHA256-signed, expiring URLs:
 //
@@ -72,8 +84,8 @@ func (l *links) sign(id, name string, exp int64) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// publish moves src under the links dir and returns its signed URL.
-func (l *links) publish(src string) (string, error) {
+// Publish moves src under the links dir and returns its signed URL.
+func (l *links) Publish(_ context.Context, src string) (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
@@ -145,11 +157,11 @@ func (l *links) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, st.ModTime(), f)
 }
 
-// sweep removes published files older than the TTL.
-func (l *links) sweep() {
+// Sweep removes published files older than the TTL.
+func (l *links) Sweep(context.Context) error {
 	ents, err := os.ReadDir(l.dir)
 	if err != nil {
-		return
+		return err
 	}
 	for _, e := range ents {
 		info, err := e.Info()
@@ -160,6 +172,25 @@ func (l *links) sweep() {
 			if err := os.RemoveAll(filepath.Join(l.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
+		}
+	}
+	return nil
+}
+
+// sweepLinks removes expired links' files every minute until ctx ends.
+func (b *Bot) sweepLinks(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if err := b.links.Sweep(sctx); err != nil {
+				b.log.Warn("sweeping expired links failed", "err", err)
+			}
+			cancel()
 		}
 	}
 }

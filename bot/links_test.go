@@ -1,16 +1,25 @@
 package bot
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mangabot/mangabot/book"
+	"github.com/mangabot/mangabot/internal/s3store"
+	"github.com/mangabot/mangabot/internal/s3test"
 )
 
 // With a random link key, links of a previous run are dead: their files
@@ -50,7 +59,7 @@ func newTestLinks(t *testing.T, secret string) (*links, *time.Time, *url.URL) {
 	if err := os.WriteFile(src, []byte("%PDF-1.7 body"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := l.publish(src)
+	raw, err := l.Publish(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,13 +155,80 @@ func TestLinkSweepRemovesOldFiles(t *testing.T) {
 		t.Fatalf("%d published dirs, want 1", len(ents))
 	}
 	*now = time.Now() // files are as old as the real clock says
-	l.sweep()
+	l.Sweep(context.Background())
 	if ents, _ := os.ReadDir(l.dir); len(ents) != 1 {
 		t.Fatal("sweep removed a fresh link")
 	}
 	*now = time.Now().Add(l.ttl + 2*time.Minute)
-	l.sweep()
+	l.Sweep(context.Background())
 	if ents, _ := os.ReadDir(l.dir); len(ents) != 0 {
 		t.Fatal("sweep kept an expired link")
+	}
+}
+
+// With Config.Links set to S3's presigned URLs, a too-big result is
+// linked into the bucket with no server of the bot's own: plain net/http
+// gets the PDF from the (fake, signature-checking) S3 with its media type
+// and an attachment name, the log shows no signature, and an expired
+// link is refused.
+func TestTooBigLinkS3(t *testing.T) {
+	srv := s3test.Start(t)
+	st, err := s3store.New(srv.Options("mangabot/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink logSink
+	logger := slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var out string
+	h := startWith(t, func(c *Config) {
+		c.Links = s3store.NewLinks(st, time.Hour, book.MediaType)
+		c.MaxParts = 1 // more parts than allowed: a link
+		out = c.OutputDir
+	}, startOptions{logger: logger})
+	const limit = 30 << 10
+	h.fd.SetAttachmentLimit(limit)
+	site := newSite(t, 160, false)
+	tok := h.download("u1", site.URL+"/chapter/s3link?n=3", limit)
+	h.waitFor("link", h.originalHas(tok, srv.URL))
+	h.waitIdle()
+	m := regexp.MustCompile(`📥 \[([^\]]+)\]\((http://[^)\s]+)\)`).FindStringSubmatch(statusText(h.fd.Original(tok)))
+	if m == nil {
+		t.Fatalf("no link in %s", statusText(h.fd.Original(tok)))
+	}
+	name, link := m[1], m[2]
+	if !strings.HasPrefix(link, srv.URL+"/"+srv.Bucket+"/mangabot/links/") {
+		t.Fatalf("link %s is not into the bucket", link)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body) <= limit {
+		t.Fatalf("GET link: %s, %d bytes", resp.Status, len(body))
+	}
+	if n := checkPDF(t, body); n != 3 {
+		t.Fatalf("linked pdf has %d pages", n)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/pdf" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if _, p, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err != nil || p["filename"] != name {
+		t.Errorf("Content-Disposition %q, want an attachment named %q", resp.Header.Get("Content-Disposition"), name)
+	}
+	if _, err := os.Stat(filepath.Join(out, "links")); !os.IsNotExist(err) {
+		t.Errorf("a local links dir was made: %v", err)
+	}
+	sig, _ := url.Parse(link)
+	if s := sig.Query().Get("X-Amz-Signature"); len(s) < 32 || strings.Contains(sink.String(), s) {
+		t.Errorf("the signature %q is missing from the link or present in the log", s)
+	}
+	if !strings.Contains(sink.String(), "X-Amz-Signature=[redacted]") {
+		t.Error("the published link was not logged (redacted)")
+	}
+	srv.Advance(time.Hour + time.Second)
+	if resp, err := http.Get(link); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("expired link: %v %v", resp.Status, err)
 	}
 }

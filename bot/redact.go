@@ -14,8 +14,9 @@ var (
 	urlRe = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
 	// Interaction tokens travel in URL paths.
 	tokenPathRe = regexp.MustCompile(`((?:webhooks|interactions)/[^/\s"]+/)[^/\s"?#]+`)
-	// Link signatures (and any token-like query parameter).
-	sigParamRe = regexp.MustCompile(`([?&](?:s|sig|signature|token)=)[^&\s"#]+`)
+	// Link signatures (and any token-like query parameter), S3 presigned
+	// URLs' included.
+	sigParamRe = regexp.MustCompile(`([?&](?:s|sig|signature|token|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"#]+`)
 )
 
 // redactor is a slog.Handler that scrubs secrets from messages and

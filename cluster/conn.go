@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/internal/s3store"
 )
 
 // Options say how to reach NATS and how jobs behave there. Zero values
@@ -29,13 +30,18 @@ type Options struct {
 	Logger                    *slog.Logger
 	// ReconnectWait between reconnect attempts; default 1s.
 	ReconnectWait time.Duration
+	// S3, when its Endpoint is set, holds finished files instead of the
+	// object store ([cluster] s3_*).
+	S3 s3store.Options
 }
 
 // OptionsFrom maps [cluster] onto Options.
 func OptionsFrom(c config.Cluster) Options {
 	return Options{URL: c.NATSURL, CredsFile: c.CredsFile, User: c.User, Password: c.Password,
 		TLSCA: c.TLSCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, Prefix: c.Prefix,
-		AckWait: c.AckWait.Duration, MaxAttempts: c.MaxAttempts, ResultTTL: c.ResultTTL.Duration}
+		AckWait: c.AckWait.Duration, MaxAttempts: c.MaxAttempts, ResultTTL: c.ResultTTL.Duration,
+		S3: s3store.Options{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region, AccessKey: c.S3AccessKey,
+			SecretKey: c.S3SecretKey, Prefix: c.S3Prefix, PathStyle: c.S3PathStyle}}
 }
 
 func (o *Options) defaults() {
@@ -75,6 +81,10 @@ type Conn struct {
 	// advisories (advisory.go).
 	jobs    jetstream.Stream
 	giveUps jetstream.Consumer
+	s3      *s3store.Store // nil: finished files in the object store
+	// bg ends at Close: the gateway's background sweep.
+	bg   context.Context
+	stop context.CancelFunc
 }
 
 // Connect dials NATS and makes sure the stream, consumer and buckets
@@ -113,6 +123,11 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("set up jetstream: %w", err)
 	}
+	if err := c.setupS3(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.bg, c.stop = context.WithCancel(context.Background())
 	return c, nil
 }
 
@@ -205,7 +220,10 @@ func ensureObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstrea
 }
 
 // Close drains nothing: jobs in flight are redelivered elsewhere.
-func (c *Conn) Close() { c.nc.Close() }
+func (c *Conn) Close() {
+	c.stop()
+	c.nc.Close()
+}
 
 // Healthy reports a live connection to NATS (for /healthz).
 func (c *Conn) Healthy() bool { return c.nc.IsConnected() }

@@ -22,6 +22,8 @@
 //	                                        in the object store as
 //	                                        <job>/p/<chapter>/<file>
 //	object store P-files, <job id>/<n>      finished files until delivered
+//	  or S3 ([cluster] s3_*),                 the same, outside NATS; swept
+//	  <s3_prefix>jobs/<job>/<attempt>.<n>/<name>  by gateways after result_ttl
 //	core subject P.progress.<job id>        progress, fire and forget
 //	core subject P.cancel.<job id>          cancel, to the worker running it
 //

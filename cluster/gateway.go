@@ -35,10 +35,12 @@ type Gateway struct {
 }
 
 // NewGateway returns the Runner of the gateway role. It takes its share
-// of the max-deliveries advisories (advisory.go) from now on.
+// of the max-deliveries advisories (advisory.go) from now on, and sweeps
+// expired results from S3 when they go there.
 func NewGateway(c *Conn) *Gateway {
 	g := &Gateway{c: c, waiters: map[string]chan struct{}{}}
 	g.watchGiveUps()
+	g.sweepS3()
 	return g
 }
 
@@ -216,13 +218,8 @@ func (g *Gateway) take(ctx context.Context, r *Record, rev uint64, dir string) (
 	}
 	for _, f := range r.Files {
 		path := filepath.Join(dir, filepath.Base(f.Name))
-		tmp := path + ".part"
-		if err := c.files.GetFile(ctx, f.Object, tmp); err != nil {
-			os.Remove(tmp)
+		if err := c.fetchFile(ctx, f, path); err != nil {
 			return nil, fmt.Errorf("fetch result %s: %w", f.Name, err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return nil, err
 		}
 		out.Files = append(out.Files, path)
 	}
@@ -257,12 +254,12 @@ func (c *Conn) end(id, to string, from func(r *Record) bool) {
 	}
 }
 
-// removeFiles deletes files from the object store (what is left, on
-// error, the bucket's TTL removes).
+// removeFiles deletes files from the object store or S3 (what is left,
+// on error, the bucket's TTL or the gateway's sweep removes).
 func (c *Conn) removeFiles(files []File) {
 	ctx, stop := context.WithTimeout(context.Background(), c.o.AckWait)
 	defer stop()
 	for _, f := range files {
-		_ = c.files.Delete(ctx, f.Object)
+		c.deleteFile(ctx, f)
 	}
 }

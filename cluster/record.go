@@ -42,9 +42,11 @@ type Record struct {
 	Updated time.Time             `json:"updated"`
 }
 
-// File is one finished file in the object store.
+// File is one finished file, in the object store (Object) or in S3
+// (S3Key, relative to [cluster] s3_prefix).
 type File struct {
-	Object string `json:"object"`
+	Object string `json:"object,omitempty"`
+	S3Key  string `json:"s3_key,omitempty"`
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`
 }

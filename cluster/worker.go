@@ -274,26 +274,18 @@ func (w *Worker) run(ctx context.Context, jm jobMsg, dir string) (*pipeline.Outp
 // this worker ran it; its files are dropped.
 var errDuplicate = errors.New("job already finished elsewhere")
 
-// finish puts the files in the object store and marks the job done.
+// finish puts the files in the object store (or S3) and marks the job
+// done.
 func (w *Worker) finish(ctx context.Context, id string, attempt int, out *pipeline.Output, log *slog.Logger) error {
 	c := w.c
 	files := make([]File, 0, len(out.Files))
 	for i, path := range out.Files {
-		f, err := os.Open(path)
-		if err != nil {
-			c.removeFiles(files)
-			return err
-		}
-		// Named by attempt too: two runs of one job never write the same
-		// object.
-		name := fmt.Sprintf("%s/%d.%d", id, attempt, i+1)
-		info, err := c.files.Put(ctx, jetstream.ObjectMeta{Name: name}, f)
-		f.Close()
+		f, err := c.storeFile(ctx, id, attempt, i+1, path)
 		if err != nil {
 			c.removeFiles(files)
 			return fmt.Errorf("store file: %w", err)
 		}
-		files = append(files, File{Object: name, Name: filepath.Base(path), Size: int64(info.Size)})
+		files = append(files, f)
 	}
 	_, ok, err := c.transition(ctx, id, func(r *Record) bool {
 		if r.final() {

@@ -87,7 +87,7 @@ type Output struct {
 	MaxParts     int     `toml:"max_parts" help:"Most parts the bot uploads before it falls back to a link (or refuses)."`
 	Placeholders bool    `toml:"placeholders" help:"Put a page saying which page is missing and why in place of each failed page."`
 	DPI          float64 `toml:"dpi" range:"[9,2400]" help:"Image pixels per inch, which sets the page size."`
-	PublicURL    string  `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked."`
+	PublicURL    string  `toml:"public_url" help:"Public base URL of the bot's HTTP server; when set, files too big to upload are linked (with [cluster] s3_endpoint set, links point into the bucket instead)."`
 	Listen       string  `toml:"listen" help:"Address of the bot's HTTP server (links), e.g. :8080; empty: no server."`
 	// MetricsListen is kept apart from Listen: /dl/ is public, /metrics
 	// and /healthz are for operators.
@@ -98,7 +98,7 @@ type Output struct {
 	MaxBytes      int64    `toml:"max_bytes" help:"Disk quota of the cache in bytes; least recently used files go first."`
 	// Fit: what happens to a file over the upload limit (or
 	// max_file_bytes).
-	Fit string `toml:"fit" help:"A file over the upload limit (or max_file_bytes): parts (split it), link (link it; needs public_url), shrink (re-encode the pages so one file fits; parts when even the floors below cannot)."`
+	Fit string `toml:"fit" help:"A file over the upload limit (or max_file_bytes): parts (split it), link (link it; needs public_url or [cluster] s3_endpoint), shrink (re-encode the pages so one file fits; parts when even the floors below cannot)."`
 	// How far shrink may go (its floors), and what it may store grey.
 	FitMaxWidth   int     `toml:"fit_max_width" help:"Shrink's last step scales pages wider than this many pixels down to it; 0: never scale."`
 	FitMinQuality int     `toml:"fit_min_quality" help:"Lowest JPEG quality shrink uses (1-90)."`
@@ -394,8 +394,8 @@ func (c *Config) Validate() error {
 	default:
 		bad("output.fit", "must be parts, link or shrink, got %q", c.Output.Fit)
 	}
-	if c.Output.Fit == "link" && c.Output.PublicURL == "" {
-		bad("output.fit", "link needs output.public_url (the bot serves the files)")
+	if c.Output.Fit == "link" && c.Output.PublicURL == "" && c.Cluster.S3Endpoint == "" {
+		bad("output.fit", "link needs output.public_url (the bot serves the files) or cluster.s3_endpoint (the bucket does)")
 	}
 	if w := c.Output.FitMaxWidth; w < 0 || (w > 0 && w < 100) {
 		bad("output.fit_max_width", "must be 0 (never scale) or at least 100, got %d", w)

@@ -11,6 +11,7 @@ import (
 	"github.com/mangabot/mangabot/bot"
 	"github.com/mangabot/mangabot/cluster"
 	"github.com/mangabot/mangabot/config"
+	"github.com/mangabot/mangabot/internal/s3store"
 	"github.com/mangabot/mangabot/metrics"
 	"github.com/mangabot/mangabot/pipeline"
 )
@@ -58,6 +59,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	bc := bot.ConfigFrom(cfg)
 	bc.Metrics = m
 	bc.ShardID, bc.ShardCount = rf.shardID, rf.shards.n
+	var s3 *s3store.Store
 	if rf.role == "gateway" {
 		conn, err := connectCluster(ctx, cfg, "gateway", logger)
 		if err != nil {
@@ -75,6 +77,12 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 			return fail(stderr, err)
 		}
 		bc.Store = st
+		s3 = conn.S3()
+	}
+	if cfg.Cluster.S3Endpoint != "" {
+		if err := useS3Links(ctx, cfg, s3, &bc, logger); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	bc.FollowHook = followHold(logger)
 	b, err := bot.New(bc, env, logger)
