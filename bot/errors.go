@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/mangabot/mangabot/pipeline"
 )
 
 var (
-	errShutdown = errors.New("the bot is shutting down")
+	errShutdown = pipeline.ErrStopping
 	errCanceled = errors.New("cancelled")
 )
 

@@ -105,8 +105,12 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 		}
 		select {
 		case <-ctx.Done():
-			g.cancel(id)
-			g.event("cancelled")
+			// A member's cancel reaches the worker; a gateway that stops
+			// leaves the job running there, to take up when it is back.
+			if !errors.Is(context.Cause(ctx), pipeline.ErrStopping) {
+				g.cancel(id)
+				g.event("cancelled")
+			}
 			return nil, context.Cause(ctx)
 		case <-changed:
 		case <-poll.C:

@@ -224,3 +224,41 @@ func TestDeliveredOnce(t *testing.T) {
 		t.Fatalf("run after the handover: %v, want ErrDelivered", err)
 	}
 }
+
+// A gateway that stops (its bot shutting down: cause pipeline.ErrStopping)
+// leaves the job running on its worker, unlike a member's cancel; the
+// gateway that resumes the job gets its file, fetched once.
+func TestStoppingGatewayLeavesJobRunning(t *testing.T) {
+	url := startNATS(t)
+	s := newSite(t, 3, 0)
+	release := s.hold(0)
+	w := startWorker(t, url, "w", newEnv(t, 1000, 50, nil), 1)
+	g := cluster.NewGateway(connect(t, url, "gateway"))
+	ctx, stop := context.WithCancelCause(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := runJob(t, ctx, g, newEnv(t, 1000, 50, nil), "stopping", s.chapter(1), nil)
+		errc <- err
+	}()
+	eventually(t, "the worker to fetch pages", func() bool { _, waiting := s.requests(); return waiting > 0 })
+	stop(pipeline.ErrStopping)
+	if err := <-errc; !errors.Is(err, pipeline.ErrStopping) {
+		t.Fatalf("RunJob: %v", err)
+	}
+	release()
+	c2 := connect(t, url, "gateway-2")
+	eventually(t, "the job to finish on its worker", func() bool {
+		r, err := c2.Job(context.Background(), "stopping")
+		return err == nil && r != nil && r.State == cluster.Done
+	})
+	out, err := runJob(t, context.Background(), cluster.NewGateway(c2), newEnv(t, 1000, 50, nil), "stopping", s.chapter(1), nil)
+	if err != nil || len(out.Files) != 1 || out.Pages != 3 {
+		t.Fatalf("resumed: %+v, %v", out, err)
+	}
+	if w.count("cancelled") != 0 || w.count("done") != 1 {
+		t.Errorf("worker outcomes: cancelled %d, done %d", w.count("cancelled"), w.count("done"))
+	}
+	if n, _ := s.requests(); n != 3 {
+		t.Errorf("%d image requests, want 3 (each page once)", n)
+	}
+}
