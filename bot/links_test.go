@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -196,15 +195,7 @@ func TestTooBigLinkS3(t *testing.T) {
 		t.Fatalf("no link in %s", statusText(h.fd.Original(tok)))
 	}
 	name, link := m[1], m[2]
-	if !strings.HasPrefix(link, srv.URL+"/"+srv.Bucket+"/mangabot/links/") {
-		t.Fatalf("link %s is not into the bucket", link)
-	}
-	resp, err := http.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := srv.GetLink(t, link, "mangabot/")
 	if resp.StatusCode != 200 || len(body) <= limit {
 		t.Fatalf("GET link: %s, %d bytes", resp.Status, len(body))
 	}

@@ -12,32 +12,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mangabot/mangabot/internal/testclock"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	t     *testing.T
 	root  string // holds cache/ and work/, one file system
-	clock *clock
+	clock *testclock.Clock
 }
 
 func newEnv(t *testing.T) *env {
@@ -45,7 +27,7 @@ func newEnv(t *testing.T) *env {
 	if err := os.Mkdir(filepath.Join(root, "work"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, root: root, clock: newClock()}
+	return &env{t: t, root: root, clock: testclock.New()}
 }
 
 func (e *env) open(keep time.Duration, max int64) *Cache {

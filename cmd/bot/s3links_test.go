@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -69,15 +67,7 @@ level = "debug"
 		t.Fatalf("no link in %s", embedText(fd.Original(tok)))
 	}
 	link := strings.ReplaceAll(m[1], `\u0026`, "&") // embeds are raw JSON
-	if !strings.HasPrefix(link, srv.URL+"/"+srv.Bucket+"/mangabot/links/") {
-		t.Fatalf("link %s is not into the bucket", link)
-	}
-	resp, err := http.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := srv.GetLink(t, link, "mangabot/")
 	if resp.StatusCode != 200 || len(body) <= limit || string(body[:5]) != "%PDF-" || resp.Header.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("GET link: %s, %d bytes, %q", resp.Status, len(body), resp.Header.Get("Content-Type"))
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -191,4 +192,24 @@ func mac(key []byte, s string) []byte {
 // encode is SigV4's URI encoding: everything but A-Z a-z 0-9 - _ . ~.
 func encode(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// GetLink fetches a download link, which must be a presigned URL into the
+// bucket under prefix+"links/", and returns the response (body closed)
+// with its body.
+func (s *Server) GetLink(t testing.TB, link, prefix string) (*http.Response, []byte) {
+	t.Helper()
+	if !strings.HasPrefix(link, s.URL+"/"+s.Bucket+"/"+prefix+"links/") {
+		t.Fatalf("link %s is not into the bucket under %slinks/", link, prefix)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }

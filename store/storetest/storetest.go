@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mangabot/mangabot/internal/testclock"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -40,29 +41,6 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, fresh(t)) })
 	}
-}
-
-// Clock is a settable test clock.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock starts a clock on 2026-03-01 12:00 UTC.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-// Now reads the clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // open opens a store closed at the test's end (a second Close is
@@ -97,7 +75,7 @@ func FullJob(id string) store.Job {
 }
 
 func putGetRoundTrip(t *testing.T, o Opener) {
-	c := NewClock()
+	c := testclock.New()
 	s := open(t, o, c.Now)
 	in := FullJob("j1")
 	got, err := s.Put(in)
@@ -172,7 +150,7 @@ func putRejects(t *testing.T, o Opener) {
 }
 
 func unfinishedInCreationOrder(t *testing.T, o Opener) {
-	c := NewClock()
+	c := testclock.New()
 	s := open(t, o, c.Now)
 	states := map[string]store.State{"e": store.Queued, "d": store.Done, "c": store.Running, "b": store.Failed, "a": store.Queued, "f": store.Cancelled, "g": store.Running}
 	// Put in this order while the clock steps back, so neither IDs nor
@@ -415,7 +393,7 @@ func followFoundOrderAndState(t *testing.T, o Opener) {
 }
 
 func pruneFoundKeepsPending(t *testing.T, o Opener) {
-	c := NewClock()
+	c := testclock.New()
 	st := open(t, o, c.Now)
 	f, _ := st.PutFollow(store.Follow{ID: store.NewFollowID()})
 	got, err := st.UpdateFollow(f.ID, func(*store.Follow) ([]store.Found, error) {
