@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/book"
+	"github.com/mangabot/mangabot/internal/tick"
 )
 
 // Publisher hands out a URL for a file too big to attach: the bot's own
@@ -179,18 +180,11 @@ func (l *links) Sweep(context.Context) error {
 
 // sweepLinks removes expired links' files every minute until ctx ends.
 func (b *Bot) sweepLinks(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			sctx, cancel := context.WithTimeout(ctx, time.Minute)
-			if err := b.links.Sweep(sctx); err != nil {
-				b.log.Warn("sweeping expired links failed", "err", err)
-			}
-			cancel()
+	tick.Every(ctx, time.Minute, func() {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := b.links.Sweep(sctx); err != nil {
+			b.log.Warn("sweeping expired links failed", "err", err)
 		}
-	}
+	})
 }

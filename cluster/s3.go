@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mangabot/mangabot/internal/s3store"
+	"github.com/mangabot/mangabot/internal/tick"
 )
 
 // Finished files go to the object store, or with [cluster] s3_* to an S3
@@ -114,7 +115,7 @@ func (g *Gateway) sweepS3() {
 	if c.s3 == nil {
 		return
 	}
-	go every(c.bg, min(c.o.ResultTTL/2, 10*time.Minute), func() {
+	go tick.Every(c.bg, min(c.o.ResultTTL/2, 10*time.Minute), func() {
 		ctx, cancel := context.WithTimeout(c.bg, time.Minute)
 		defer cancel()
 		if n, err := c.SweepFiles(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mangabot/mangabot/internal/tick"
 	"github.com/mangabot/mangabot/pipeline"
 )
 
@@ -177,7 +178,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, dir string) {
 		cancel(errCancelled)
 	}
 	// Heartbeats: the job stays this worker's while it lives.
-	go every(jctx, c.o.AckWait/3, func() { _ = msg.InProgress() })
+	go tick.Every(jctx, c.o.AckWait/3, func() { _ = msg.InProgress() })
 
 	jobDir := filepath.Join(dir, jm.ID)
 	defer os.RemoveAll(jobDir)
@@ -266,7 +267,7 @@ func (w *Worker) run(ctx context.Context, jm jobMsg, dir string) (*pipeline.Outp
 	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go every(sctx, pageSyncEvery, func() { ps.store(sctx) })
+	go tick.Every(sctx, pageSyncEvery, func() { ps.store(sctx) })
 	return env.Run(ctx, plan, pipeline.RunOptions{Dir: filepath.Join(dir, "out"), WorkDir: work, Progress: progress})
 }
 
@@ -307,18 +308,4 @@ func (w *Worker) finish(ctx context.Context, id string, attempt int, out *pipeli
 		}
 	}
 	return err
-}
-
-// every calls f every d until ctx ends.
-func every(ctx context.Context, d time.Duration, f func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			f()
-		}
-	}
 }

@@ -21,16 +21,22 @@ func (rw rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func TestDiscordgoConnectsAndReceivesInteraction(t *testing.T) {
-	fd := New()
-	defer fd.Close()
+// session is a discordgo session whose REST calls go to fd.
+func session(t *testing.T, fd *Server) *discordgo.Session {
+	t.Helper()
 	base, _ := url.Parse(fd.URL)
-
 	s, err := discordgo.New("Bot test-token")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Client = &http.Client{Transport: rewrite{base}, Timeout: 10 * time.Second}
+	return s
+}
+
+func TestDiscordgoConnectsAndReceivesInteraction(t *testing.T) {
+	fd := New()
+	defer fd.Close()
+	s := session(t, fd)
 	s.Identify.Intents = discordgo.IntentsGuilds
 	got := make(chan *discordgo.InteractionCreate, 1)
 	raw := make(chan []byte, 1)
@@ -133,12 +139,7 @@ func asREST(err error, re **discordgo.RESTError) bool {
 func TestRecommendedShards(t *testing.T) {
 	fd := New()
 	defer fd.Close()
-	base, _ := url.Parse(fd.URL)
-	s, err := discordgo.New("Bot test-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Client = &http.Client{Transport: rewrite{base}, Timeout: 10 * time.Second}
+	s := session(t, fd)
 	for _, n := range []int{1, 7} {
 		if n != 1 {
 			fd.SetRecommendedShards(n)
