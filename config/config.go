@@ -472,9 +472,9 @@ func EnvName(section, key string) string {
 	return "MANGABOT_" + strings.ToUpper(section) + "_" + strings.ToUpper(key)
 }
 
-// applyEnv sets every plain key of every section from its MANGABOT_*
-// variable when set. Lists are comma-separated. Site options stay in files.
-func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+// envKeys calls f with every plain key of every section: its
+// "section.key" name, its MANGABOT_* variable and its field.
+func (c *Config) envKeys(f func(key, name string, field reflect.Value) error) error {
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		section := v.Type().Field(i)
@@ -483,26 +483,45 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 		sv := v.Field(i)
 		for j := 0; j < sv.NumField(); j++ {
-			f := sv.Type().Field(j)
-			key := strings.Split(f.Tag.Get("toml"), ",")[0]
+			key := strings.Split(sv.Type().Field(j).Tag.Get("toml"), ",")[0]
 			if key == "" || key == "-" {
 				continue
 			}
-			name := EnvName(tomlName(section), key)
-			val, ok := lookup(name)
-			if !ok {
-				continue
+			if err := f(tomlName(section)+"."+key, EnvName(tomlName(section), key), sv.Field(j)); err != nil {
+				return err
 			}
-			if err := setFromString(sv.Field(j), val); err != nil {
-				return fmt.Errorf("%s: %v", name, err)
-			}
-			if c.fromEnv == nil {
-				c.fromEnv = map[string]string{}
-			}
-			c.fromEnv[tomlName(section)+"."+key] = name
 		}
 	}
 	return nil
+}
+
+// EnvNames lists every MANGABOT_* variable the config reads.
+func EnvNames() []string {
+	var names []string
+	Default().envKeys(func(_, name string, _ reflect.Value) error {
+		names = append(names, name)
+		return nil
+	})
+	return names
+}
+
+// applyEnv sets every plain key of every section from its MANGABOT_*
+// variable when set. Lists are comma-separated. Site options stay in files.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	return c.envKeys(func(key, name string, field reflect.Value) error {
+		val, ok := lookup(name)
+		if !ok {
+			return nil
+		}
+		if err := setFromString(field, val); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		if c.fromEnv == nil {
+			c.fromEnv = map[string]string{}
+		}
+		c.fromEnv[key] = name
+		return nil
+	})
 }
 
 func tomlName(f reflect.StructField) string { return strings.Split(f.Tag.Get("toml"), ",")[0] }
