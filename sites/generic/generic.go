@@ -230,6 +230,11 @@ func (h *handler) Resolve(ctx context.Context, env sites.Env, req sites.Request)
 			return chs, nil
 		}
 	}
+	if req.Chapters != "" {
+		// A page of images is one chapter with no list to select from:
+		// ignoring the selection would download what was not asked for.
+		return nil, fmt.Errorf("%w: %s is one chapter, with no chapter list to select %q from; give a series link, or leave the chapter selection out", sites.ErrBadSelection, src.String(), req.Chapters)
+	}
 	if r != nil {
 		pages, err = r.pages(ctx, env, pg)
 	} else {

@@ -863,3 +863,22 @@ func TestGenericDecorationSignals(t *testing.T) {
 		})
 	}
 }
+
+// A chapter selection with a plain page of images (one chapter, no list)
+// is refused before any image is fetched, rather than ignored.
+func TestGenericSelectionOnOneChapter(t *testing.T) {
+	const pagePath = "/manga/solo-hero/chapter-12/"
+	fs := newFixtureServer(t, map[string]string{pagePath: "gallery.html"})
+	u, _ := sites.ParseURL(fs.URL + pagePath)
+	_, err := newTestHandler(t, nil).Resolve(context.Background(), testEnv(), sites.Request{URL: u, Chapters: "1,10"})
+	if !errors.Is(err, sites.ErrBadSelection) || !strings.Contains(err.Error(), "is one chapter") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want one line of ErrBadSelection", err)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for p, n := range fs.hits {
+		if strings.HasSuffix(p, ".jpg") && n > 0 {
+			t.Errorf("image %s fetched %d times", p, n)
+		}
+	}
+}
