@@ -24,6 +24,9 @@
 //	object store P-files, <job id>/<n>      finished files until delivered
 //	  or S3 ([cluster] s3_*),                 the same, outside NATS; swept
 //	  <s3_prefix>jobs/<job>/<attempt>.<n>/<name>  by gateways after result_ttl
+//	KV P-bot-jobs, P-bot-quota,             the bot's own store (Store: the
+//	  P-bot-follows                         store.Store contract), shared by
+//	                                        every gateway and `bot follow`
 //	core subject P.progress.<job id>        progress, fire and forget
 //	core subject P.cancel.<job id>          cancel, to the worker running it
 //
@@ -37,4 +40,7 @@
 // the rest — at most max_attempts times, then the user is told (by the
 // worker of the extra delivery, or, if it dies too, by a gateway on the
 // max-deliveries advisory).
+//
+// Streams and buckets are created when missing and never rewritten at
+// start (ensureStream, ensureKV): every process runs the setup.
 package cluster
