@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/cluster"
+	"github.com/mangabot/mangabot/internal/natstest"
 	"github.com/mangabot/mangabot/store"
 	"github.com/mangabot/mangabot/store/storetest"
 )
@@ -45,4 +46,27 @@ func TestStoreContract(t *testing.T) {
 			return connStore{s, c}
 		}
 	})
+}
+
+// BenchmarkStorePut: one job update (the bot saves a running job about
+// once a second, and at each state change) in KV on loopback; compare
+// store's BenchmarkBoltPut.
+func BenchmarkStorePut(b *testing.B) {
+	url := natstest.Start(b, "", -1).ClientURL()
+	c, err := cluster.Connect(context.Background(), cluster.Options{URL: url})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.Store(context.Background(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j := storetest.FullJob("bench")
+	for b.Loop() {
+		j.PagesDone++
+		if _, err := s.Put(j); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

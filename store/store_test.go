@@ -23,3 +23,19 @@ func TestBoltContract(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkBoltPut: one job update in the bbolt file (fsync included).
+func BenchmarkBoltPut(b *testing.B) {
+	s, err := store.Open(filepath.Join(b.TempDir(), "jobs.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	j := storetest.FullJob("bench")
+	for b.Loop() {
+		j.PagesDone++
+		if _, err := s.Put(j); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
