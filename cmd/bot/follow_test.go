@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 )
 
@@ -120,7 +121,7 @@ report_url = ""
 level = "debug"
 `, api.URL))
 
-			var logs syncBuf
+			var logs testtool.LogBuffer
 			bot1 := startBot(t, cfg, &logs, "MANGABOT_TEST_FOLLOW_HOLD="+stage)
 			waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 			_, tok, err := fd.Dispatch(fakediscord.Interaction{Type: 2, GuildID: "g1", ChannelID: "c1", UserID: "u1", Permissions: 1 << 4,

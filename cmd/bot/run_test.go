@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -100,33 +101,15 @@ func (s *countingSite) counts() (reqs, served map[int]int, total int) {
 	return
 }
 
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startBot starts `bot run` with the environment of the tests plus env.
-func startBot(t *testing.T, cfg string, logs *syncBuf, env ...string) *exec.Cmd {
+func startBot(t *testing.T, cfg string, logs *testtool.LogBuffer, env ...string) *exec.Cmd {
 	t.Helper()
 	return startBotArgs(t, []string{"run", "-config", cfg}, logs, env...)
 }
 
 // startBotArgs starts the binary with args and the environment of the
 // tests plus env.
-func startBotArgs(t *testing.T, args []string, logs *syncBuf, env ...string) *exec.Cmd {
+func startBotArgs(t *testing.T, args []string, logs *testtool.LogBuffer, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(botBin, args...)
 	cmd.Env = append(append(os.Environ(), "DISCORD_TOKEN="), env...)
@@ -229,7 +212,7 @@ format = "json"
 		t.Fatal(err)
 	}
 
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	bot1 := startBot(t, cfg, &logs)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 	if _, err := os.Stat(filepath.Join(out, "job-deadbeef00")); !os.IsNotExist(err) {
@@ -481,7 +464,7 @@ dir = %q
 [storage]
 path = %q
 `, fd.URL, t.TempDir(), filepath.Join(t.TempDir(), "mangabot.db"))+md.config())
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	bot := startBot(t, cfg, &logs)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 	tok := dispatchDownload(t, fd, "u1", mdChapterLink)
