@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,11 +17,11 @@ import (
 // into a temp dir.
 func followConfig(t *testing.T, api *mdtest.API) string {
 	store := filepath.Join(t.TempDir(), "bot.db")
-	return writeConfig(t, "[storage]\npath = \""+store+"\"\n[sites.mangadex]\napi_url = \""+api.URL+"\"\nreport_url = \"\"\n")
+	return writeConfig(t, "[storage]\npath = \""+store+"\"\n"+api.Config())
 }
 
 func TestFollowAddCheckListRemove(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	cfg := followConfig(t, api)
 	ctx := context.Background()
 	series := mdtest.TitleURL("https://mangadex.org")
@@ -74,7 +73,7 @@ func TestFollowAddCheckListRemove(t *testing.T) {
 }
 
 func TestFollowBadInput(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	cfg := followConfig(t, api)
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -108,18 +107,15 @@ func TestFollowKilledBetweenFindingAndPosting(t *testing.T) {
 		t.Run(stage, func(t *testing.T) {
 			fd := fakediscord.New()
 			t.Cleanup(fd.Close)
-			api := mdtest.New(t)
+			api := mdtest.New(t, mdtest.Options{})
 			dir := t.TempDir()
-			cfg := botConfig(t, "follow-crash-token", fd.URL, dir, fmt.Sprintf(`[follows]
+			cfg := botConfig(t, "follow-crash-token", fd.URL, dir, `[follows]
 interval = "1s"
 jitter = "0s"
 max_backoff = "2s"
-[sites.mangadex]
-api_url = %q
-report_url = ""
 [log]
 level = "debug"
-`, api.URL))
+`+api.Config())
 
 			var logs testtool.LogBuffer
 			bot1 := startBot(t, cfg, &logs, "MANGABOT_TEST_FOLLOW_HOLD="+stage)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/internal/testtool"
+	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -450,7 +451,7 @@ metrics_listen = ""
 // MangaDex@Home report of the images it fetched leave before it exits,
 // even from a slow report endpoint.
 func TestRunSendsReportsBeforeExit(t *testing.T) {
-	md := newFakeMangaDex(t, time.Second)
+	md := mdtest.New(t, mdtest.Options{Node: true, Reports: true, ReportDelay: time.Second})
 	fd := fakediscord.New()
 	t.Cleanup(fd.Close)
 	cfg := writeConfig(t, fmt.Sprintf(`[discord]
@@ -463,7 +464,7 @@ edit_interval = "50ms"
 dir = %q
 [storage]
 path = %q
-`, fd.URL, t.TempDir(), filepath.Join(t.TempDir(), "mangabot.db"))+md.config())
+`, fd.URL, t.TempDir(), filepath.Join(t.TempDir(), "mangabot.db"))+md.Config())
 	var logs testtool.LogBuffer
 	bot := startBot(t, cfg, &logs)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
@@ -479,5 +480,5 @@ path = %q
 	if err := bot.Wait(); err != nil {
 		t.Fatalf("bot exit: %v\n%s", err, logs.String())
 	}
-	md.checkReports(t, 3, logs.String())
+	md.CheckReports(t, 3, logs.String())
 }
