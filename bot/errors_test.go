@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // Uploads die with the connection: the client's error (a *url.Error) names
@@ -15,7 +16,7 @@ import (
 // the status shows a failure (not "Done"), and neither what Discord was
 // sent nor the log holds the token.
 func TestDiscordErrorsHideToken(t *testing.T) {
-	var sink logSink
+	var sink testtool.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := startWith(t, nil, startOptions{logger: logger})
 	for _, path := range []string{"/messages/@original", "/webhooks/"} {

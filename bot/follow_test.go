@@ -70,7 +70,7 @@ func customIDs(m fakediscord.Message) []string {
 }
 
 func TestFollowAnnouncesOnceWithDownload(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	h := startFollowing(t, api)
 	series := mdtest.TitleURL("https://mangadex.org")
 
@@ -132,7 +132,7 @@ func TestFollowAnnouncesOnceWithDownload(t *testing.T) {
 }
 
 func TestFollowDeletedChannelPauses(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	h := startFollowing(t, api)
 	h.command("follow", dl{guild: "g2", user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org")}})
 	h.waitFor("follow stored", func() bool { fs, _ := h.bot.st.Follows(nil); return len(fs) == 1 })
@@ -169,7 +169,7 @@ func TestFollowDeletedChannelPauses(t *testing.T) {
 func TestFollowDeliversFile(t *testing.T) {
 	for _, format := range []string{"pdf", "cbz"} {
 		t.Run(format, func(t *testing.T) {
-			api := mdtest.New(t)
+			api := mdtest.New(t, mdtest.Options{})
 			h := startFollowing(t, api)
 			tok := h.command("follow", dl{user: "u1", perms: discordgo.PermissionManageChannels,
 				opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org"), "deliver": format}})
@@ -214,7 +214,7 @@ func TestFollowDeliversFile(t *testing.T) {
 }
 
 func TestFollowCapsAndChoices(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	info, _ := sites.Lookup("mangadex")
 	o := info.Options().(*mangadex.Options)
 	o.APIURL, o.ReportURL = api.URL, ""
@@ -260,7 +260,7 @@ func TestFollowCapsAndChoices(t *testing.T) {
 }
 
 func TestFollowLeftGuildPauses(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	h := startFollowing(t, api)
 	tok := h.command("follow", dl{guild: "g2", user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": mdtest.TitleURL("https://mangadex.org")}})
 	h.waitFor("follow answer", h.originalHas(tok, "Following"))
@@ -315,7 +315,7 @@ func newMadaraSeries(t *testing.T) *madaraSeries {
 // generic handler's detection, checked by the engine, one announcement
 // whose Download button delivers the chapter.
 func TestFollowMadaraSeries(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	site := newMadaraSeries(t)
 	h := startFollowing(t, api)
 	tok := h.command("follow", dl{user: "u1", perms: discordgo.PermissionManageChannels, opts: map[string]string{"url": site.URL + "/manga/solo-hero/"}})
@@ -362,7 +362,7 @@ func TestShardsShareFollows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	info, _ := sites.Lookup("mangadex")
 	o := info.Options().(*mangadex.Options)
 	o.APIURL, o.ReportURL = api.URL, ""

@@ -654,23 +654,6 @@ func fmtJSON(v any) string {
 	return string(b)
 }
 
-type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // downloadAs is /manga download url:<url> format:<format>.
 func (h *harness) downloadAs(user, url, format string, limit int64) string {
 	return h.command("download", dl{user: user, limit: limit, opts: map[string]string{"url": url, "format": format}})

@@ -19,6 +19,7 @@ import (
 	"github.com/mangabot/mangabot/book"
 	"github.com/mangabot/mangabot/internal/s3store"
 	"github.com/mangabot/mangabot/internal/s3test"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // With a random link key, links of a previous run are dead: their files
@@ -176,7 +177,7 @@ func TestTooBigLinkS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sink logSink
+	var sink testtool.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var out string
 	h := startWith(t, func(c *Config) {

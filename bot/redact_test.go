@@ -10,12 +10,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // A whole job logged at debug level (Discord request URLs included) with
 // a link delivery: no token, no link signature, and job ids on job lines.
 func TestLogsHoldNoSecrets(t *testing.T) {
-	var sink logSink
+	var sink testtool.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	addr := freeAddr(t)
 	h := startWith(t, func(c *Config) {

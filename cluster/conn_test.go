@@ -1,40 +1,21 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mangabot/mangabot/cluster"
 	"github.com/mangabot/mangabot/internal/natstest"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
-
-// syncLog is a log sink tests read.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // dial connects with o (URL, timings and a logger into log filled in)
 // and closes the connection when the test ends.
-func dial(t *testing.T, url string, o cluster.Options, log *syncLog) (*cluster.Conn, error) {
+func dial(t *testing.T, url string, o cluster.Options, log *testtool.LogBuffer) (*cluster.Conn, error) {
 	t.Helper()
 	o.URL, o.AckWait, o.Logger = url, 1500*time.Millisecond, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -59,7 +40,7 @@ type connectCase struct {
 func checkConnect(t *testing.T, url string, cases []connectCase, secret string) {
 	t.Helper()
 	for _, c := range cases {
-		var log syncLog
+		var log testtool.LogBuffer
 		conn, err := dial(t, url, c.o, &log)
 		switch {
 		case c.want == "" && err != nil:
@@ -97,7 +78,7 @@ func TestConnectMutualTLS(t *testing.T) {
 	url := natstest.StartOpts(t, natstest.Options{TLS: ca, VerifyClients: true}).ClientURL()
 	cert, key := ca.Issue(t, "worker", false)
 	otherCert, otherKey := natstest.NewCA(t).Issue(t, "stranger", false)
-	var log syncLog
+	var log testtool.LogBuffer
 	if _, err := dial(t, url, cluster.Options{TLSCA: ca.CertFile}, &log); err == nil || !strings.HasPrefix(err.Error(), "connect to nats: ") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("no client certificate: %v, want one line refusing", err)
 	}
@@ -121,7 +102,7 @@ func TestConnectUserPassword(t *testing.T) {
 		{"wrong password", cluster.Options{User: "bot", Password: "not-" + secret}, "nats: Authorization Violation (check [cluster] user and password, or creds_file)"},
 		{"no user", cluster.Options{}, "nats: Authorization Violation (check [cluster] user and password, or creds_file)"},
 	}, secret)
-	var log syncLog
+	var log testtool.LogBuffer
 	c, err := dial(t, url, cluster.Options{User: "bot", Password: secret, ReconnectWait: 50 * time.Millisecond}, &log)
 	if err != nil {
 		t.Fatal(err)

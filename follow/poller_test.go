@@ -66,7 +66,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	cfg := config.Default()
 	cfg.Download.AllowNetworks = []string{"127.0.0.0/8"}
 	cfg.Download.Retries = 0

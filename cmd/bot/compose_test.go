@@ -13,6 +13,7 @@ import (
 	"github.com/mangabot/mangabot/config"
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/internal/natstest"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // composeFile is the part of docker-compose.yml the test reads.
@@ -79,12 +80,12 @@ func TestComposeServices(t *testing.T) {
 		}
 		return append(out, "MANGABOT_DISCORD_API_URL="+fd.URL, "MANGABOT_DOWNLOAD_ALLOW_NETWORKS=127.0.0.0/8")
 	}
-	start := func(service string) *syncBuf {
+	start := func(service string) *testtool.LogBuffer {
 		s, ok := cf.Services[service]
 		if !ok || len(s.Command) == 0 {
 			t.Fatalf("no %s service with a command", service)
 		}
-		logs := &syncBuf{}
+		logs := &testtool.LogBuffer{}
 		startBotArgs(t, s.Command, logs, env(service)...)
 		t.Cleanup(func() {
 			if t.Failed() {

@@ -26,6 +26,7 @@ import (
 	"github.com/mangabot/mangabot/internal/pagegen"
 	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites/engine/enginetest"
+	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 )
 
 // site is a fake gallery: /chapter lists n images; /img/N serves them.
@@ -417,9 +418,9 @@ func TestFetchMixedChapterWithFaults(t *testing.T) {
 // order, and a ComicInfo.xml valid against the schema that carries the
 // chapter's metadata.
 func TestFetchCBZ(t *testing.T) {
-	md := newFakeMangaDex(t, 0)
+	md := mdtest.New(t, mdtest.Options{Node: true, Reports: true})
 	out := t.TempDir()
-	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, md.config()), "-format", "cbz", "-o", out, mdChapterLink)
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, md.Config()), "-format", "cbz", "-o", out, mdChapterLink)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -433,7 +434,7 @@ func TestFetchCBZ(t *testing.T) {
 		t.Fatalf("entries %v", names)
 	}
 	for i, n := range names[:3] {
-		if !bytes.Equal(files[n], md.images[i]) {
+		if !bytes.Equal(files[n], md.Pages()[i]) {
 			t.Errorf("%s is not the image served as page %d", n, i+1)
 		}
 	}
@@ -458,16 +459,16 @@ func TestFetchCBZ(t *testing.T) {
 // `bot fetch -o x.epub` (the format from the extension): epubcheck passes,
 // and the metadata and images are the chapter's.
 func TestFetchEPUB(t *testing.T) {
-	md := newFakeMangaDex(t, 0)
+	md := mdtest.New(t, mdtest.Options{Node: true, Reports: true})
 	file := filepath.Join(t.TempDir(), "ch.epub")
-	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, md.config()), "-o", file, mdChapterLink)
+	r := run(t, context.Background(), "fetch", "-config", writeConfig(t, md.Config()), "-o", file, mdChapterLink)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != file {
 		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
 	testtool.Epubcheck(t, file)
 	_, files := testtool.ReadZip(t, file)
 	for i, n := range []string{"001.jpg", "002.png", "003.webp"} {
-		if !bytes.Equal(files["OEBPS/images/"+n], md.images[i]) {
+		if !bytes.Equal(files["OEBPS/images/"+n], md.Pages()[i]) {
 			t.Errorf("%s is not the image served as page %d", n, i+1)
 		}
 	}
@@ -495,9 +496,9 @@ func TestFetchEPUB(t *testing.T) {
 // A PDF of the same chapter carries the metadata too; bad formats are one
 // line and write nothing.
 func TestFetchFormatPDFAndBadFormat(t *testing.T) {
-	md := newFakeMangaDex(t, 0)
+	md := mdtest.New(t, mdtest.Options{Node: true, Reports: true})
 	out := t.TempDir()
-	cfg := writeConfig(t, md.config()+"[output]\nformat = \"cbz\"\n")
+	cfg := writeConfig(t, md.Config()+"[output]\nformat = \"cbz\"\n")
 	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", filepath.Join(out, "x.pdf"), mdChapterLink)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -1012,8 +1013,8 @@ func TestFetchDecorationsOnly(t *testing.T) {
 // process exiting before its queue drained). The API answers are the
 // recorded fixtures of sites/mangadex.
 func TestFetchMangaDexReportsSentBeforeExit(t *testing.T) {
-	md := newFakeMangaDex(t, 300*time.Millisecond)
-	cfg := writeConfig(t, md.config())
+	md := mdtest.New(t, mdtest.Options{Node: true, Reports: true, ReportDelay: 300 * time.Millisecond})
+	cfg := writeConfig(t, md.Config())
 	out := t.TempDir()
 	r := run(t, context.Background(), "fetch", "-config", cfg, "-o", out, mdChapterLink)
 	if r.code != 0 {
@@ -1022,7 +1023,7 @@ func TestFetchMangaDexReportsSentBeforeExit(t *testing.T) {
 	if n := pdfPages(t, strings.TrimSpace(r.stdout)); n != 3 {
 		t.Errorf("PDF has %d pages, want 3", n)
 	}
-	md.checkReports(t, 3, r.stderr)
+	md.CheckReports(t, 3, r.stderr)
 
 	// A missing chapter: one line, the site and "not found" said once
 	// (issue 11: "mangadex: not found: mangadex: ...").

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 )
 
@@ -17,11 +17,11 @@ import (
 // into a temp dir.
 func followConfig(t *testing.T, api *mdtest.API) string {
 	store := filepath.Join(t.TempDir(), "bot.db")
-	return writeConfig(t, "[storage]\npath = \""+store+"\"\n[sites.mangadex]\napi_url = \""+api.URL+"\"\nreport_url = \"\"\n")
+	return writeConfig(t, "[storage]\npath = \""+store+"\"\n"+api.Config())
 }
 
 func TestFollowAddCheckListRemove(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	cfg := followConfig(t, api)
 	ctx := context.Background()
 	series := mdtest.TitleURL("https://mangadex.org")
@@ -73,7 +73,7 @@ func TestFollowAddCheckListRemove(t *testing.T) {
 }
 
 func TestFollowBadInput(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	cfg := followConfig(t, api)
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -107,20 +107,17 @@ func TestFollowKilledBetweenFindingAndPosting(t *testing.T) {
 		t.Run(stage, func(t *testing.T) {
 			fd := fakediscord.New()
 			t.Cleanup(fd.Close)
-			api := mdtest.New(t)
+			api := mdtest.New(t, mdtest.Options{})
 			dir := t.TempDir()
-			cfg := botConfig(t, "follow-crash-token", fd.URL, dir, fmt.Sprintf(`[follows]
+			cfg := botConfig(t, "follow-crash-token", fd.URL, dir, `[follows]
 interval = "1s"
 jitter = "0s"
 max_backoff = "2s"
-[sites.mangadex]
-api_url = %q
-report_url = ""
 [log]
 level = "debug"
-`, api.URL))
+`+api.Config())
 
-			var logs syncBuf
+			var logs testtool.LogBuffer
 			bot1 := startBot(t, cfg, &logs, "MANGABOT_TEST_FOLLOW_HOLD="+stage)
 			waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 			_, tok, err := fd.Dispatch(fakediscord.Interaction{Type: 2, GuildID: "g1", ChannelID: "c1", UserID: "u1", Permissions: 1 << 4,

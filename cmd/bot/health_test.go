@@ -12,6 +12,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/internal/natstest"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // freeAddr is a loopback address nobody listens on.
@@ -52,7 +53,7 @@ func TestClusterHealthAndMetrics(t *testing.T) {
 	gwCfg := botConfig(t, "health-token-0123456789", fd.URL, filepath.Join(dir, "gw"), cluster+"[bot]\nedit_interval = \"50ms\"\n")
 	// botConfig turns the listener off (a second key would be a TOML
 	// error): the gateway's comes from the environment.
-	var gwLogs, wLogs syncBuf
+	var gwLogs, wLogs testtool.LogBuffer
 	startBotArgs(t, []string{"run", "-config", gwCfg, "-role", "gateway"}, &gwLogs, "MANGABOT_OUTPUT_METRICS_LISTEN="+gwAddr)
 	wCfg := writeConfig(t, cluster+fmt.Sprintf("[output]\ndir = %q\nmetrics_listen = %q\n", filepath.Join(dir, "w"), wAddr))
 	startRole(t, wCfg, &wLogs, "worker")

@@ -3,27 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/mangabot/mangabot/internal/testtool"
+	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 )
 
 // These tests run the real binary, as a user would, against a fake manga
@@ -243,114 +237,6 @@ func meanAbsDiff(img image.Image, original []byte) float64 {
 	return sum / (n * n)
 }
 
-// mdChapterLink is the chapter of the MangaDex fixtures (sites/mangadex
-// testdata), three pages.
-const mdChapterLink = "https://mangadex.org/chapter/a1b2c3d4-0000-4000-8000-00000000c001"
-
-// fakeMangaDex stands in for MangaDex on loopback with its recorded
-// answers: the API (chapter, its manga with authors, at-home server), an
-// @Home node on 127.0.0.3 whose images are reported, and a slow report
-// endpoint that records the reports it took (each after delay). The
-// chapter is "The Reading Room", vol. 2 ch. 7.5 of "The Library Beyond
-// the Clouds" by Aoi Kumo and Sora Ito, translated into English by Alpha
-// Scans and Beta Scans; its three pages are real images: a JPEG, a PNG
-// and a lossy WebP (images).
-type fakeMangaDex struct {
-	api, node, reports *httptest.Server
-	images             [][]byte
-
-	mu       sync.Mutex
-	reported []string // image URLs of successful reports
-}
-
-func newFakeMangaDex(t *testing.T, delay time.Duration) *fakeMangaDex {
-	t.Helper()
-	const chapter = "a1b2c3d4-0000-4000-8000-00000000c001"
-	fixture := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "sites", "mangadex", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	md := &fakeMangaDex{}
-	nodeLn, err := net.Listen("tcp", "127.0.0.3:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"video-001.jpeg", "video-001.png", "video-001.lossy.webp"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "pdf", "testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		md.images = append(md.images, b)
-	}
-	page := regexp.MustCompile(`/data/[0-9a-f]+/([123])-`)
-	md.node = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := page.FindStringSubmatch(r.URL.Path)
-		if m == nil {
-			http.NotFound(w, r)
-			return
-		}
-		img := md.images[m[1][0]-'1']
-		w.Header().Set("Content-Type", http.DetectContentType(img))
-		w.Header().Set("X-Cache", "HIT")
-		w.Write(img)
-	}))
-	md.node.Listener.Close()
-	md.node.Listener = nodeLn
-	md.node.Start()
-	t.Cleanup(md.node.Close)
-	md.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/chapter/" + chapter:
-			w.Write(fixture("chapter.json"))
-		case "/manga/9f0c1c9e-6a9b-4d7e-8a51-0b1f2a3c4d5e": // the chapter's manga
-			w.Write(fixture("manga.json"))
-		case "/at-home/server/" + chapter:
-			w.Write(bytes.ReplaceAll(fixture("at_home.json"), []byte("{{BASE_URL}}"), []byte(md.node.URL+"/token")))
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			w.Write(fixture("error_not_found.json"))
-		}
-	}))
-	t.Cleanup(md.api.Close)
-	md.reports = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A slow endpoint: each report takes a while to be taken.
-		time.Sleep(delay)
-		var rep struct {
-			URL     string `json:"url"`
-			Success bool   `json:"success"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil && rep.Success {
-			md.mu.Lock()
-			md.reported = append(md.reported, rep.URL)
-			md.mu.Unlock()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"result":"ok"}`))
-	}))
-	t.Cleanup(md.reports.Close)
-	return md
-}
-
-// config is the [sites.mangadex] table pointing at the fake.
-func (md *fakeMangaDex) config() string {
-	return fmt.Sprintf("[sites.mangadex]\napi_url = %q\nreport_url = %q\n", md.api.URL, md.reports.URL+"/report")
-}
-
-// checkReports checks that want reports of the node's images arrived.
-func (md *fakeMangaDex) checkReports(t *testing.T, want int, logs string) {
-	t.Helper()
-	md.mu.Lock()
-	defer md.mu.Unlock()
-	if len(md.reported) != want {
-		t.Errorf("%d reports arrived before the process exited, want %d: %q\n%s", len(md.reported), want, md.reported, logs)
-	}
-	for _, u := range md.reported {
-		if !strings.HasPrefix(u, md.node.URL+"/token/data/") {
-			t.Errorf("report for %s, want the node's images", u)
-		}
-	}
-}
+// mdChapterLink is the chapter of the MangaDex fixtures (mdtest.ChapterID),
+// three pages.
+const mdChapterLink = "https://mangadex.org/chapter/" + mdtest.ChapterID

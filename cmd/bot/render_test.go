@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // scriptedReader is a reader that needs a browser: the first answer is a
@@ -231,7 +232,7 @@ func TestRunRenderThenShutdown(t *testing.T) {
 	dir := t.TempDir()
 	tmp := t.TempDir()
 	cfg := botConfig(t, "render-bot-token-0123456789", fd.URL, dir, renderConfig)
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	bot := startBot(t, cfg, &logs, "TMPDIR="+tmp)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 	tok := dispatchDownload(t, fd, "u1", s.reader.URL+"/chapter")

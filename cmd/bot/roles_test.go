@@ -18,6 +18,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/internal/natstest"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // chapterSite serves /c/N (pages images each) and /img/N/P; images of
@@ -68,7 +69,7 @@ func (s *chapterSite) waiting() int {
 }
 
 // startRole starts `bot run -role role`.
-func startRole(t *testing.T, cfg string, logs *syncBuf, role string) *exec.Cmd {
+func startRole(t *testing.T, cfg string, logs *testtool.LogBuffer, role string) *exec.Cmd {
 	t.Helper()
 	return startBotArgs(t, []string{"run", "-config", cfg, "-role", role}, logs)
 }
@@ -109,13 +110,13 @@ path = %q
 `, filepath.Join(dir, name), filepath.Join(dir, name, "mangabot.db")))
 	}
 	gwCfg := gwConfig("gw")
-	var gwLogs syncBuf
+	var gwLogs testtool.LogBuffer
 	gw := startRole(t, gwCfg, &gwLogs, "gateway")
 	workers := make([]*os.Process, 3)
-	wlogs := make([]*syncBuf, 3)
+	wlogs := make([]*testtool.LogBuffer, 3)
 	for i := range workers {
 		cfg := writeConfig(t, common+fmt.Sprintf("[bot]\nmax_jobs = 3\n[output]\ndir = %q\nmetrics_listen = \"\"\n", filepath.Join(dir, fmt.Sprint("w", i))))
-		wlogs[i] = &syncBuf{}
+		wlogs[i] = &testtool.LogBuffer{}
 		workers[i] = startRole(t, cfg, wlogs[i], "worker").Process
 	}
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
@@ -192,7 +193,7 @@ func TestGatewayShard(t *testing.T) {
 	t.Cleanup(fd.Close)
 	cfg := writeConfig(t, fmt.Sprintf("[discord]\ntoken = \"shard-token-0123456789\"\napi_url = %q\nguild_ids = [\"g1\"]\n[cluster]\nnats_url = %q\n[output]\ndir = %q\nmetrics_listen = \"\"\n[storage]\npath = %q\n",
 		fd.URL, natsURL, t.TempDir(), filepath.Join(t.TempDir(), "db")))
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	startBotArgs(t, []string{"run", "-config", cfg, "-role", "gateway", "-shard-id", "1", "-shard-count", "3"}, &logs)
 	waitFake(t, fd, "identify", func() bool { return fd.Identified() > 0 })
 	if ids := fd.Identifies(); len(ids[0].Shard) != 2 || ids[0].Shard[0] != 1 || ids[0].Shard[1] != 3 {
@@ -258,7 +259,7 @@ func TestWorkerHealth(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg := writeConfig(t, fmt.Sprintf("[cluster]\nnats_url = %q\n[output]\ndir = %q\nmetrics_listen = %q\n", ns.ClientURL(), filepath.Join(dir, "out"), addr))
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	startRole(t, cfg, &logs, "worker")
 	health := func() int {
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -294,14 +295,14 @@ func TestWorkerNATSSecured(t *testing.T) {
 	ns := natstest.StartOpts(t, natstest.Options{TLS: ca, User: "mangabot", Password: secret})
 	cfg := writeConfig(t, fmt.Sprintf("[cluster]\nnats_url = %q\nuser = \"mangabot\"\ntls_ca = %q\n[output]\ndir = %q\nmetrics_listen = \"\"\n[log]\nlevel = \"debug\"\n",
 		ns.ClientURL(), ca.CertFile, t.TempDir()))
-	var bad syncBuf
+	var bad testtool.LogBuffer
 	cmd := startBotArgs(t, []string{"run", "-config", cfg, "-role", "worker"}, &bad, "MANGABOT_CLUSTER_PASSWORD=not-"+secret)
 	cmd.Wait()
 	want := "bot: connect to nats: nats: Authorization Violation (check [cluster] user and password, or creds_file)\n"
 	if code := cmd.ProcessState.ExitCode(); code != 1 || bad.String() != want {
 		t.Errorf("wrong password: exit %d, output %q; want 1 and %q", code, bad.String(), want)
 	}
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	cmd = startBotArgs(t, []string{"run", "-config", cfg, "-role", "worker"}, &logs, "MANGABOT_CLUSTER_PASSWORD="+secret)
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(logs.String(), "worker ready") {

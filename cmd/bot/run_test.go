@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/testtool"
+	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 	"github.com/mangabot/mangabot/store"
 )
 
@@ -100,33 +102,15 @@ func (s *countingSite) counts() (reqs, served map[int]int, total int) {
 	return
 }
 
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startBot starts `bot run` with the environment of the tests plus env.
-func startBot(t *testing.T, cfg string, logs *syncBuf, env ...string) *exec.Cmd {
+func startBot(t *testing.T, cfg string, logs *testtool.LogBuffer, env ...string) *exec.Cmd {
 	t.Helper()
 	return startBotArgs(t, []string{"run", "-config", cfg}, logs, env...)
 }
 
 // startBotArgs starts the binary with args and the environment of the
 // tests plus env.
-func startBotArgs(t *testing.T, args []string, logs *syncBuf, env ...string) *exec.Cmd {
+func startBotArgs(t *testing.T, args []string, logs *testtool.LogBuffer, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(botBin, args...)
 	cmd.Env = append(append(os.Environ(), "DISCORD_TOKEN="), env...)
@@ -229,7 +213,7 @@ format = "json"
 		t.Fatal(err)
 	}
 
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	bot1 := startBot(t, cfg, &logs)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 	if _, err := os.Stat(filepath.Join(out, "job-deadbeef00")); !os.IsNotExist(err) {
@@ -467,7 +451,7 @@ metrics_listen = ""
 // MangaDex@Home report of the images it fetched leave before it exits,
 // even from a slow report endpoint.
 func TestRunSendsReportsBeforeExit(t *testing.T) {
-	md := newFakeMangaDex(t, time.Second)
+	md := mdtest.New(t, mdtest.Options{Node: true, Reports: true, ReportDelay: time.Second})
 	fd := fakediscord.New()
 	t.Cleanup(fd.Close)
 	cfg := writeConfig(t, fmt.Sprintf(`[discord]
@@ -480,8 +464,8 @@ edit_interval = "50ms"
 dir = %q
 [storage]
 path = %q
-`, fd.URL, t.TempDir(), filepath.Join(t.TempDir(), "mangabot.db"))+md.config())
-	var logs syncBuf
+`, fd.URL, t.TempDir(), filepath.Join(t.TempDir(), "mangabot.db"))+md.Config())
+	var logs testtool.LogBuffer
 	bot := startBot(t, cfg, &logs)
 	waitFake(t, fd, "commands registered", func() bool { return fd.Commands("g1") != nil })
 	tok := dispatchDownload(t, fd, "u1", mdChapterLink)
@@ -496,5 +480,5 @@ path = %q
 	if err := bot.Wait(); err != nil {
 		t.Fatalf("bot exit: %v\n%s", err, logs.String())
 	}
-	md.checkReports(t, 3, logs.String())
+	md.CheckReports(t, 3, logs.String())
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/internal/natstest"
 	"github.com/mangabot/mangabot/internal/s3test"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // The real binary as a gateway and a worker sharing NATS and an S3 bucket
@@ -43,7 +44,7 @@ level = "debug"
 	gwCfg := writeConfig(t, common+fmt.Sprintf("[output]\ndir = %q\nmetrics_listen = \"\"\n[storage]\npath = %q\n",
 		filepath.Join(dir, "gw"), filepath.Join(dir, "gw", "mangabot.db")))
 	wCfg := writeConfig(t, common+fmt.Sprintf("[output]\ndir = %q\nmetrics_listen = \"\"\n", filepath.Join(dir, "w")))
-	var gwLogs, wLogs syncBuf
+	var gwLogs, wLogs testtool.LogBuffer
 	startBotArgs(t, []string{"run", "-config", gwCfg, "-role", "gateway"}, &gwLogs, secret)
 	startBotArgs(t, []string{"run", "-config", wCfg, "-role", "worker"}, &wLogs, secret)
 	t.Cleanup(func() {

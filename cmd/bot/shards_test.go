@@ -9,6 +9,7 @@ import (
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
 	"github.com/mangabot/mangabot/internal/natstest"
+	"github.com/mangabot/mangabot/internal/testtool"
 )
 
 // A gateway started with -shard-count auto asks Discord for the count,
@@ -19,7 +20,7 @@ func TestGatewayShardAuto(t *testing.T) {
 	t.Cleanup(fd.Close)
 	fd.SetRecommendedShards(4)
 	cfg := botConfig(t, "shard-token-0123456789", fd.URL, t.TempDir(), fmt.Sprintf("[cluster]\nnats_url = %q\n", natsURL))
-	var logs syncBuf
+	var logs testtool.LogBuffer
 	startBotArgs(t, []string{"run", "-config", cfg, "-role", "gateway", "-shard-id", "2", "-shard-count", "auto"}, &logs)
 	waitFake(t, fd, "identify", func() bool { return fd.Identified() > 0 })
 	if ids := fd.Identifies(); len(ids[0].Shard) != 2 || ids[0].Shard[0] != 2 || ids[0].Shard[1] != 4 {

@@ -1,16 +1,19 @@
 // Package testtool runs the external checkers the tests rely on (qpdf,
 // poppler, epubcheck, xmllint). A missing tool skips the test on a
 // developer's machine and fails it in CI (CI set), where .ci/run installs
-// them all.
+// them all. It also holds the small helpers tests share (ZIP reading, a
+// log buffer).
 package testtool
 
 import (
 	"archive/zip"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mangabot/mangabot/book"
@@ -106,4 +109,24 @@ func Pages(dir string, names ...string) []book.Page {
 		pages[i] = book.Page{Path: filepath.Join(dir, n)}
 	}
 	return pages
+}
+
+// LogBuffer is a goroutine-safe buffer: the log sink (a logger's, or a
+// child process's stdout and stderr) that a test reads while it is still
+// written to.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

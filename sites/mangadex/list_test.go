@@ -13,7 +13,7 @@ import (
 )
 
 func TestMangaDexList(t *testing.T) {
-	api := mdtest.New(t)
+	api := mdtest.New(t, mdtest.Options{})
 	info, _ := sites.Lookup("mangadex")
 	o := info.Options().(*mangadex.Options)
 	o.APIURL, o.ReportURL = api.URL, ""
