@@ -76,6 +76,12 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 		defer sub.Unsubscribe()
 	}
 	if err := g.publish(ctx, id, plan, maxFile); err != nil {
+		// Cancelled while publishing: the message may have landed, so the
+		// record says cancelled for a worker to skip it (a gateway that
+		// stops leaves it queued: its restart publishes it again).
+		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), pipeline.ErrStopping) {
+			g.cancel(id)
+		}
 		return nil, err
 	}
 	poll := time.NewTicker(pollEvery)

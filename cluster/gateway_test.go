@@ -154,26 +154,37 @@ func TestCancelReachesWorker(t *testing.T) {
 	}
 }
 
-// A job cancelled while queued is skipped by the worker that takes it.
+// A job cancelled while queued is skipped by the worker that takes it;
+// a RunJob cancelled at once (even while it publishes) leaves the record
+// cancelled, never queued.
 func TestCancelWhileQueued(t *testing.T) {
 	url := startNATS(t)
 	s := newSite(t, 2, 0)
 	c := connect(t, url, "gateway")
 	g := cluster.NewGateway(c)
+	env := newEnv(t, 1000, 50, nil)
+	plan, err := env.Resolve(context.Background(), pipeline.Request{URL: s.chapter(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Queue(context.Background(), "queued", plan); err != nil {
+		t.Fatal(err)
+	}
+	g.Cancel("queued")
+
 	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := runJob(t, ctx, g, newEnv(t, 1000, 50, nil), "queued", s.chapter(1), nil)
-		errc <- err
-	}()
-	eventually(t, "the job to be queued", func() bool {
-		r, err := c.Job(context.Background(), "queued")
-		return err == nil && r != nil && r.State == cluster.Queued
-	})
 	cancel()
-	<-errc
+	if _, err := g.RunJob(ctx, "early", plan, 0, pipeline.RunOptions{Dir: t.TempDir()}); err == nil {
+		t.Fatal("RunJob with a cancelled context succeeded")
+	}
+	for _, id := range []string{"queued", "early"} {
+		if r, err := c.Job(context.Background(), id); err != nil || (r != nil && r.State != cluster.Cancelled) {
+			t.Errorf("%s: record %+v, %v; want cancelled (or none)", id, r, err)
+		}
+	}
 	w := startWorker(t, url, "late", newEnv(t, 1000, 50, nil), 1)
-	eventually(t, "the worker to skip the job", func() bool { return w.count("duplicate") == 1 })
+	eventually(t, "the worker to skip the job", func() bool { return w.count("duplicate") >= 1 })
+	time.Sleep(200 * time.Millisecond) // a run would start now
 	if n, _ := s.requests(); n != 0 {
 		t.Errorf("%d image requests for a cancelled job", n)
 	}
