@@ -85,13 +85,25 @@ func cmdFetch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return fetch(ctx, env, req, *out, *overwrite, stdout, stderr)
 }
 
+// fileFormat says whether -o names a file (it ends in a format's
+// extension) and its format; anything else (".", "out/", "my.manga") is a
+// directory. filepath.Ext(".") is ".", which names no format.
+func fileFormat(out string) (book.Format, bool) {
+	ext := strings.TrimPrefix(filepath.Ext(out), ".")
+	if ext == "" {
+		return "", false
+	}
+	f, err := book.ParseFormat(ext)
+	return f, err == nil
+}
+
 // fetch resolves req and writes its file(s) to out (a directory, or a file
 // ending in .pdf, .cbz or .epub, which names the format when req does
 // not), showing progress on stderr and the written paths on stdout; it
 // returns the exit status.
 func fetch(ctx context.Context, env *pipeline.Env, req pipeline.Request, out string, overwrite bool, stdout, stderr io.Writer) (code int) {
 	dir, file := out, ""
-	if f, err := book.ParseFormat(strings.TrimPrefix(filepath.Ext(out), ".")); err == nil && filepath.Ext(out) != "" {
+	if f, ok := fileFormat(out); ok {
 		dir, file = filepath.Dir(out), out
 		if req.Format == "" {
 			req.Format = string(f)

@@ -1034,3 +1034,23 @@ func TestFetchMangaDexReportsSentBeforeExit(t *testing.T) {
 		t.Errorf("missing chapter: exit %d, last line %q; want the site and \"not found\" once", r.code, last)
 	}
 }
+
+// Without -o the file goes into the working directory (-o's default "."
+// is a directory, though filepath.Ext(".") is "."): README's first
+// command.
+func TestFetchDefaultOutputIsWorkingDir(t *testing.T) {
+	s := newSite(t, 3)
+	cmd := botCommand(t, context.Background(), "fetch", "-config", writeConfig(t, ""), s.URL+"/chapter")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	names := dirEntries(t, cmd.Dir)
+	if len(names) != 1 || filepath.Ext(names[0]) != ".pdf" {
+		t.Fatalf("working dir holds %v, want one PDF", names)
+	}
+	if n := pdfPages(t, filepath.Join(cmd.Dir, names[0])); n != 3 {
+		t.Errorf("pages: %d, want 3", n)
+	}
+}
