@@ -47,12 +47,10 @@ type Bot struct {
 	// editPause (unix nanos): progress edits wait until then after a 429.
 	editPause atomic.Int64
 
-	st store.Store // nil: no persistence
-	// ownStore: st was opened by the bot (Config.StorePath), which closes it.
-	ownStore bool
-	follows  *follow.Poller // nil: no store, no follows
-	cache    *cache.Cache   // nil: no cache
-	quota    *quota
+	st      store.Store    // nil: no persistence
+	follows *follow.Poller // nil: no store, no follows
+	cache   *cache.Cache   // nil: no cache
+	quota   *quota
 
 	mu      sync.Mutex
 	jobs    map[string]*job // unfinished jobs by id

@@ -36,7 +36,7 @@ func (b *Bot) openStorage() ([]store.Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, b.ownStore = bs, true
+		st = bs
 	}
 	unfinished, err := st.Unfinished()
 	if err != nil {
@@ -94,9 +94,10 @@ func (b *Bot) closeStorage() {
 	}
 }
 
-// closeStore closes the store if the bot opened it.
+// closeStore closes the store if the bot opened it (Config.StorePath; a
+// Config.Store is its giver's).
 func (b *Bot) closeStore(st store.Store) {
-	if !b.ownStore {
+	if b.cfg.Store != nil {
 		return
 	}
 	if err := st.Close(); err != nil {

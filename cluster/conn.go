@@ -180,43 +180,40 @@ func (c *Conn) setup(ctx context.Context) error {
 	return nil
 }
 
-// The ensure functions open a stream or bucket, creating it when missing,
-// and leave an existing one as it is: every process of the cluster runs
-// them at start, and a stream update racing another process's consumer
-// creation trips a data race inside nats-server (seen with the embedded
-// server under -race), while rewriting an equal config gains nothing.
-
-func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	s, err := js.Stream(ctx, cfg.Name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		s, err = js.CreateStream(ctx, cfg)
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return js.Stream(ctx, cfg.Name) // another process made it meanwhile
+// ensure opens a stream or bucket, creating it when missing, and leaves
+// an existing one as it is: every process of the cluster runs it at
+// start, and a stream update racing another process's consumer creation
+// trips a data race inside nats-server (seen with the embedded server
+// under -race), while rewriting an equal config gains nothing. missing
+// is open's error for "no such thing", taken create's for "made by
+// another process meanwhile".
+func ensure[T any](open, create func() (T, error), missing, taken error) (T, error) {
+	v, err := open()
+	if errors.Is(err, missing) {
+		v, err = create()
+		if errors.Is(err, taken) {
+			return open()
 		}
 	}
-	return s, err
+	return v, err
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	return ensure(func() (jetstream.Stream, error) { return js.Stream(ctx, cfg.Name) },
+		func() (jetstream.Stream, error) { return js.CreateStream(ctx, cfg) },
+		jetstream.ErrStreamNotFound, jetstream.ErrStreamNameAlreadyInUse)
 }
 
 func ensureKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, cfg)
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			return js.KeyValue(ctx, cfg.Bucket)
-		}
-	}
-	return kv, err
+	return ensure(func() (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
+		func() (jetstream.KeyValue, error) { return js.CreateKeyValue(ctx, cfg) },
+		jetstream.ErrBucketNotFound, jetstream.ErrBucketExists)
 }
 
 func ensureObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	os, err := js.ObjectStore(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		os, err = js.CreateObjectStore(ctx, cfg)
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			return js.ObjectStore(ctx, cfg.Bucket)
-		}
-	}
-	return os, err
+	return ensure(func() (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, cfg.Bucket) },
+		func() (jetstream.ObjectStore, error) { return js.CreateObjectStore(ctx, cfg) },
+		jetstream.ErrBucketNotFound, jetstream.ErrBucketExists)
 }
 
 // Close drains nothing: jobs in flight are redelivered elsewhere.

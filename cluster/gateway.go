@@ -77,10 +77,9 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 	}
 	if err := g.publish(ctx, id, plan, maxFile); err != nil {
 		// Cancelled while publishing: the message may have landed, so the
-		// record says cancelled for a worker to skip it (a gateway that
-		// stops leaves it queued: its restart publishes it again).
-		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), pipeline.ErrStopping) {
-			g.cancel(id)
+		// record says cancelled for a worker to skip it.
+		if ctx.Err() != nil {
+			g.ended(ctx, id)
 		}
 		return nil, err
 	}
@@ -111,12 +110,7 @@ func (g *Gateway) RunJob(ctx context.Context, id string, plan *pipeline.Plan, ma
 		}
 		select {
 		case <-ctx.Done():
-			// A member's cancel reaches the worker; a gateway that stops
-			// leaves the job running there, to take up when it is back.
-			if !errors.Is(context.Cause(ctx), pipeline.ErrStopping) {
-				g.cancel(id)
-				g.event("cancelled")
-			}
+			g.ended(ctx, id)
 			return nil, context.Cause(ctx)
 		case <-changed:
 		case <-poll.C:
@@ -199,6 +193,18 @@ func (g *Gateway) publish(ctx context.Context, id string, plan *pipeline.Plan, m
 	return nil
 }
 
+// ended handles the end of RunJob's context: a member's cancel reaches
+// the job (its worker, its record); a gateway that stops leaves the job
+// queued or running, for its restart to take up (a queued one it
+// publishes again).
+func (g *Gateway) ended(ctx context.Context, id string) {
+	if errors.Is(context.Cause(ctx), pipeline.ErrStopping) {
+		return
+	}
+	g.cancel(id)
+	g.event("cancelled")
+}
+
 // cancel tells the worker running the job (core NATS: it gets it at
 // once) and marks the record, so a worker that takes it later skips it;
 // files of a run that finished just before are dropped.
@@ -256,7 +262,7 @@ func (c *Conn) end(id, to string, from func(r *Record) bool) {
 		r.State = to
 		return true
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoRecord) { // none: nothing to mark
 		c.o.Logger.Warn("mark job "+to, "job", id, "err", err)
 	}
 	if ok {

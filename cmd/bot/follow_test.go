@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mangabot/mangabot/internal/fakediscord"
+	"github.com/mangabot/mangabot/internal/natstest"
 	"github.com/mangabot/mangabot/internal/testtool"
 	"github.com/mangabot/mangabot/sites/mangadex/mdtest"
 )
@@ -22,7 +24,23 @@ func followConfig(t *testing.T, api *mdtest.API) string {
 
 func TestFollowAddCheckListRemove(t *testing.T) {
 	api := mdtest.New(t, mdtest.Options{})
-	cfg := followConfig(t, api)
+	followAddCheckListRemove(t, api, followConfig(t, api))
+}
+
+// With [cluster] nats_url the shell's follows are in the cluster's store
+// (NATS KV, shared with the gateways): the same commands work across
+// invocations, and no [storage] file is made.
+func TestFollowInClusterStore(t *testing.T) {
+	api := mdtest.New(t, mdtest.Options{})
+	db := filepath.Join(t.TempDir(), "bot.db")
+	cfg := writeConfig(t, "[storage]\npath = \""+db+"\"\n[cluster]\nnats_url = \""+natstest.Start(t, "", -1).ClientURL()+"\"\n"+api.Config())
+	followAddCheckListRemove(t, api, cfg)
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a [storage] file was made: %v", err)
+	}
+}
+
+func followAddCheckListRemove(t *testing.T, api *mdtest.API, cfg string) {
 	ctx := context.Background()
 	series := mdtest.TitleURL("https://mangadex.org")
 	must := func(r result) result {
